@@ -1,0 +1,245 @@
+//! The ports: what the domain needs from the outside world, as traits. Adapters implement
+//! them (`pas-persistence` the stores, the app the clock and ids); tests use the mockall mocks
+//! that the `mocks` feature exposes (`MockProcessRepository`, …).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{AuditFilter, AuditTrail, AuditingEvent, NewAuditEvent};
+use crate::catalog::{DocumentAttribute, DocumentProfile};
+use crate::contact::{Contact, ContactFilter};
+use crate::events::Change;
+use crate::ids::{AttributeId, ContactId, ProcessId, ProfileId, SignerId, StepId, TemplateId};
+use crate::paging::{
+    AuditSort, ContactSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
+};
+use crate::process::SigningProcess;
+use crate::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter};
+use crate::task::SignerTask;
+use crate::template::{Template, TemplateFilter};
+
+/// Why a store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepoError {
+    /// Another change of the same process committed first (optimistic concurrency).
+    #[error("the process was changed concurrently (expected version {expected})")]
+    VersionConflict {
+        /// The version the change was based on.
+        expected: i64,
+    },
+    /// An id or unique key is already used.
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+    /// A row is still referenced (e.g. an attribute used by a profile).
+    #[error("{0} is still in use")]
+    InUse(&'static str),
+    /// The row does not exist (for updates and deletes).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The database failed or is unreachable; the text is for logs, never for clients.
+    #[error("storage failure: {0}")]
+    Storage(String),
+}
+
+/// Current time. Implementations return UTC truncated to microseconds.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        crate::timestamp::truncate(OffsetDateTime::now_utc())
+    }
+}
+
+/// A clock that always answers the same instant (tests, replays).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub OffsetDateTime);
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0
+    }
+}
+
+/// New ids.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait IdSource: Send + Sync {
+    /// A new, never used id.
+    fn new_id(&self) -> Uuid;
+}
+
+/// Time-ordered UUID v7 ids: index-friendly and unguessable enough for portal links.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidV7Ids;
+
+impl IdSource for UuidV7Ids {
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}
+
+/// Deterministic ids `00000000-0000-7000-8000-000000000001`, `…2`, … for tests and examples.
+#[derive(Debug, Default)]
+pub struct SequentialIds(AtomicU64);
+
+impl IdSource for SequentialIds {
+    fn new_id(&self) -> Uuid {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000 | u128::from(n))
+    }
+}
+
+/// A change to save: the events become audit rows (with the caller's details) and the
+/// notifications become outbox rows, in the same transaction as the state (rule 10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// Audit rows to append, in order.
+    pub audit: Vec<NewAuditEvent>,
+    /// The command's change.
+    pub change: Change,
+    /// When set, the store records the key and refuses (`Duplicate`) a second change with
+    /// the same key: what makes reminders idempotent per day.
+    pub idempotency_key: Option<String>,
+}
+
+/// Signing processes.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ProcessRepository: Send + Sync {
+    /// Stores a new process with its change. `Duplicate` when the id is used.
+    async fn insert(&self, process: &SigningProcess, changes: &ChangeSet) -> Result<(), RepoError>;
+    /// Stores a changed process if the stored version is still `expected_version`
+    /// (else `VersionConflict`), with its change, in one transaction.
+    async fn save(
+        &self,
+        process: &SigningProcess,
+        expected_version: i64,
+        changes: &ChangeSet,
+    ) -> Result<(), RepoError>;
+    /// Appends audit rows and outbox rows for a process without changing it (reminders,
+    /// resent emails, authorisations).
+    async fn record(&self, process: ProcessId, changes: &ChangeSet) -> Result<(), RepoError>;
+    /// A process that is not deleted.
+    async fn get(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError>;
+    /// The process holding a step.
+    async fn get_by_step(&self, step: StepId) -> Result<Option<SigningProcess>, RepoError>;
+    /// The process holding an entry.
+    async fn get_by_signer(&self, signer: SignerId) -> Result<Option<SigningProcess>, RepoError>;
+    /// `listProcesses`.
+    async fn list(
+        &self,
+        filter: &ProcessFilter,
+        page: &PageRequest<ProcessSort>,
+    ) -> Result<Page<SigningProcess>, RepoError>;
+    /// `findProcesses`, `listProcessesByDocumentId`: newest first.
+    async fn search(&self, search: &ProcessSearch) -> Result<Vec<SigningProcess>, RepoError>;
+    /// Non-draft processes where the person has an entry, newest first
+    /// (`listSignerSteps`, `listSignerDocuments`).
+    async fn for_person(&self, person: &PersonKey) -> Result<Vec<SigningProcess>, RepoError>;
+    /// `listSignerTasks`.
+    async fn signer_tasks(
+        &self,
+        filter: &SignerTaskFilter,
+        page: &PageRequest<TaskSort>,
+    ) -> Result<Page<SignerTask>, RepoError>;
+    /// STARTED processes with an open SIGNER or APPROVER entry in a step due between the two
+    /// instants (candidates for reminders).
+    async fn due_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<SigningProcess>, RepoError>;
+}
+
+/// The audit log.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Appends one event from another system, chained like every other event.
+    async fn append(&self, event: &NewAuditEvent) -> Result<AuditingEvent, RepoError>;
+    /// `GET /audit-events`.
+    async fn list(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest<AuditSort>,
+    ) -> Result<Page<AuditingEvent>, RepoError>;
+    /// Every event of a process, oldest first, with the verdict of the hash chain.
+    async fn trail(&self, process: ProcessId) -> Result<AuditTrail, RepoError>;
+}
+
+/// Document profiles and attributes.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
+    /// Inserts a profile and its attribute links.
+    async fn insert_profile(&self, profile: &DocumentProfile) -> Result<(), RepoError>;
+    /// Replaces a profile and its attribute links.
+    async fn update_profile(&self, profile: &DocumentProfile) -> Result<(), RepoError>;
+    /// Deletes a profile.
+    async fn delete_profile(&self, id: ProfileId) -> Result<(), RepoError>;
+    /// A profile with its attributes.
+    async fn get_profile(&self, id: ProfileId) -> Result<Option<DocumentProfile>, RepoError>;
+    /// A profile by exact name.
+    async fn profile_by_name(&self, name: String) -> Result<Option<DocumentProfile>, RepoError>;
+    /// Profiles, by `profileorder`, optionally of one owner group.
+    async fn list_profiles(&self, group: Option<String>)
+    -> Result<Vec<DocumentProfile>, RepoError>;
+    /// Inserts an attribute.
+    async fn insert_attribute(&self, attribute: &DocumentAttribute) -> Result<(), RepoError>;
+    /// Replaces an attribute.
+    async fn update_attribute(&self, attribute: &DocumentAttribute) -> Result<(), RepoError>;
+    /// Deletes an attribute; `InUse` while a profile references it.
+    async fn delete_attribute(&self, id: AttributeId) -> Result<(), RepoError>;
+    /// An attribute.
+    async fn get_attribute(&self, id: AttributeId) -> Result<Option<DocumentAttribute>, RepoError>;
+    /// Every attribute, by name.
+    async fn list_attributes(&self) -> Result<Vec<DocumentAttribute>, RepoError>;
+}
+
+/// Contacts.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ContactStore: Send + Sync {
+    /// Inserts.
+    async fn insert(&self, contact: &Contact) -> Result<(), RepoError>;
+    /// Replaces.
+    async fn update(&self, contact: &Contact) -> Result<(), RepoError>;
+    /// Deletes.
+    async fn delete(&self, id: ContactId) -> Result<(), RepoError>;
+    /// One contact.
+    async fn get(&self, id: ContactId) -> Result<Option<Contact>, RepoError>;
+    /// Visible contacts matching the filter.
+    async fn list(
+        &self,
+        filter: &ContactFilter,
+        page: &PageRequest<ContactSort>,
+    ) -> Result<Page<Contact>, RepoError>;
+}
+
+/// Process templates.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Inserts.
+    async fn insert(&self, template: &Template) -> Result<(), RepoError>;
+    /// Deletes.
+    async fn delete(&self, id: TemplateId) -> Result<(), RepoError>;
+    /// One template.
+    async fn get(&self, id: TemplateId) -> Result<Option<Template>, RepoError>;
+    /// Visible templates matching the filter.
+    async fn list(
+        &self,
+        filter: &TemplateFilter,
+        page: &PageRequest<TemplateSort>,
+    ) -> Result<Page<Template>, RepoError>;
+}

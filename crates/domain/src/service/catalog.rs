@@ -1,0 +1,140 @@
+use std::sync::Arc;
+
+use crate::catalog::{AttributeInput, DocumentAttribute, DocumentProfile, ProfileInput};
+use crate::ids::{AttributeId, ProfileId};
+use crate::ports::{CatalogStore, Clock, IdSource};
+
+use super::ServiceError;
+
+/// Document profile and attribute use cases.
+#[derive(Clone)]
+pub struct CatalogService {
+    store: Arc<dyn CatalogStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+}
+
+impl CatalogService {
+    /// Wires the use cases to their ports.
+    pub fn new(
+        store: Arc<dyn CatalogStore>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+    ) -> Self {
+        Self { store, clock, ids }
+    }
+
+    /// Looks up every referenced attribute; an unknown one is a 422 naming it.
+    async fn resolve(&self, ids: &[AttributeId]) -> Result<Vec<DocumentAttribute>, ServiceError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            match self.store.get_attribute(*id).await? {
+                Some(a) => out.push(a),
+                None => {
+                    return Err(crate::error::ValidationErrors::single(
+                        format!("attributes[{i}].id"),
+                        format!("attribute {id} does not exist"),
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// `createDocumentProfile`.
+    pub async fn create_profile(
+        &self,
+        input: ProfileInput,
+    ) -> Result<DocumentProfile, ServiceError> {
+        let draft = input.validate(ProfileId::from_uuid(self.ids.new_id()), self.clock.now())?;
+        let mut profile = draft.profile;
+        profile.attributes = self.resolve(&draft.attribute_ids).await?;
+        self.store.insert_profile(&profile).await?;
+        Ok(profile)
+    }
+
+    /// `updateDocumentProfile`: replaces all but id and creation time.
+    pub async fn update_profile(
+        &self,
+        id: ProfileId,
+        input: ProfileInput,
+    ) -> Result<DocumentProfile, ServiceError> {
+        let existing = self.get_profile(id).await?;
+        let draft = input.validate(id, existing.created_at)?;
+        let mut profile = draft.profile;
+        profile.attributes = self.resolve(&draft.attribute_ids).await?;
+        self.store.update_profile(&profile).await?;
+        Ok(profile)
+    }
+
+    /// `deleteDocumentProfile`.
+    pub async fn delete_profile(&self, id: ProfileId) -> Result<(), ServiceError> {
+        Ok(self.store.delete_profile(id).await?)
+    }
+
+    /// `getDocumentProfileById`.
+    pub async fn get_profile(&self, id: ProfileId) -> Result<DocumentProfile, ServiceError> {
+        self.store
+            .get_profile(id)
+            .await?
+            .ok_or(ServiceError::NotFound("document profile"))
+    }
+
+    /// `getDocumentProfileByName`: exact match.
+    pub async fn profile_by_name(&self, name: &str) -> Result<DocumentProfile, ServiceError> {
+        self.store
+            .profile_by_name(name.to_owned())
+            .await?
+            .ok_or(ServiceError::NotFound("document profile"))
+    }
+
+    /// `listDocumentProfiles`.
+    pub async fn list_profiles(
+        &self,
+        group: Option<String>,
+    ) -> Result<Vec<DocumentProfile>, ServiceError> {
+        Ok(self.store.list_profiles(group).await?)
+    }
+
+    /// `createDocumentAttribute`: a client UUID is kept when unused (409 when used).
+    pub async fn create_attribute(
+        &self,
+        input: AttributeInput,
+    ) -> Result<DocumentAttribute, ServiceError> {
+        let id = AttributeId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
+        let attribute = input.validate(id, self.clock.now())?;
+        self.store.insert_attribute(&attribute).await?;
+        Ok(attribute)
+    }
+
+    /// `updateDocumentAttribute`.
+    pub async fn update_attribute(
+        &self,
+        id: AttributeId,
+        input: AttributeInput,
+    ) -> Result<DocumentAttribute, ServiceError> {
+        let existing = self.get_attribute(id).await?;
+        let attribute = input.validate(id, existing.created_at)?;
+        self.store.update_attribute(&attribute).await?;
+        Ok(attribute)
+    }
+
+    /// `deleteDocumentAttribute`: 409 while a profile uses it.
+    pub async fn delete_attribute(&self, id: AttributeId) -> Result<(), ServiceError> {
+        Ok(self.store.delete_attribute(id).await?)
+    }
+
+    /// `getDocumentAttributeById`.
+    pub async fn get_attribute(&self, id: AttributeId) -> Result<DocumentAttribute, ServiceError> {
+        self.store
+            .get_attribute(id)
+            .await?
+            .ok_or(ServiceError::NotFound("document attribute"))
+    }
+
+    /// `listDocumentAttributes`.
+    pub async fn list_attributes(&self) -> Result<Vec<DocumentAttribute>, ServiceError> {
+        Ok(self.store.list_attributes().await?)
+    }
+}
