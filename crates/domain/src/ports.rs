@@ -13,6 +13,7 @@ use crate::catalog::{DocumentAttribute, DocumentProfile};
 use crate::contact::{Contact, ContactFilter};
 use crate::events::Change;
 use crate::ids::{AttributeId, ContactId, ProcessId, ProfileId, SignerId, StepId, TemplateId};
+use crate::notify::NotificationIntent;
 use crate::paging::{
     AuditSort, ContactSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
 };
@@ -242,4 +243,65 @@ pub trait TemplateStore: Send + Sync {
         filter: &TemplateFilter,
         page: &PageRequest<TemplateSort>,
     ) -> Result<Page<Template>, RepoError>;
+}
+
+/// One email waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// Row id; also the stable `Message-ID` local part.
+    pub id: Uuid,
+    /// What to render and to whom.
+    pub intent: NotificationIntent,
+    /// Send attempts made so far.
+    pub attempts: u32,
+    /// When the row was written.
+    pub created_at: OffsetDateTime,
+}
+
+impl OutboxMessage {
+    /// The stable `Message-ID` of this email: the same on every attempt, so a receiver can
+    /// drop a duplicate delivery.
+    pub fn message_id(&self, host: &str) -> String {
+        format!("<{}@{}>", self.id, host)
+    }
+}
+
+/// The outbox: emails written with the change that caused them, sent later by a dispatcher
+/// (PRODUCT.md section 7). Several dispatchers may run at once; a claimed row is leased to
+/// one of them until the lease expires.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Writes emails that no process change caused (FAILURE notices).
+    async fn enqueue(
+        &self,
+        intents: Vec<NotificationIntent>,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError>;
+    /// Leases up to `limit` due rows (pending, next attempt reached, lease free or expired) to
+    /// `owner` until `lease_until`. Two claimers never get the same row.
+    async fn claim(
+        &self,
+        owner: String,
+        limit: u32,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<OutboxMessage>, RepoError>;
+    /// The row was delivered.
+    async fn mark_sent(
+        &self,
+        id: Uuid,
+        owner: String,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError>;
+    /// The attempt failed; try again at `next_attempt_at`.
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        owner: String,
+        next_attempt_at: OffsetDateTime,
+        error: String,
+    ) -> Result<(), RepoError>;
+    /// The last attempt failed; the row is given up.
+    async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError>;
 }
