@@ -153,7 +153,7 @@ impl SigningProcess {
 
     /// Starts a PENDING process (rule 2).
     pub fn start(&mut self, now: OffsetDateTime) -> Result<Change, CommandError> {
-        self.apply(now, |p, rec| start(p, rec))
+        self.apply(now, start)
     }
 
     /// An entry signs, approves, views or declines (rules 3, 4 and 5). `comment` is kept in

@@ -1,0 +1,258 @@
+//! Reminder selection (section 7), portal matching (section 8), scope visibility
+//! (section 5), paging (section 4) and the audit hash chain (section 8).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use pas_domain::audit::{AuditingEvent, NewAuditEvent, chain, verify_chain};
+use pas_domain::ids::AuditEventId;
+use pas_domain::matching::is_person;
+use pas_domain::paging::{Direction, Page, PageRequest, ProcessSort, TaskSort};
+use pas_domain::prelude::*;
+use pas_domain::query::{PersonKey, ProcessFilterParams, SignerTaskParams, TaskOwner};
+use pas_domain::reminder::due_reminders;
+use pas_domain::status::Scope;
+use pas_domain::visibility::Viewer;
+use serde_json::json;
+use support::*;
+use time::macros::date;
+
+fn due_process(due: &str) -> SigningProcess {
+    started(input(vec![
+        json!({"processOrder": 1, "dueDate": due, "processStepSigners": [
+        entry("SIGNER", "s@x.lv"), entry("APPROVER", "a@x.lv"), entry("VIEWER", "v@x.lv")]}),
+    ]))
+}
+
+#[test]
+fn section7_reminders_go_to_open_signers_and_approvers_exactly_n_days_before() {
+    let p = due_process("2026-03-05T12:00:00Z");
+    let due = due_reminders(&p, date!(2026 - 03 - 02), &[1, 3, 5], |t| t.date());
+    assert_eq!(due.len(), 2, "signer and approver, not the viewer");
+    assert!(due.iter().all(|d| d.days_before == 3));
+    assert!(
+        due_reminders(&p, date!(2026 - 03 - 03), &[1, 3, 5], |t| t.date()).is_empty(),
+        "2 days is not an offset"
+    );
+}
+
+#[test]
+fn section7_reminder_days_are_calendar_days_in_the_service_time_zone() {
+    // 23:30 UTC on the 4th is already the 5th in Riga (UTC+2).
+    let p = due_process("2026-03-04T23:30:00Z");
+    let riga = |t: time::OffsetDateTime| t.to_offset(time::macros::offset!(+2)).date();
+    let due = due_reminders(&p, date!(2026 - 03 - 04), &[1], riga);
+    assert_eq!(due.len(), 2);
+    assert_eq!(due[0].due_date, date!(2026 - 03 - 05));
+}
+
+#[test]
+fn section7_entries_that_acted_get_no_reminder() {
+    let mut p = due_process("2026-03-05T12:00:00Z");
+    let _ = p
+        .act(id_of(&p, "s@x.lv"), Action::Sign, None, at(1))
+        .unwrap();
+    let due = due_reminders(&p, date!(2026 - 03 - 04), &[1], |t| t.date());
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].signer_id, id_of(&p, "a@x.lv"));
+}
+
+#[test]
+fn section8_a_person_matches_without_spaces_hyphens_or_case() {
+    let p = started(input(vec![step(
+        1,
+        vec![person("SIGNER", "s@x.lv", "LV", "161175-19997")],
+    )]));
+    let e = p.signers().next().unwrap();
+    assert!(is_person(
+        e,
+        &PersonKey::parse("161175 19997", "lv").unwrap()
+    ));
+    assert!(is_person(
+        e,
+        &PersonKey::parse("16117519997", "LV").unwrap()
+    ));
+    assert!(
+        !is_person(e, &PersonKey::parse("16117519997", "EE").unwrap()),
+        "the country matters"
+    );
+}
+
+#[test]
+fn section8_an_anonymous_entry_never_matches_a_person() {
+    let p = started(input(vec![step(1, vec![entry("SIGNER", "anon@x.lv")])]));
+    let e = p.signers().next().unwrap();
+    assert!(e.anonymous());
+    assert!(!is_person(
+        e,
+        &PersonKey::parse("16117519997", "LV").unwrap()
+    ));
+}
+
+#[test]
+fn section6_signer_tasks_need_a_person_or_a_signer_id_alone() {
+    assert!(SignerTaskParams::default().validate(T0).is_err());
+    let id = SignerId::from_uuid(uuid::Uuid::nil());
+    let f = SignerTaskParams {
+        signer_id: Some(id),
+        ..Default::default()
+    }
+    .validate(T0)
+    .unwrap();
+    assert_eq!(f.owner, TaskOwner::Anonymous(id));
+    let f = SignerTaskParams {
+        personal_code: Some("161175-19997".into()),
+        country: Some("lv".into()),
+        ..Default::default()
+    }
+    .validate(T0)
+    .unwrap();
+    assert!(matches!(f.owner, TaskOwner::Person { .. }));
+}
+
+#[test]
+fn section6_non_admin_process_lists_need_an_owner_group() {
+    assert!(ProcessFilterParams::default().validate().is_err());
+    assert!(
+        ProcessFilterParams {
+            is_admin: Some(true),
+            ..Default::default()
+        }
+        .validate()
+        .is_ok()
+    );
+    let f = ProcessFilterParams {
+        owner_group: Some("g".into()),
+        personal_code: Some("161175-19997".into()),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap();
+    assert_eq!(f.personal_code.as_deref(), Some("16117519997"));
+}
+
+#[test]
+fn section5_personal_rows_are_their_owners_group_rows_their_groups_global_rows_everyones() {
+    let anna = Viewer::new("anna", "sales");
+    assert!(
+        anna.can_see(Scope::Personal, "anna", None)
+            && anna.can_change(Scope::Personal, "anna", None)
+    );
+    assert!(!anna.can_see(Scope::Personal, "juris", Some("sales")));
+    assert!(
+        anna.can_see(Scope::Group, "juris", Some("sales"))
+            && anna.can_change(Scope::Group, "juris", Some("sales"))
+    );
+    assert!(!anna.can_see(Scope::Group, "juris", Some("legal")));
+    assert!(
+        anna.can_see(Scope::Global, "juris", None)
+            && !anna.can_change(Scope::Global, "juris", None)
+    );
+}
+
+#[test]
+fn section4_paging_defaults_caps_and_whitelists() {
+    let d = PageRequest::<ProcessSort>::parse(None, None, &[]).unwrap();
+    assert_eq!(
+        (d.page, d.size, d.sort.clone()),
+        (0, 20, vec![(ProcessSort::CreatedAt, Direction::Desc)])
+    );
+    assert_eq!(
+        PageRequest::<ProcessSort>::parse(None, Some(10_000), &[])
+            .unwrap()
+            .size,
+        200
+    );
+    assert!(PageRequest::<ProcessSort>::parse(Some(-1), None, &[]).is_err());
+    assert!(PageRequest::<ProcessSort>::parse(None, Some(0), &[]).is_err());
+    let e =
+        PageRequest::<TaskSort>::parse(None, None, &["id;drop table x,asc".into()]).unwrap_err();
+    assert_eq!(e.errors[0].field, "sort");
+    let two = PageRequest::<ProcessSort>::parse(
+        None,
+        None,
+        &["status,desc".into(), "documentName".into()],
+    )
+    .unwrap();
+    assert_eq!(
+        two.sort,
+        vec![
+            (ProcessSort::Status, Direction::Desc),
+            (ProcessSort::DocumentName, Direction::Asc)
+        ]
+    );
+}
+
+#[test]
+fn section4_page_metadata_matches_spring() {
+    let req = PageRequest::<ProcessSort>::parse(Some(0), Some(20), &[]).unwrap();
+    let empty: Page<u8> = Page::new(vec![], 0, &req);
+    assert!(empty.empty && empty.first && empty.last);
+    assert_eq!(empty.total_pages, 0);
+    let json = serde_json::to_value(Page::new(vec![1, 2], 2, &req)).unwrap();
+    for key in [
+        "content",
+        "totalElements",
+        "totalPages",
+        "number",
+        "size",
+        "numberOfElements",
+        "first",
+        "last",
+        "empty",
+    ] {
+        assert!(json.get(key).is_some(), "{key}");
+    }
+}
+
+fn audit_row(n: u128) -> NewAuditEvent {
+    NewAuditEvent {
+        id: AuditEventId::from_uuid(uuid::Uuid::from_u128(n)),
+        created_at: at(i64::try_from(n).unwrap()),
+        event_type: EventType::TaskStarted,
+        event_origin: None,
+        creator: Some("anna".into()),
+        document_id: Some("doc".into()),
+        signer_id: None,
+        customer_personal_code: None,
+        note: None,
+        process_id: None,
+        ip_address: None,
+        container_id: None,
+        method: None,
+        client_app_name: None,
+    }
+}
+
+fn chain_of(n: u128) -> Vec<AuditingEvent> {
+    let mut rows: Vec<AuditingEvent> = Vec::new();
+    for i in 1..=n {
+        let next = chain(rows.last(), audit_row(i));
+        rows.push(next);
+    }
+    rows
+}
+
+#[test]
+fn section8_an_intact_chain_verifies() {
+    assert_eq!(verify_chain(&chain_of(5)), None);
+    assert_eq!(verify_chain(&[]), None);
+}
+
+#[test]
+fn section8_an_edited_row_breaks_the_chain_at_its_position() {
+    let mut rows = chain_of(5);
+    rows[2].event.creator = Some("mallory".into());
+    assert_eq!(verify_chain(&rows), Some(2));
+}
+
+#[test]
+fn section8_a_removed_or_reordered_row_breaks_the_chain() {
+    let mut removed = chain_of(5);
+    removed.remove(1);
+    assert_eq!(verify_chain(&removed), Some(1));
+    let mut swapped = chain_of(5);
+    swapped.swap(3, 4);
+    assert_eq!(verify_chain(&swapped), Some(3));
+}

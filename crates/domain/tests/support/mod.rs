@@ -1,0 +1,93 @@
+//! Builders shared by the domain's integration tests.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use pas_domain::prelude::*;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+pub const T0: OffsetDateTime = datetime!(2026-03-02 08:00 UTC);
+
+pub fn at(minutes: i64) -> OffsetDateTime {
+    T0 + time::Duration::minutes(minutes)
+}
+
+pub fn entry(role: &str, email: &str) -> Value {
+    json!({"signerRole": role, "signerEmail": email, "signerName": email.split('@').next()})
+}
+
+pub fn person(role: &str, email: &str, country: &str, code: &str) -> Value {
+    json!({"signerRole": role, "signerEmail": email, "signerCountry": country, "signerPersonalCode": code})
+}
+
+pub fn step(order: i32, entries: Vec<Value>) -> Value {
+    json!({"processOrder": order, "processStepSigners": entries})
+}
+
+pub fn input(steps: Vec<Value>) -> Value {
+    json!({
+        "documentId": "doc-1",
+        "documentName": "Lease",
+        "processInitiatorEmail": "office@example.lv",
+        "ownerGroup": "sales",
+        "signingProcessSteps": steps,
+    })
+}
+
+pub fn draft(v: Value) -> pas_domain::input::ProcessDraft {
+    serde_json::from_value::<ProcessInput>(v)
+        .expect("test input parses")
+        .validate()
+        .expect("test input is valid")
+}
+
+pub fn create(v: Value) -> (SigningProcess, Change) {
+    SigningProcess::create(draft(v), &SequentialIds::default(), T0).expect("create succeeds")
+}
+
+pub fn started(v: Value) -> SigningProcess {
+    let (mut p, _) = create(v);
+    let _ = p.start(T0).expect("start succeeds");
+    p
+}
+
+/// Two steps: an approver, then a signer and a viewer.
+pub fn two_steps() -> Value {
+    input(vec![
+        step(1, vec![entry("APPROVER", "boss@example.lv")]),
+        step(
+            2,
+            vec![
+                entry("SIGNER", "client@example.lv"),
+                entry("VIEWER", "audit@example.lv"),
+            ],
+        ),
+    ])
+}
+
+pub fn id_of(p: &SigningProcess, email: &str) -> SignerId {
+    p.signers()
+        .find(|e| e.details.signer_email.as_ref().map(|m| m.as_str()) == Some(email))
+        .map(|e| e.id)
+        .expect("entry exists")
+}
+
+pub fn status_of(p: &SigningProcess, email: &str) -> SigningStatus {
+    let id = id_of(p, email);
+    p.find_signer(id)
+        .map(|(_, e)| e.signing_status)
+        .expect("entry exists")
+}
+
+pub fn as_draft_json(p: &SigningProcess) -> Value {
+    serde_json::to_value(&**p).expect("serialises")
+}
+
+pub fn redraft(v: Value) -> pas_domain::input::ProcessDraft {
+    draft(v)
+}
+
+pub fn step_draft(v: Value) -> pas_domain::input::StepDraft {
+    let mut d = draft(json!({"documentId": "x", "signingProcessSteps": [v]}));
+    d.steps.remove(0)
+}

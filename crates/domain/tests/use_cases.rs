@@ -1,0 +1,306 @@
+//! The use cases of `service`, against mockall mocks of the ports (rule 10, section 7, 8).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use pas_domain::audit::Caller;
+use pas_domain::ports::{ChangeSet, FixedClock, MockProcessRepository, RepoError};
+use pas_domain::prelude::*;
+use pas_domain::query::PersonKey;
+use pas_domain::service::{Precondition, ProcessService, ServiceError};
+use support::*;
+
+fn service(repo: MockProcessRepository) -> ProcessService {
+    ProcessService::new(
+        Arc::new(repo),
+        Arc::new(FixedClock(at(5))),
+        Arc::new(SequentialIds::default()),
+    )
+}
+
+fn caller() -> Caller {
+    Caller {
+        user: "anna".into(),
+        ip_address: Some("10.0.0.7".into()),
+        client_app: Some("portal".into()),
+    }
+}
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    pollster::block_on(f)
+}
+
+#[test]
+fn rule10_create_inserts_state_audit_rows_and_emails_together() {
+    let mut repo = MockProcessRepository::new();
+    let seen: Arc<Mutex<Option<ChangeSet>>> = Arc::default();
+    let keep = seen.clone();
+    repo.expect_insert().times(1).returning(move |_, c| {
+        *keep.lock().unwrap() = Some(c.clone());
+        Ok(())
+    });
+    let mut v = two_steps();
+    v["status"] = serde_json::json!("STARTED");
+    let p = block(service(repo).create(draft(v), &caller())).unwrap();
+    let changes = seen.lock().unwrap().clone().unwrap();
+    let types: Vec<EventType> = changes.audit.iter().map(|a| a.event_type).collect();
+    assert_eq!(
+        types,
+        [
+            EventType::ProcessUpdated,
+            EventType::ProcessStarted,
+            EventType::TaskStarted
+        ]
+    );
+    assert!(
+        changes
+            .audit
+            .iter()
+            .all(|a| a.creator.as_deref() == Some("anna")
+                && a.client_app_name.as_deref() == Some("portal"))
+    );
+    assert!(
+        changes
+            .audit
+            .iter()
+            .all(|a| a.process_id == Some(p.id) && a.method.as_deref() == Some("createProcess"))
+    );
+    assert_eq!(
+        changes.change.notifications.len(),
+        2,
+        "initiator + first approver"
+    );
+}
+
+#[test]
+fn rule10_a_client_id_already_used_is_a_conflict() {
+    let mut repo = MockProcessRepository::new();
+    repo.expect_insert()
+        .returning(|_, _| Err(RepoError::Duplicate("process")));
+    let e = block(service(repo).create(draft(two_steps()), &caller())).unwrap_err();
+    assert!(matches!(e, ServiceError::Conflict(_)));
+}
+
+#[test]
+fn rule10_a_concurrent_change_is_retried_on_the_fresh_state() {
+    let p = started(two_steps());
+    let boss = id_of(&p, "boss@example.lv");
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get_by_signer()
+        .times(2)
+        .returning(move |_| Ok(Some(loaded.clone())));
+    let mut first = true;
+    repo.expect_save()
+        .times(2)
+        .returning(move |_, expected, _| {
+            assert_eq!(expected, 2);
+            if std::mem::take(&mut first) {
+                Err(RepoError::VersionConflict { expected })
+            } else {
+                Ok(())
+            }
+        });
+    let out = block(service(repo).act(boss, Action::Approve, None, None, &caller())).unwrap();
+    assert_eq!(out.version, 3);
+}
+
+#[test]
+fn rule10_a_stale_if_match_is_a_failed_precondition_and_saves_nothing() {
+    let p = started(two_steps());
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_save().never();
+    let e =
+        block(service(repo).cancel(p.id, false, Precondition::Version(1), &caller())).unwrap_err();
+    assert_eq!(e, ServiceError::PreconditionFailed { current: 2 });
+}
+
+#[test]
+fn rule10_a_conflict_under_if_match_is_not_retried() {
+    let p = started(two_steps());
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get()
+        .times(1)
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_save()
+        .times(1)
+        .returning(|_, expected, _| Err(RepoError::VersionConflict { expected }));
+    let e =
+        block(service(repo).cancel(p.id, false, Precondition::Version(2), &caller())).unwrap_err();
+    assert!(matches!(e, ServiceError::PreconditionFailed { .. }));
+}
+
+#[test]
+fn rule7_a_forbidden_transition_reaches_the_caller_and_saves_nothing() {
+    let mut p = started(two_steps());
+    let _ = p.cancel(true, at(1)).unwrap();
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_save().never();
+    let e = block(service(repo).start(p.id, Precondition::None, &caller())).unwrap_err();
+    assert!(matches!(e, ServiceError::Transition(_)));
+}
+
+#[test]
+fn section8_the_portal_acts_only_with_a_matching_identity() {
+    let p = started(input(vec![step(
+        1,
+        vec![person("SIGNER", "s@x.lv", "LV", "161175-19997")],
+    )]));
+    let s = p.signers().next().unwrap().id;
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get_by_signer()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_save().times(1).returning(|_, _, _| Ok(()));
+    let svc = service(repo);
+    let wrong = PersonKey::parse("010101-10000", "LV").unwrap();
+    assert_eq!(
+        block(svc.act(s, Action::Sign, None, Some(&wrong), &caller())).unwrap_err(),
+        ServiceError::Forbidden
+    );
+    assert_eq!(
+        block(svc.act(s, Action::Sign, None, None, &caller())).unwrap_err(),
+        ServiceError::Forbidden
+    );
+    let right = PersonKey::parse("16117519997", "lv").unwrap();
+    assert_eq!(
+        block(svc.act(s, Action::Sign, None, Some(&right), &caller()))
+            .unwrap()
+            .status,
+        ProcessStatus::Completed
+    );
+}
+
+#[test]
+fn section8_an_unknown_signer_is_forbidden_like_a_wrong_identity() {
+    let mut repo = MockProcessRepository::new();
+    repo.expect_get_by_signer().returning(|_| Ok(None));
+    let e = block(service(repo).act(
+        SignerId::from_uuid(uuid::Uuid::nil()),
+        Action::Sign,
+        None,
+        None,
+        &caller(),
+    ))
+    .unwrap_err();
+    assert_eq!(e, ServiceError::Forbidden);
+}
+
+#[test]
+fn section8_an_anonymous_entry_is_reached_by_its_id_alone() {
+    let p = started(input(vec![step(1, vec![entry("SIGNER", "anon@x.lv")])]));
+    let s = p.signers().next().unwrap().id;
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get_by_signer()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_save().returning(|_, _, _| Ok(()));
+    assert!(block(service(repo).act(s, Action::Sign, None, None, &caller())).is_ok());
+}
+
+#[test]
+fn section8_authorize_records_auth_completed_or_login_fault() {
+    let p = started(input(vec![step(
+        1,
+        vec![
+            person("SIGNER", "s@x.lv", "EE", "37605030299"),
+            entry("SIGNER", "anon@x.lv"),
+        ],
+    )]));
+    let s = id_of(&p, "s@x.lv");
+    let recorded: Arc<Mutex<Vec<EventType>>> = Arc::default();
+    let keep = recorded.clone();
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get_by_signer()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_record().returning(move |_, c| {
+        keep.lock()
+            .unwrap()
+            .extend(c.audit.iter().map(|a| a.event_type));
+        Ok(())
+    });
+    let svc = service(repo);
+    let view = block(svc.authorize(
+        s,
+        &PersonKey::parse("376 0503 0299", "ee").unwrap(),
+        &caller(),
+    ))
+    .unwrap();
+    let anon = view.signers().find(|e| e.anonymous()).unwrap();
+    assert_eq!(
+        (
+            anon.details.signer_name.as_deref(),
+            anon.details.signer_email.as_ref()
+        ),
+        (None, None),
+        "other anonymous entries are masked"
+    );
+    let e = block(svc.authorize(
+        s,
+        &PersonKey::parse("49403136515", "EE").unwrap(),
+        &caller(),
+    ))
+    .unwrap_err();
+    assert_eq!(e, ServiceError::Forbidden);
+    assert_eq!(
+        *recorded.lock().unwrap(),
+        [EventType::AuthCompleted, EventType::AuditLoginFault]
+    );
+}
+
+#[test]
+fn section7_reminders_are_sent_once_per_entry_and_offset() {
+    let v = input(vec![
+        serde_json::json!({"processOrder": 1, "dueDate": "2026-03-05T12:00:00Z",
+        "processStepSigners": [entry("SIGNER", "s@x.lv"), entry("VIEWER", "v@x.lv")]}),
+    ]);
+    let p = started(v);
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_due_between()
+        .returning(move |_, _| Ok(vec![loaded.clone()]));
+    let keys: Arc<Mutex<Vec<String>>> = Arc::default();
+    let keep = keys.clone();
+    repo.expect_record().returning(move |_, c| {
+        let key = c.idempotency_key.clone().unwrap();
+        let mut seen = keep.lock().unwrap();
+        if seen.contains(&key) {
+            return Err(RepoError::Duplicate("idempotency key"));
+        }
+        seen.push(key);
+        assert_eq!(c.change.notifications[0].event_type, EventType::Reminder);
+        Ok(())
+    });
+    let svc = service(repo);
+    let today = time::macros::date!(2026 - 03 - 02);
+    let local = |t: time::OffsetDateTime| t.date();
+    assert_eq!(
+        block(svc.send_reminders(today, &[1, 3, 5], &local, &Caller::system("scheduler"))).unwrap(),
+        1
+    );
+    assert_eq!(
+        block(svc.send_reminders(today, &[1, 3, 5], &local, &Caller::system("scheduler"))).unwrap(),
+        0,
+        "twice a day sends nothing new"
+    );
+}
+
+#[test]
+fn storage_failures_surface_as_storage_errors() {
+    let mut repo = MockProcessRepository::new();
+    repo.expect_get()
+        .returning(|_| Err(RepoError::Storage("connection reset".into())));
+    let e = block(service(repo).get(ProcessId::from_uuid(uuid::Uuid::nil()))).unwrap_err();
+    assert!(matches!(e, ServiceError::Storage(_)));
+}

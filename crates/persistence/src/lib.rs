@@ -1,0 +1,1 @@
+//! Diesel adapters for the ports of `pas-domain` (being written).
