@@ -265,6 +265,36 @@ impl ProcessInput {
 }
 
 impl StepInput {
+    /// Validates a step sent on its own (`updateProcessStep`), collecting every failure with
+    /// its JSON path relative to the step. `processOrder` is required here: a default would
+    /// silently move the step.
+    ///
+    /// ```
+    /// use pas_domain::input::StepInput;
+    /// let input: StepInput = serde_json::from_value(serde_json::json!({
+    ///     "processOrder": 2,
+    ///     "processStepSigners": [{"signerRole": "SIGNER", "signerEmail": "nope"}]
+    /// })).unwrap();
+    /// let errors = input.into_draft().unwrap_err();
+    /// assert_eq!(errors.errors[0].field, "processStepSigners[0].signerEmail");
+    /// ```
+    pub fn into_draft(self) -> Result<StepDraft, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if self.process_order.is_none() {
+            errors.push("processOrder", "is required");
+        }
+        let draft = self.validate(&mut errors, "", 0);
+        for e in &mut errors.errors {
+            if let Some(relative) = e.field.strip_prefix('.') {
+                e.field = relative.to_owned();
+            }
+        }
+        match draft {
+            Some(draft) if errors.is_empty() => Ok(draft),
+            _ => Err(errors),
+        }
+    }
+
     /// Validates one step; `position` gives the default order.
     pub(crate) fn validate(
         self,

@@ -132,6 +132,9 @@ pub trait ProcessRepository: Send + Sync {
     async fn record(&self, process: ProcessId, changes: &ChangeSet) -> Result<(), RepoError>;
     /// A process that is not deleted.
     async fn get(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError>;
+    /// A process even if it was deleted: the outbox dispatcher renders emails queued before
+    /// a delete (a cancel's emails, say) from it.
+    async fn get_including_deleted(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError>;
     /// The process holding a step.
     async fn get_by_step(&self, step: StepId) -> Result<Option<SigningProcess>, RepoError>;
     /// The process holding an entry.

@@ -1,0 +1,256 @@
+//! Configuration (PRODUCT.md section 3): environment variables, optionally preceded by a
+//! TOML file (`APP_CONFIG_FILE`) that sets the same keys. A bad value stops the start with
+//! one line naming the variable.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {variable}: {message}")]
+pub struct ConfigError {
+    /// The variable (or TOML key) at fault.
+    pub variable: &'static str,
+    /// What is wrong with it; never the value of a secret.
+    pub message: String,
+}
+
+fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError { variable, message: message.into() }
+}
+
+/// Everything the service reads at start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `APP_BIND`.
+    pub bind: SocketAddr,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `DATABASE_POOL_SIZE`.
+    pub pool_size: usize,
+    /// `SMTP_URL`; `None` writes `.eml` files to `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// `MAIL_DIR`.
+    pub mail_dir: PathBuf,
+    /// `MAIL_FROM`.
+    pub mail_from: String,
+    /// `MAIL_REPLY_TO_INITIATOR`.
+    pub reply_to_initiator: bool,
+    /// `PORTAL_URL`, without a trailing slash.
+    pub portal_url: String,
+    /// `ADMIN_EMAIL`.
+    pub admin_email: Option<String>,
+    /// `NOTIFICATIONS_FILE`; `None` is the built-in matrix.
+    pub notifications_file: Option<PathBuf>,
+    /// `REMINDER_CRON` (seconds minutes hours day-of-month month day-of-week).
+    pub reminder_cron: cron::Schedule,
+    /// `REMINDER_DAYS_BEFORE_DUE`.
+    pub reminder_days: Vec<u32>,
+    /// `APP_TIMEZONE`.
+    pub timezone: jiff::tz::TimeZone,
+    /// `APP_TIMEZONE` as given (for logs).
+    pub timezone_name: String,
+    /// `APP_MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+}
+
+/// Where values come from: the environment wins over the file.
+pub struct Source {
+    values: HashMap<String, String>,
+}
+
+impl Source {
+    /// The process environment, preceded by the TOML file named by `APP_CONFIG_FILE`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let mut values = match env.get("APP_CONFIG_FILE") {
+            Some(path) => read_toml(path)?,
+            None => HashMap::new(),
+        };
+        values.extend(env);
+        Ok(Self { values })
+    }
+
+    /// Fixed values (tests).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self { values: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, key: &'static str, default: T, what: &str) -> Result<T, ConfigError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|_| bad(key, format!("expected {what}"))),
+        }
+    }
+}
+
+fn read_toml(path: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| bad("APP_CONFIG_FILE", format!("cannot read {path}: {e}")))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad("APP_CONFIG_FILE", format!("{path} is not valid TOML: {}", e.message())))?;
+    let mut out = HashMap::new();
+    for (key, value) in table {
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect::<Vec<_>>().join(","),
+            other => return Err(bad("APP_CONFIG_FILE", format!("{key} must be a string, number, boolean or list, not {}", other.type_str()))),
+        };
+        out.insert(key, text);
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// Reads and checks every value.
+    pub fn load(src: &Source) -> Result<Self, ConfigError> {
+        let bind = src.parse("APP_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)), "HOST:PORT, e.g. 127.0.0.1:8080")?;
+        let database_url = src.get("DATABASE_URL").unwrap_or("sqlite://data/signing.db").to_owned();
+        if !(database_url.starts_with("sqlite://") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(bad("DATABASE_URL", "must start with sqlite:// or postgres://"));
+        }
+        let pool_size: usize = src.parse("DATABASE_POOL_SIZE", 10, "a whole number from 1")?;
+        if pool_size == 0 {
+            return Err(bad("DATABASE_POOL_SIZE", "must be at least 1"));
+        }
+        let smtp_url = src.get("SMTP_URL").map(str::to_owned);
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
+            }
+        }
+        let mail_from = src.get("MAIL_FROM").unwrap_or("Signing Service <noreply@localhost>").to_owned();
+        if !mail_from.contains('@') {
+            return Err(bad("MAIL_FROM", "must be an address such as Name <user@host>"));
+        }
+        let portal_url = src.get("PORTAL_URL").unwrap_or("http://localhost:3000").trim_end_matches('/').to_owned();
+        if !(portal_url.starts_with("http://") || portal_url.starts_with("https://")) {
+            return Err(bad("PORTAL_URL", "must start with http:// or https://"));
+        }
+        let admin_email = src.get("ADMIN_EMAIL").map(str::to_owned);
+        if let Some(a) = &admin_email {
+            pas_domain::values::Email::parse(a).map_err(|e| bad("ADMIN_EMAIL", e.to_string()))?;
+        }
+        let cron_text = src.get("REMINDER_CRON").unwrap_or("0 0 11 * * *");
+        let reminder_cron = cron::Schedule::from_str(cron_text)
+            .map_err(|_| bad("REMINDER_CRON", "expected six fields: second minute hour day-of-month month day-of-week, e.g. 0 0 11 * * *"))?;
+        let reminder_days = parse_days(src.get("REMINDER_DAYS_BEFORE_DUE").unwrap_or("1,3,5"))?;
+        let timezone_name = src.get("APP_TIMEZONE").unwrap_or("UTC").to_owned();
+        let timezone = jiff::tz::TimeZone::get(&timezone_name)
+            .map_err(|_| bad("APP_TIMEZONE", "expected an IANA time zone such as Europe/Riga or UTC"))?;
+        let max_body_bytes = src.parse("APP_MAX_BODY_BYTES", 1024 * 1024, "a number of bytes")?;
+        Ok(Self {
+            bind,
+            database_url,
+            pool_size,
+            smtp_url,
+            mail_dir: PathBuf::from(src.get("MAIL_DIR").unwrap_or("data/mail")),
+            mail_from,
+            reply_to_initiator: src.parse("MAIL_REPLY_TO_INITIATOR", false, "true or false")?,
+            portal_url,
+            admin_email,
+            notifications_file: src.get("NOTIFICATIONS_FILE").map(PathBuf::from),
+            reminder_cron,
+            reminder_days,
+            timezone,
+            timezone_name,
+            max_body_bytes,
+        })
+    }
+
+    /// The calendar date of an instant in the service's time zone (reminders, section 7).
+    pub fn local_date_fn(&self) -> impl Fn(time::OffsetDateTime) -> time::Date + Send + Sync + 'static {
+        let tz = self.timezone.clone();
+        move |t| local_date(&tz, t)
+    }
+}
+
+/// The calendar date of `t` in `tz`.
+pub fn local_date(tz: &jiff::tz::TimeZone, t: time::OffsetDateTime) -> time::Date {
+    let fallback = t.date();
+    let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else { return fallback };
+    let d = ts.to_zoned(tz.clone()).date();
+    time::Month::try_from(u8::try_from(d.month()).unwrap_or(1))
+        .ok()
+        .and_then(|m| time::Date::from_calendar_date(i32::from(d.year()), m, u8::try_from(d.day()).unwrap_or(1)).ok())
+        .unwrap_or(fallback)
+}
+
+fn parse_days(raw: &str) -> Result<Vec<u32>, ConfigError> {
+    let mut days = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let d: u32 = part.parse().map_err(|_| bad("REMINDER_DAYS_BEFORE_DUE", "expected whole numbers separated by commas, e.g. 1,3,5"))?;
+        if d > 365 {
+            return Err(bad("REMINDER_DAYS_BEFORE_DUE", "offsets are at most 365 days"));
+        }
+        days.push(d);
+    }
+    days.sort_unstable();
+    days.dedup();
+    Ok(days)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::load(&Source::from_pairs([])).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://data/signing.db");
+        assert_eq!(c.pool_size, 10);
+        assert_eq!(c.mail_dir, PathBuf::from("data/mail"));
+        assert_eq!(c.portal_url, "http://localhost:3000");
+        assert_eq!(c.reminder_days, [1, 3, 5]);
+        assert_eq!(c.timezone_name, "UTC");
+        assert!(c.smtp_url.is_none() && !c.reply_to_initiator);
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable_in_one_line() {
+        for (key, value) in [
+            ("APP_BIND", "localhost"),
+            ("DATABASE_URL", "mysql://x"),
+            ("DATABASE_POOL_SIZE", "0"),
+            ("SMTP_URL", "http://mail"),
+            ("REMINDER_CRON", "every day"),
+            ("REMINDER_DAYS_BEFORE_DUE", "1,x"),
+            ("APP_TIMEZONE", "Mars/Olympus"),
+            ("ADMIN_EMAIL", "nobody"),
+            ("MAIL_REPLY_TO_INITIATOR", "maybe"),
+        ] {
+            let e = Config::load(&Source::from_pairs([(key, value)])).unwrap_err();
+            assert_eq!(e.variable, key);
+            let line = e.to_string();
+            assert!(line.starts_with(&format!("invalid {key}: ")) && !line.contains('\n'), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_toml_file_sets_the_same_keys_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.toml");
+        std::fs::write(&path, "APP_BIND = \"0.0.0.0:9000\"\nREMINDER_DAYS_BEFORE_DUE = [2, 7]\nDATABASE_POOL_SIZE = 4\n").unwrap();
+        let mut values = read_toml(path.to_str().unwrap()).unwrap();
+        values.insert("DATABASE_POOL_SIZE".into(), "6".into());
+        let c = Config::load(&Source { values }).unwrap();
+        assert_eq!(c.bind.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.reminder_days, [2, 7]);
+        assert_eq!(c.pool_size, 6);
+    }
+
+    #[test]
+    fn local_dates_follow_the_time_zone() {
+        let riga = jiff::tz::TimeZone::get("Europe/Riga").unwrap();
+        let t = time::macros::datetime!(2026-03-04 23:30 UTC);
+        assert_eq!(local_date(&riga, t), time::macros::date!(2026 - 03 - 05));
+        assert_eq!(local_date(&jiff::tz::TimeZone::UTC, t), time::macros::date!(2026 - 03 - 04));
+    }
+}
