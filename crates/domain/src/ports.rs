@@ -13,12 +13,14 @@ use crate::catalog::{DocumentAttribute, DocumentProfile};
 use crate::contact::{Contact, ContactFilter};
 use crate::events::Change;
 use crate::ids::{AttributeId, ContactId, ProcessId, ProfileId, SignerId, StepId, TemplateId};
-use crate::notify::NotificationIntent;
+use crate::notify::{NotificationIntent, RecipientRole};
 use crate::paging::{
     AuditSort, ContactSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
 };
+use crate::process::ProcessData;
 use crate::process::SigningProcess;
 use crate::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter};
+use crate::status::EventType;
 use crate::task::SignerTask;
 use crate::template::{Template, TemplateFilter};
 
@@ -134,7 +136,10 @@ pub trait ProcessRepository: Send + Sync {
     async fn get(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError>;
     /// A process even if it was deleted: the outbox dispatcher renders emails queued before
     /// a delete (a cancel's emails, say) from it.
-    async fn get_including_deleted(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError>;
+    async fn get_including_deleted(
+        &self,
+        id: ProcessId,
+    ) -> Result<Option<SigningProcess>, RepoError>;
     /// The process holding a step.
     async fn get_by_step(&self, step: StepId) -> Result<Option<SigningProcess>, RepoError>;
     /// The process holding an entry.
@@ -307,4 +312,56 @@ pub trait Outbox: Send + Sync {
     ) -> Result<(), RepoError>;
     /// The last attempt failed; the row is given up.
     async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError>;
+}
+
+/// An email as sent: recipient and rendered subject.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SentEmail {
+    /// Recipient address.
+    pub to: String,
+    /// Rendered subject.
+    pub subject: String,
+}
+
+/// Why the mail adapter could not render or send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The matrix has no (or a blank) template for this event and role.
+    #[error("no email is configured for {event} to the {role}")]
+    NoTemplate {
+        /// Event.
+        event: EventType,
+        /// Matrix role.
+        role: RecipientRole,
+    },
+    /// The process has no address for that role.
+    #[error("the process has no {0} with an email address")]
+    NoRecipient(RecipientRole),
+    /// A template failed to render (the text is for logs).
+    #[error("template error: {0}")]
+    Render(String),
+    /// The transport refused or failed (the text is for logs).
+    #[error("mail transport error: {0}")]
+    Transport(String),
+}
+
+/// The mail adapter as the use cases and the HTTP edge need it.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// `sendTestEmail`: renders the matrix entry of `event` for `role` with `process` and
+    /// sends it right away to that role's addresses in it, storing nothing.
+    async fn send_test(
+        &self,
+        process: ProcessData,
+        event: EventType,
+        role: RecipientRole,
+    ) -> Result<Vec<SentEmail>, MailError>;
+    /// The subject the email of `intent` would have (used to answer `sendSignerEmail`);
+    /// `None` when the matrix suppresses it.
+    fn subject(
+        &self,
+        intent: &NotificationIntent,
+        process: &ProcessData,
+    ) -> Result<Option<String>, MailError>;
 }
