@@ -1,1 +1,135 @@
-//! HTTP API (being written).
+//! The HTTP adapter: the API of PRODUCT.md section 4 over the use cases of `pas-domain`,
+//! with its OpenAPI document, Swagger UI, RFC 9457 problem responses and a request log that
+//! never shows a personal code.
+//!
+//! The app mounts everything with one call:
+//!
+//! ```no_run
+//! # async fn run(state: pas_http::ApiState) -> std::io::Result<()> {
+//! use actix_web::{App, HttpServer};
+//! HttpServer::new(move || App::new().configure(pas_http::configure(state.clone())))
+//!     .bind("127.0.0.1:8080")?
+//!     .run()
+//!     .await
+//! # }
+//! ```
+//!
+//! What is mounted:
+//! - the API under [`BASE_PATH`] (`/api/v1`), wrapped by the request log and by a guard that
+//!   turns every error response into `application/problem+json`;
+//! - `GET /health` (liveness) and `GET /ready` (the app's [`ReadinessCheck`]: 200
+//!   `{"status":"UP"}` or 503 `{"status":"DOWN"}`), also answered as `/api/v1/health` and
+//!   `/api/v1/ready`; the root ones are not in the request log (probes are noisy);
+//! - `GET /openapi.json` (the document of [`openapi()`]) and Swagger UI at `/docs/`;
+//! - a default service answering unknown paths with a 404 problem and known paths with a
+//!   wrong method with a 405 problem (and `Allow`).
+//!
+//! Handlers are thin: they parse (ids, query parameters, `If-Match`, bodies), call one use
+//! case, and map the result; every `ServiceError` becomes a problem in one place
+//! ([`problem::ApiError`]). The caller's identity comes from one extractor
+//! ([`caller::RequestCaller`]).
+#![warn(missing_docs)]
+
+use std::sync::Arc;
+
+use actix_web::web;
+use futures::future::BoxFuture;
+use pas_domain::service::{CatalogService, DirectoryService, ProcessService};
+use time::{Date, OffsetDateTime};
+
+pub mod caller;
+mod fallback;
+mod logging;
+mod openapi;
+pub mod params;
+pub mod precondition;
+pub mod problem;
+mod routes;
+pub mod schema;
+
+pub use logging::{mask_path, mask_query};
+pub use openapi::openapi;
+
+/// Where the API lives.
+pub const BASE_PATH: &str = "/api/v1";
+
+/// Tells whether the service can serve requests (the database is reachable): `GET /ready`.
+pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
+
+/// Everything the handlers need: the use cases and a few settings.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Signing-process use cases.
+    pub processes: ProcessService,
+    /// Document profiles and attributes.
+    pub catalog: CatalogService,
+    /// Contacts, templates and the audit log.
+    pub directory: DirectoryService,
+    /// What `sendReminders` needs besides the clock.
+    pub reminders: ReminderSettings,
+    /// Request limits.
+    pub limits: Limits,
+    /// `GET /ready`.
+    pub readiness: ReadinessCheck,
+}
+
+/// Reminder settings (`REMINDER_DAYS_BEFORE_DUE`, `APP_TIMEZONE`).
+#[derive(Clone)]
+pub struct ReminderSettings {
+    /// Offsets before a step's due date on which a reminder goes out.
+    pub days_before_due: Vec<u32>,
+    /// The calendar date of an instant in the service's time zone.
+    pub local_date: Arc<dyn Fn(OffsetDateTime) -> Date + Send + Sync>,
+}
+
+impl ReminderSettings {
+    /// Reminders judged on UTC calendar days.
+    pub fn utc(days_before_due: Vec<u32>) -> Self {
+        Self {
+            days_before_due,
+            local_date: Arc::new(|t: OffsetDateTime| t.to_offset(time::UtcOffset::UTC).date()),
+        }
+    }
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted request body; a larger one is a 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    /// 1 MiB.
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A readiness check that always answers "ready" (for embedders without a database).
+pub fn always_ready() -> ReadinessCheck {
+    Arc::new(|| Box::pin(async { true }))
+}
+
+/// Registers the whole HTTP surface on an app: `App::new().configure(pas_http::configure(state))`.
+///
+/// Call it once per worker (inside the `HttpServer::new` factory); it builds the OpenAPI
+/// document each time, which takes well under a millisecond.
+pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) + Clone {
+    move |cfg: &mut web::ServiceConfig| {
+        let doc = openapi();
+        let known = fallback::KnownRoutes::from_openapi(&doc);
+        let limits = state.limits;
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::Data::new(known));
+        {
+            let mut ucfg = utoipa_actix_web::service_config::ServiceConfig::new(cfg);
+            routes::register_root(&mut ucfg);
+            ucfg.service(routes::api_scope(limits));
+        }
+        openapi::register_docs(cfg, doc);
+        cfg.default_service(web::to(fallback::unmatched));
+    }
+}

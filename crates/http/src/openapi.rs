@@ -1,0 +1,116 @@
+//! The OpenAPI document and its two pages: `GET /openapi.json` and Swagger UI at `/docs/`.
+//!
+//! Paths are collected from the registered handlers themselves (utoipa-actix-web), so a
+//! route cannot exist without its documentation or the other way round.
+
+use actix_web::http::header::LOCATION;
+use actix_web::{App, HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::{self as oa, RefOr, Response};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::problem::responses::problem_responses;
+use crate::problem::{Problem, ProblemField};
+use crate::schema;
+use crate::{Limits, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "process-and-auditing-service",
+        description = "Signing processes (ordered steps of signers, approvers and viewers), \
+            the signer portal, document profiles and attributes, contacts and templates, \
+            reminders, and a hash-chained audit trail.\n\n\
+            Errors are `application/problem+json` (RFC 9457). Process reads carry an `ETag`; \
+            send it back as `If-Match` on update, start, cancel and delete. The acting user is \
+            the `X-User` header (default `api`), the client application `X-Client-App` or \
+            `User-Agent`.",
+    ),
+    tags(
+        (name = "process-controller", description = "Signing processes"),
+        (name = "process-step-controller", description = "Steps of a process"),
+        (name = "process-step-signer-controller", description = "Signer portal and entry actions"),
+        (name = "document-profile-controller", description = "Document profiles"),
+        (name = "document-attribute-controller", description = "Document attributes"),
+        (name = "contacts-controller", description = "Contacts"),
+        (name = "templates-controller", description = "Process templates"),
+        (name = "message-controller", description = "Email triggers"),
+        (name = "auditing-controller", description = "Audit log"),
+        (name = "health", description = "Liveness and readiness"),
+    ),
+    components(schemas(
+        Problem, ProblemField, schema::Pageable,
+        schema::SigningProcess, schema::SigningProcessStep, schema::ProcessStepSigner,
+        schema::DocumentProfile, schema::DocumentAttribute, schema::Contact, schema::Template,
+        schema::AuditingEvent, schema::AuditTrail, schema::SignerTask, schema::SignerStep,
+        schema::SignerDocument, schema::ProcessSearchRequest, schema::SignerActionRequest,
+        schema::RemindersSent, schema::SignerEmailSent, schema::HealthStatus,
+        schema::PageSigningProcess, schema::PageSignerTask, schema::PageContact,
+        schema::PageTemplate, schema::PageAuditingEvent,
+        schema::ProcessStatus, schema::StepStatus, schema::SignerRole, schema::SigningStatus,
+        schema::Scope, schema::EventType,
+    ))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document of every operation, as served at `GET /openapi.json`.
+pub fn openapi() -> oa::OpenApi {
+    let (_, collected) = App::new()
+        .into_utoipa_app()
+        .configure(routes::register_root)
+        .service(routes::api_scope(Limits::default()))
+        .split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc.merge(collected);
+    for (path, item) in &mut doc.paths.paths {
+        let is_api = path.starts_with(crate::BASE_PATH);
+        for op in operations(item) {
+            let responses = &mut op.responses.responses;
+            let mut add = |extra: std::collections::BTreeMap<String, RefOr<Response>>| {
+                for (status, response) in extra {
+                    responses.entry(status).or_insert(response);
+                }
+            };
+            if is_api {
+                add(problem_responses(&[(
+                    "400",
+                    "Malformed JSON, parameter, header or id",
+                )]));
+            }
+            add(problem_responses(&[(
+                "500",
+                "The service failed; the detail never carries internals",
+            )]));
+        }
+    }
+    doc
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// `GET /openapi.json`, Swagger UI at `/docs/` (its files are compiled in), and `/docs`
+/// redirecting there.
+pub(crate) fn register_docs(cfg: &mut web::ServiceConfig, doc: oa::OpenApi) {
+    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((LOCATION, "/docs/"))
+                    .finish()
+            }),
+        );
+}

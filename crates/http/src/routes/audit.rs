@@ -1,0 +1,106 @@
+//! `auditing-controller`: the audit log and a process's verified trail.
+
+use actix_web::{HttpResponse, get, post, web};
+use pas_domain::audit::{AuditEventInput, AuditFilter};
+use pas_domain::ids::ProcessId;
+use pas_domain::paging::AuditSort;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::ApiResult;
+use crate::ApiState;
+use crate::caller::RequestCaller;
+use crate::params::{DayBound, QueryParams};
+use crate::problem::responses::{BadRequest, Conflict, TooLarge, Unprocessable};
+use crate::schema::{AuditTrail, AuditingEvent, PageAuditingEvent};
+
+const TAG: &str = "auditing-controller";
+
+pub(crate) fn register(cfg: &mut ServiceConfig) {
+    cfg.service(create_auditing_event)
+        .service(list_audit_events)
+        .service(get_process_audit_trail);
+}
+
+/// Auditing event create request
+///
+/// An event from another system, chained into its process's trail. `creator`, `ipAddress`
+/// and `clientAppName` default to the caller's; `createdAt` is always the service's time.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "createAuditingEvent",
+    request_body = AuditingEvent,
+    responses(
+        (status = 201, description = "Recorded", body = AuditingEvent),
+        BadRequest, Conflict, TooLarge, Unprocessable
+    )
+)]
+#[post("/audit-events")]
+async fn create_auditing_event(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    body: web::Json<AuditEventInput>,
+) -> ApiResult {
+    let event = state
+        .directory
+        .record_event(body.into_inner(), &caller.0)
+        .await?;
+    Ok(HttpResponse::Created().json(event))
+}
+
+/// Auditing events list request
+///
+/// `from` and `to` are RFC 3339 instants or dates (`to` as a date includes that day).
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "listAuditEvents",
+    params(
+        ("processId" = Option<Uuid>, Query, description = "Signing process identificator."),
+        ("documentId" = Option<String>, Query, description = "Document identificator."),
+        ("signerId" = Option<Uuid>, Query, description = "Signer identificator."),
+        ("eventType" = Option<crate::schema::EventType>, Query, description = "Type of event."),
+        ("from" = Option<String>, Query, description = "Created at or after (RFC 3339 or YYYY-MM-DD)",
+            example = "2026-02-01"),
+        ("to" = Option<String>, Query, description = "Created before (RFC 3339), or on or before (YYYY-MM-DD)",
+            example = "2026-02-17"),
+        ("page" = Option<i32>, Query, description = "Page number (starts from 0)"),
+        ("size" = Option<i32>, Query, description = "Page size"),
+        ("sort" = Option<Vec<String>>, Query, style = Form, explode,
+            description = "Sort expression (sortable: createdAt, eventType)")
+    ),
+    responses((status = 200, description = "One page of events", body = PageAuditingEvent), BadRequest)
+)]
+#[get("/audit-events")]
+async fn list_audit_events(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+    let page = q.page::<AuditSort>()?;
+    let filter = AuditFilter {
+        process_id: q.uuid("processId")?,
+        document_id: q.text("documentId"),
+        signer_id: q.uuid("signerId")?,
+        event_type: q.wire_enum("eventType")?,
+        from: q.instant("from", DayBound::Start)?,
+        to: q.instant("to", DayBound::End)?,
+    };
+    let events = state.directory.list_events(&filter, &page).await?;
+    Ok(HttpResponse::Ok().json(events))
+}
+
+/// Process audit trail request
+///
+/// Every event of the process, oldest first, and whether its hash chain holds (`brokenAt`:
+/// the first event whose hash does not).
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "getProcessAuditTrail",
+    params(("processId" = Uuid, Path, description = "Signing process identificator.",
+            example = "9dce9e72-6bf9-4874-8dd1-44342027dd4f")),
+    responses((status = 200, description = "The trail", body = AuditTrail), BadRequest)
+)]
+#[get("/processes/{processId}/audit-trail")]
+async fn get_process_audit_trail(state: web::Data<ApiState>, id: web::Path<Uuid>) -> ApiResult {
+    let trail = state
+        .directory
+        .trail(ProcessId::from_uuid(id.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(trail))
+}

@@ -1,0 +1,332 @@
+//! `process-step-signer-controller`: the signer portal (tasks, steps, documents) and the
+//! actions of one entry.
+
+use actix_web::{HttpResponse, get, post, web};
+use pas_domain::error::ValidationErrors;
+use pas_domain::ids::SignerId;
+use pas_domain::input::MAX_COMMENT;
+use pas_domain::machine::Action;
+use pas_domain::paging::TaskSort;
+use pas_domain::query::SignerTaskParams;
+use pas_domain::status::EventType;
+use serde::{Deserialize, Serialize};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::{ApiResult, process_response};
+use crate::ApiState;
+use crate::caller::RequestCaller;
+use crate::params::{QueryParams, json_or_default, person};
+use crate::problem::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unprocessable,
+};
+use crate::schema::{
+    PageSignerTask, SignerActionRequest, SignerDocument, SignerEmailSent, SignerStep,
+    SigningProcess,
+};
+
+const TAG: &str = "process-step-signer-controller";
+
+pub(crate) fn register(cfg: &mut ServiceConfig) {
+    cfg.service(list_signer_tasks)
+        .service(send_signer_email)
+        .service(sign_process_step)
+        .service(approve_process_step)
+        .service(view_process_step)
+        .service(decline_process_step)
+        .service(list_signer_steps)
+        .service(list_signer_documents);
+}
+
+/// Signer tasks/documents list request
+///
+/// A person's entries (`personalCode` + `country`), or an anonymous entry by `signerId` alone
+/// (422 when neither is given).
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "listSignerTasks",
+    params(
+        ("personalCode" = Option<String>, Query,
+            description = "Person code used to identify signer/customer.", example = "010190-12345"),
+        ("country" = Option<String>, Query,
+            description = "Country code of personal code (for example LV, LT, EE)", example = "LV"),
+        ("signerId" = Option<Uuid>, Query, description = "Signer identificator.",
+            example = "ef0174d7-f2c8-4f2f-8de8-f327f0fef922"),
+        ("createdDateBefore" = Option<time::Date>, Query,
+            description = "Return records created on or before this date", example = "2026-02-17"),
+        ("createdDateAfter" = Option<time::Date>, Query,
+            description = "Return records created on or after this date", example = "2026-02-01"),
+        ("processStatus" = Option<crate::schema::ProcessStatus>, Query,
+            description = "Signing process status filter"),
+        ("nameSearch" = Option<String>, Query, description = "Name filter value", example = "John"),
+        ("size" = Option<i32>, Query, description = "Page size", example = 25),
+        ("sort" = Option<Vec<String>>, Query, style = Form, explode,
+            description = "Sort expression, for example createdAt,desc (sortable: createdAt, \
+                dueDate, documentName, processStatus)"),
+        ("nonExpired" = Option<bool>, Query,
+            description = "Return only non-expired records when true", example = true),
+        ("page" = Option<i32>, Query, description = "Page number (starts from 0)")
+    ),
+    responses(
+        (status = 200, description = "One page of the person's tasks", body = PageSignerTask),
+        BadRequest, Unprocessable
+    )
+)]
+#[get("/signer-tasks")]
+async fn list_signer_tasks(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+    let page = q.page::<TaskSort>()?;
+    let params = SignerTaskParams {
+        personal_code: q.text("personalCode"),
+        country: q.text("country"),
+        signer_id: q.uuid("signerId")?,
+        created_date_before: q.date("createdDateBefore")?,
+        created_date_after: q.date("createdDateAfter")?,
+        process_status: q.wire_enum("processStatus")?,
+        name_search: q.text("nameSearch"),
+        non_expired: q.bool("nonExpired")?,
+    };
+    let filter = params.validate(state.processes.now())?;
+    let tasks = state.processes.signer_tasks(&filter, &page).await?;
+    Ok(HttpResponse::Ok().json(tasks))
+}
+
+/// What `sendSignerEmail` answers.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EmailSent {
+    to: Option<String>,
+    subject: Option<String>,
+    event_type: EventType,
+}
+
+/// Signer notification email trigger request
+///
+/// Queues the entry's TASK_STARTED email again (409 unless WAITING_FOR_ACTION, 422 when the
+/// entry gets no email). The subject is rendered by the mail dispatcher, so it is null here.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "sendSignerEmail",
+    params(("processSignerId" = Uuid, Path, description = "Process signer identificator.",
+            example = "ef0174d7-f2c8-4f2f-8de8-f327f0fef922")),
+    responses(
+        (status = 200, description = "The email was queued", body = SignerEmailSent),
+        BadRequest, NotFound, Conflict, Unprocessable
+    )
+)]
+#[post("/process-step-signers/{processSignerId}/email")]
+async fn send_signer_email(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+) -> ApiResult {
+    let signer = SignerId::from_uuid(id.into_inner());
+    let process = state.processes.resend_task(signer, &caller.0).await?;
+    let to = process
+        .find_signer(signer)
+        .and_then(|(_, e)| e.details.signer_email.as_ref())
+        .map(|e| e.as_str().to_owned());
+    Ok(HttpResponse::Ok().json(EmailSent {
+        to,
+        subject: None,
+        event_type: EventType::TaskStarted,
+    }))
+}
+
+/// The body of the entry actions.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActionBody {
+    personal_code: Option<String>,
+    country: Option<String>,
+    comment: Option<String>,
+}
+
+/// One entry acts: the identity is checked as in PRODUCT.md section 8.
+async fn act(
+    state: &ApiState,
+    caller: &RequestCaller,
+    id: Uuid,
+    body: &[u8],
+    action: Action,
+) -> ApiResult {
+    let body: ActionBody = json_or_default(body)?;
+    let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let claimed = match (given(body.personal_code), given(body.country)) {
+        (Some(code), Some(country)) => Some(person(&code, &country)?),
+        _ => None,
+    };
+    let comment = given(body.comment).map(|c| c.trim().to_owned());
+    if comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_COMMENT)
+    {
+        return Err(ValidationErrors::single(
+            "comment",
+            format!("must be at most {MAX_COMMENT} characters long"),
+        )
+        .into());
+    }
+    let process = state
+        .processes
+        .act(
+            SignerId::from_uuid(id),
+            action,
+            comment,
+            claimed.as_ref(),
+            &caller.0,
+        )
+        .await?;
+    Ok(process_response(HttpResponse::Ok(), &process))
+}
+
+/// A SIGNER signs
+///
+/// The body may be empty for an anonymous entry.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "signProcessStep",
+    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
+    request_body(content = Option<SignerActionRequest>),
+    responses(
+        (status = 200, description = "The process after the action", body = SigningProcess),
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+    )
+)]
+#[post("/process-step-signers/{signerId}/sign")]
+async fn sign_process_step(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> ApiResult {
+    act(&state, &caller, id.into_inner(), &body, Action::Sign).await
+}
+
+/// An APPROVER approves
+///
+/// The body may be empty for an anonymous entry.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "approveProcessStep",
+    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
+    request_body(content = Option<SignerActionRequest>),
+    responses(
+        (status = 200, description = "The process after the action", body = SigningProcess),
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+    )
+)]
+#[post("/process-step-signers/{signerId}/approve")]
+async fn approve_process_step(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> ApiResult {
+    act(&state, &caller, id.into_inner(), &body, Action::Approve).await
+}
+
+/// A VIEWER views
+///
+/// The body may be empty for an anonymous entry.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "viewProcessStep",
+    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
+    request_body(content = Option<SignerActionRequest>),
+    responses(
+        (status = 200, description = "The process after the action", body = SigningProcess),
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+    )
+)]
+#[post("/process-step-signers/{signerId}/view")]
+async fn view_process_step(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> ApiResult {
+    act(&state, &caller, id.into_inner(), &body, Action::View).await
+}
+
+/// A SIGNER or APPROVER declines
+///
+/// `comment` is the decline reason; the process becomes DECLINED.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "declineProcessStep",
+    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
+    request_body(content = Option<SignerActionRequest>),
+    responses(
+        (status = 200, description = "The process after the action", body = SigningProcess),
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+    )
+)]
+#[post("/process-step-signers/{signerId}/decline")]
+async fn decline_process_step(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+    body: web::Bytes,
+) -> ApiResult {
+    act(&state, &caller, id.into_inner(), &body, Action::Decline).await
+}
+
+/// Signer steps list request by person code and country
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "listSignerSteps",
+    params(
+        ("personCode" = String, Path,
+            description = "Person code used to identify signer in external portal request.",
+            example = "010190-12345"),
+        ("country" = String, Path,
+            description = "Country code of personal code (for example LV, LT, EE)", example = "LV")
+    ),
+    responses(
+        (status = 200, description = "Every step where the person has an entry",
+            body = Vec<SignerStep>),
+        BadRequest
+    )
+)]
+#[get("/signers/{personCode}/{country}/steps")]
+async fn list_signer_steps(
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (code, country) = path.into_inner();
+    let steps = state
+        .processes
+        .signer_steps(&person(&code, &country)?)
+        .await?;
+    Ok(HttpResponse::Ok().json(steps))
+}
+
+/// Signer documents list request by person code and country
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "listSignerDocuments",
+    params(
+        ("personCode" = String, Path,
+            description = "Person code used to identify signer in external portal request.",
+            example = "010190-12345"),
+        ("country" = String, Path,
+            description = "Country code of personal code (for example LV, LT, EE)", example = "LV")
+    ),
+    responses(
+        (status = 200, description = "One row per process the person takes part in",
+            body = Vec<SignerDocument>),
+        BadRequest
+    )
+)]
+#[get("/signers/{personCode}/{country}/documents")]
+async fn list_signer_documents(
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (code, country) = path.into_inner();
+    let documents = state
+        .processes
+        .signer_documents(&person(&code, &country)?)
+        .await?;
+    Ok(HttpResponse::Ok().json(documents))
+}

@@ -1,0 +1,51 @@
+//! `process-step-controller`: one step of a process.
+
+use actix_web::{HttpResponse, put, web};
+use pas_domain::ids::StepId;
+use pas_domain::input::StepInput;
+use pas_domain::service::ServiceError;
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use super::ApiResult;
+use crate::ApiState;
+use crate::caller::RequestCaller;
+use crate::problem::responses::{BadRequest, Conflict, NotFound, TooLarge, Unprocessable};
+use crate::schema::SigningProcessStep;
+
+const TAG: &str = "process-step-controller";
+
+pub(crate) fn register(cfg: &mut ServiceConfig) {
+    cfg.service(update_process_step);
+}
+
+/// Signing process step update request
+///
+/// Edits one step under rule 8 (`processOrder` is required); a changed `signingStatus` of an
+/// entry is applied as the matching action (sign, approve, view, decline).
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "updateProcessStep",
+    params(("processStepId" = Uuid, Path, description = "Signing process step identificator.",
+            example = "6aaf67bc-30be-4d2e-b1fe-a4d9aefef408")),
+    request_body = SigningProcessStep,
+    responses(
+        (status = 200, description = "The updated step", body = SigningProcessStep),
+        BadRequest, NotFound, Conflict, TooLarge, Unprocessable
+    )
+)]
+#[put("/process-steps/{processStepId}")]
+async fn update_process_step(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+    body: web::Json<StepInput>,
+) -> ApiResult {
+    let step = StepId::from_uuid(id.into_inner());
+    let draft = body.into_inner().into_draft()?;
+    let process = state.processes.update_step(step, draft, &caller.0).await?;
+    let updated = process
+        .find_step(step)
+        .ok_or(ServiceError::NotFound("step"))?;
+    Ok(HttpResponse::Ok().json(updated))
+}
