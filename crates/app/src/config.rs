@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A configuration value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -18,7 +19,10 @@ pub struct ConfigError {
 }
 
 fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { variable, message: message.into() }
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
 }
 
 /// Everything the service reads at start.
@@ -35,7 +39,7 @@ pub struct Config {
     /// `MAIL_DIR`.
     pub mail_dir: PathBuf,
     /// `MAIL_FROM`.
-    pub mail_from: String,
+    pub mail_from: pas_smtp::Mailbox,
     /// `MAIL_REPLY_TO_INITIATOR`.
     pub reply_to_initiator: bool,
     /// `PORTAL_URL`, without a trailing slash.
@@ -54,6 +58,14 @@ pub struct Config {
     pub timezone_name: String,
     /// `APP_MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
+    /// `MAIL_POLL_MS`: how often the outbox dispatcher looks for due emails.
+    pub mail_poll: Duration,
+    /// `MAIL_FIRST_RETRY_SECONDS`: delay before the first retry of a failed email (doubling
+    /// after each further failure, at most one hour).
+    pub mail_first_retry: Duration,
+    /// `MAIL_MAX_ATTEMPTS`: attempts before an email is given up and FAILURE goes to
+    /// `ADMIN_EMAIL`.
+    pub mail_max_attempts: u32,
 }
 
 /// Where values come from: the environment wins over the file.
@@ -75,32 +87,65 @@ impl Source {
 
     /// Fixed values (tests).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self { values: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+        Self {
+            values: pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        }
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.values.get(key).map(|v| v.trim()).filter(|v| !v.is_empty())
+        self.values
+            .get(key)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
     }
 
-    fn parse<T: FromStr>(&self, key: &'static str, default: T, what: &str) -> Result<T, ConfigError> {
+    fn parse<T: FromStr>(
+        &self,
+        key: &'static str,
+        default: T,
+        what: &str,
+    ) -> Result<T, ConfigError> {
         match self.get(key) {
             None => Ok(default),
-            Some(raw) => raw.parse().map_err(|_| bad(key, format!("expected {what}"))),
+            Some(raw) => raw
+                .parse()
+                .map_err(|_| bad(key, format!("expected {what}"))),
         }
     }
 }
 
 fn read_toml(path: &str) -> Result<HashMap<String, String>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| bad("APP_CONFIG_FILE", format!("cannot read {path}: {e}")))?;
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| bad("APP_CONFIG_FILE", format!("{path} is not valid TOML: {}", e.message())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad("APP_CONFIG_FILE", format!("cannot read {path}: {e}")))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        bad(
+            "APP_CONFIG_FILE",
+            format!("{path} is not valid TOML: {}", e.message()),
+        )
+    })?;
     let mut out = HashMap::new();
     for (key, value) in table {
         let text = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
-            toml::Value::Array(items) => items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect::<Vec<_>>().join(","),
-            other => return Err(bad("APP_CONFIG_FILE", format!("{key} must be a string, number, boolean or list, not {}", other.type_str()))),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join(","),
+            other => {
+                return Err(bad(
+                    "APP_CONFIG_FILE",
+                    format!(
+                        "{key} must be a string, number, boolean or list, not {}",
+                        other.type_str()
+                    ),
+                ));
+            }
         };
         out.insert(key, text);
     }
@@ -110,10 +155,23 @@ fn read_toml(path: &str) -> Result<HashMap<String, String>, ConfigError> {
 impl Config {
     /// Reads and checks every value.
     pub fn load(src: &Source) -> Result<Self, ConfigError> {
-        let bind = src.parse("APP_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)), "HOST:PORT, e.g. 127.0.0.1:8080")?;
-        let database_url = src.get("DATABASE_URL").unwrap_or("sqlite://data/signing.db").to_owned();
-        if !(database_url.starts_with("sqlite://") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            return Err(bad("DATABASE_URL", "must start with sqlite:// or postgres://"));
+        let bind = src.parse(
+            "APP_BIND",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "HOST:PORT, e.g. 127.0.0.1:8080",
+        )?;
+        let database_url = src
+            .get("DATABASE_URL")
+            .unwrap_or("sqlite://data/signing.db")
+            .to_owned();
+        if !(database_url.starts_with("sqlite://")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
         }
         let pool_size: usize = src.parse("DATABASE_POOL_SIZE", 10, "a whole number from 1")?;
         if pool_size == 0 {
@@ -125,11 +183,16 @@ impl Config {
                 return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
             }
         }
-        let mail_from = src.get("MAIL_FROM").unwrap_or("Signing Service <noreply@localhost>").to_owned();
-        if !mail_from.contains('@') {
-            return Err(bad("MAIL_FROM", "must be an address such as Name <user@host>"));
-        }
-        let portal_url = src.get("PORTAL_URL").unwrap_or("http://localhost:3000").trim_end_matches('/').to_owned();
+        let mail_from: pas_smtp::Mailbox = src
+            .get("MAIL_FROM")
+            .unwrap_or("Signing Service <noreply@localhost>")
+            .parse()
+            .map_err(|_| bad("MAIL_FROM", "must be an address such as Name <user@host>"))?;
+        let portal_url = src
+            .get("PORTAL_URL")
+            .unwrap_or("http://localhost:3000")
+            .trim_end_matches('/')
+            .to_owned();
         if !(portal_url.starts_with("http://") || portal_url.starts_with("https://")) {
             return Err(bad("PORTAL_URL", "must start with http:// or https://"));
         }
@@ -142,9 +205,20 @@ impl Config {
             .map_err(|_| bad("REMINDER_CRON", "expected six fields: second minute hour day-of-month month day-of-week, e.g. 0 0 11 * * *"))?;
         let reminder_days = parse_days(src.get("REMINDER_DAYS_BEFORE_DUE").unwrap_or("1,3,5"))?;
         let timezone_name = src.get("APP_TIMEZONE").unwrap_or("UTC").to_owned();
-        let timezone = jiff::tz::TimeZone::get(&timezone_name)
-            .map_err(|_| bad("APP_TIMEZONE", "expected an IANA time zone such as Europe/Riga or UTC"))?;
+        let timezone = jiff::tz::TimeZone::get(&timezone_name).map_err(|_| {
+            bad(
+                "APP_TIMEZONE",
+                "expected an IANA time zone such as Europe/Riga or UTC",
+            )
+        })?;
         let max_body_bytes = src.parse("APP_MAX_BODY_BYTES", 1024 * 1024, "a number of bytes")?;
+        let mail_poll = Duration::from_millis(src.parse("MAIL_POLL_MS", 2000, "milliseconds")?);
+        let mail_first_retry =
+            Duration::from_secs(src.parse("MAIL_FIRST_RETRY_SECONDS", 10, "seconds")?);
+        let mail_max_attempts: u32 = src.parse("MAIL_MAX_ATTEMPTS", 8, "a whole number from 1")?;
+        if mail_max_attempts == 0 {
+            return Err(bad("MAIL_MAX_ATTEMPTS", "must be at least 1"));
+        }
         Ok(Self {
             bind,
             database_url,
@@ -161,11 +235,16 @@ impl Config {
             timezone,
             timezone_name,
             max_body_bytes,
+            mail_poll,
+            mail_first_retry,
+            mail_max_attempts,
         })
     }
 
     /// The calendar date of an instant in the service's time zone (reminders, section 7).
-    pub fn local_date_fn(&self) -> impl Fn(time::OffsetDateTime) -> time::Date + Send + Sync + 'static {
+    pub fn local_date_fn(
+        &self,
+    ) -> impl Fn(time::OffsetDateTime) -> time::Date + Send + Sync + 'static {
         let tz = self.timezone.clone();
         move |t| local_date(&tz, t)
     }
@@ -174,20 +253,37 @@ impl Config {
 /// The calendar date of `t` in `tz`.
 pub fn local_date(tz: &jiff::tz::TimeZone, t: time::OffsetDateTime) -> time::Date {
     let fallback = t.date();
-    let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else { return fallback };
+    let Ok(ts) = jiff::Timestamp::from_second(t.unix_timestamp()) else {
+        return fallback;
+    };
     let d = ts.to_zoned(tz.clone()).date();
     time::Month::try_from(u8::try_from(d.month()).unwrap_or(1))
         .ok()
-        .and_then(|m| time::Date::from_calendar_date(i32::from(d.year()), m, u8::try_from(d.day()).unwrap_or(1)).ok())
+        .and_then(|m| {
+            time::Date::from_calendar_date(
+                i32::from(d.year()),
+                m,
+                u8::try_from(d.day()).unwrap_or(1),
+            )
+            .ok()
+        })
         .unwrap_or(fallback)
 }
 
 fn parse_days(raw: &str) -> Result<Vec<u32>, ConfigError> {
     let mut days = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let d: u32 = part.parse().map_err(|_| bad("REMINDER_DAYS_BEFORE_DUE", "expected whole numbers separated by commas, e.g. 1,3,5"))?;
+        let d: u32 = part.parse().map_err(|_| {
+            bad(
+                "REMINDER_DAYS_BEFORE_DUE",
+                "expected whole numbers separated by commas, e.g. 1,3,5",
+            )
+        })?;
         if d > 365 {
-            return Err(bad("REMINDER_DAYS_BEFORE_DUE", "offsets are at most 365 days"));
+            return Err(bad(
+                "REMINDER_DAYS_BEFORE_DUE",
+                "offsets are at most 365 days",
+            ));
         }
         days.push(d);
     }
@@ -225,11 +321,16 @@ mod tests {
             ("APP_TIMEZONE", "Mars/Olympus"),
             ("ADMIN_EMAIL", "nobody"),
             ("MAIL_REPLY_TO_INITIATOR", "maybe"),
+            ("MAIL_FROM", "not an address"),
+            ("MAIL_MAX_ATTEMPTS", "0"),
         ] {
             let e = Config::load(&Source::from_pairs([(key, value)])).unwrap_err();
             assert_eq!(e.variable, key);
             let line = e.to_string();
-            assert!(line.starts_with(&format!("invalid {key}: ")) && !line.contains('\n'), "{line}");
+            assert!(
+                line.starts_with(&format!("invalid {key}: ")) && !line.contains('\n'),
+                "{line}"
+            );
         }
     }
 
@@ -251,6 +352,9 @@ mod tests {
         let riga = jiff::tz::TimeZone::get("Europe/Riga").unwrap();
         let t = time::macros::datetime!(2026-03-04 23:30 UTC);
         assert_eq!(local_date(&riga, t), time::macros::date!(2026 - 03 - 05));
-        assert_eq!(local_date(&jiff::tz::TimeZone::UTC, t), time::macros::date!(2026 - 03 - 04));
+        assert_eq!(
+            local_date(&jiff::tz::TimeZone::UTC, t),
+            time::macros::date!(2026 - 03 - 04)
+        );
     }
 }

@@ -2,3 +2,224 @@
 //! exactly what `cargo run` starts.
 
 pub mod config;
+pub mod jobs;
+pub mod logging;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer};
+use pas_domain::ports::{SystemClock, UuidV7Ids};
+use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
+use pas_http::{ApiState, Limits, ReadinessCheck, ReminderSettings};
+use pas_persistence::Db;
+use pas_smtp::{
+    DispatchSettings, Dispatcher, MailSettings, Matrix, Renderer, SmtpMailer, Transport,
+};
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Database(#[from] pas_persistence::ConnectError),
+    /// The notification matrix, its templates or the mail transport cannot be used.
+    #[error("{0}")]
+    Mail(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the database named by the configuration and brings its schema up to date.
+pub async fn open_database(config: &Config) -> Result<Db, StartError> {
+    let db = Db::connect(&config.database_url, config.pool_size).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The mail adapter: the renderer (matrix and templates) and the transport.
+pub struct Mail {
+    renderer: Arc<Renderer>,
+    transport: Arc<Transport>,
+}
+
+impl Mail {
+    /// Loads the matrix (`NOTIFICATIONS_FILE` or the built-in one) and opens the transport
+    /// (`SMTP_URL`, or `.eml` files under `MAIL_DIR`).
+    pub fn from_config(config: &Config) -> Result<Self, StartError> {
+        let matrix = Matrix::from_config(config.notifications_file.as_deref())
+            .map_err(|e| StartError::Mail(format!("invalid NOTIFICATIONS_FILE: {e}")))?;
+        let transport = Transport::from_config(config.smtp_url.as_deref(), &config.mail_dir)
+            .map_err(|e| StartError::Mail(format!("invalid SMTP_URL or MAIL_DIR: {e}")))?;
+        let settings = MailSettings {
+            from: config.mail_from.clone(),
+            reply_to_initiator: config.reply_to_initiator,
+            portal_url: config.portal_url.clone(),
+            timezone: config.timezone.clone(),
+        };
+        Ok(Self {
+            renderer: Arc::new(Renderer::new(matrix, settings)),
+            transport: Arc::new(transport),
+        })
+    }
+}
+
+/// The use cases and HTTP state over one database.
+pub fn api_state(config: &Config, db: &Db, mail: &Mail) -> ApiState {
+    let store = Arc::new(db.clone());
+    let clock = Arc::new(SystemClock);
+    let ids = Arc::new(UuidV7Ids);
+    let ready_db = db.clone();
+    let readiness: ReadinessCheck = Arc::new(move || {
+        let db = ready_db.clone();
+        Box::pin(async move { db.ping().await.is_ok() })
+    });
+    ApiState {
+        processes: ProcessService::new(store.clone(), clock.clone(), ids.clone()),
+        catalog: CatalogService::new(store.clone(), clock.clone(), ids.clone()),
+        directory: DirectoryService::new(
+            store.clone(),
+            store.clone(),
+            store,
+            clock.clone(),
+            ids.clone(),
+        ),
+        messages: MessageService::new(
+            Arc::new(SmtpMailer::new(
+                mail.renderer.clone(),
+                mail.transport.clone(),
+            )),
+            clock,
+            ids,
+        ),
+        reminders: ReminderSettings {
+            days_before_due: config.reminder_days.clone(),
+            local_date: Arc::new(config.local_date_fn()),
+        },
+        limits: Limits {
+            max_body_bytes: config.max_body_bytes,
+        },
+        readiness,
+    }
+}
+
+/// A started service.
+pub struct Running {
+    /// Where it listens (the real port when the configuration asked for port 0).
+    pub addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: watch::Sender<bool>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits for the end.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.wait().await;
+    }
+
+    /// Waits until the server ends (on SIGTERM or Ctrl-C when signals are handled), then
+    /// stops the background tasks, letting an email being sent finish.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let result = match self.server.await {
+            Ok(result) => result,
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        let _ = self.shutdown.send(true);
+        for task in self.background {
+            let _ = task.await;
+        }
+        result
+    }
+}
+
+/// How the server reacts to process signals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signals {
+    /// SIGTERM and Ctrl-C stop it gracefully (the binary).
+    Handle,
+    /// Only [`Running::stop`] stops it (embedded in tests).
+    Ignore,
+}
+
+/// Opens the database, migrates it, and serves the API until stopped.
+pub async fn start(config: &Config, signals: Signals) -> Result<Running, StartError> {
+    let mail = Mail::from_config(config)?;
+    let db = open_database(config).await?;
+    tracing::info!(backend = db.backend_name(), "database ready");
+    serve(config, &db, &mail, signals)
+}
+
+/// Serves the API over an open database, with the outbox dispatcher and the reminder job
+/// running beside it.
+pub fn serve(
+    config: &Config,
+    db: &Db,
+    mail: &Mail,
+    signals: Signals,
+) -> Result<Running, StartError> {
+    let state = api_state(config, db, mail);
+    let (shutdown, stop_rx) = watch::channel(false);
+    let store = Arc::new(db.clone());
+    let admin_email = config
+        .admin_email
+        .as_deref()
+        .and_then(|a| pas_domain::values::Email::parse(a).ok());
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        store,
+        mail.renderer.clone(),
+        mail.transport.clone(),
+        Arc::new(SystemClock),
+        DispatchSettings {
+            first_retry: config.mail_first_retry,
+            max_attempts: config.mail_max_attempts,
+            poll_interval: config.mail_poll,
+            admin_email,
+            ..DispatchSettings::default()
+        },
+    );
+    let background = vec![
+        tokio::spawn(dispatcher.run(jobs::stopped(stop_rx.clone()))),
+        tokio::spawn(jobs::reminders(
+            state.processes.clone(),
+            config.reminder_cron.clone(),
+            config.timezone.clone(),
+            config.reminder_days.clone(),
+            stop_rx,
+        )),
+    ];
+    let mut server =
+        HttpServer::new(move || App::new().configure(pas_http::configure(state.clone())))
+            .shutdown_timeout(30)
+            .bind(config.bind)
+            .map_err(|source| StartError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+    if signals == Signals::Ignore {
+        server = server.disable_signals();
+    }
+    let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    let server = server.run();
+    let handle = server.handle();
+    tracing::info!(%addr, "listening");
+    Ok(Running {
+        addr,
+        handle,
+        server: tokio::spawn(server),
+        shutdown,
+        background,
+    })
+}

@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use futures::future::BoxFuture;
-use pas_domain::service::{CatalogService, DirectoryService, ProcessService};
+use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
 use time::{Date, OffsetDateTime};
 
 pub mod caller;
@@ -65,6 +65,8 @@ pub struct ApiState {
     pub catalog: CatalogService,
     /// Contacts, templates and the audit log.
     pub directory: DirectoryService,
+    /// Test emails and subjects (the mail adapter behind the `Mailer` port).
+    pub messages: MessageService,
     /// What `sendReminders` needs besides the clock.
     pub reminders: ReminderSettings,
     /// Request limits.

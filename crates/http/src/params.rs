@@ -10,7 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use pas_domain::paging::{PageRequest, SortField};
 use pas_domain::query::PersonKey;
-use pas_domain::status::{EventType, ProcessStatus, ScopeFilter};
+use pas_domain::status::{EventType, ProcessStatus, ScopeFilter, SignerRole};
 use pas_domain::visibility::Viewer;
 use serde::de::DeserializeOwned;
 use time::macros::{format_description, time};
@@ -35,7 +35,7 @@ macro_rules! wire_enum {
         }
     )+};
 }
-wire_enum!(ProcessStatus, ScopeFilter, EventType);
+wire_enum!(ProcessStatus, ScopeFilter, EventType, SignerRole);
 
 /// The query string as a list of decoded pairs, in order, repeated keys kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

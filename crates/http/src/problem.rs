@@ -150,10 +150,16 @@ impl ApiError {
                 ServiceError::Forbidden => {
                     ("forbidden", "Forbidden", "access denied".to_owned(), vec![])
                 }
-                ServiceError::Storage(_) => (
+                ServiceError::Storage(_) | ServiceError::Internal(_) => (
                     "internal",
                     "Internal Server Error",
                     INTERNAL_DETAIL.to_owned(),
+                    vec![],
+                ),
+                ServiceError::Upstream(_) => (
+                    "upstream",
+                    "Bad Gateway",
+                    "the mail server did not accept the email; it has been logged".to_owned(),
                     vec![],
                 ),
             },
@@ -248,7 +254,10 @@ impl ResponseError for ApiError {
                 ServiceError::Transition(_) | ServiceError::Conflict(_) => StatusCode::CONFLICT,
                 ServiceError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
                 ServiceError::Forbidden => StatusCode::FORBIDDEN,
-                ServiceError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                ServiceError::Storage(_) | ServiceError::Internal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                ServiceError::Upstream(_) => StatusCode::BAD_GATEWAY,
             },
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -455,13 +455,22 @@ pub struct RemindersSent {
     pub sent: i64,
 }
 
+/// One email `sendTestEmail` sent.
+#[derive(ToSchema)]
+pub struct TestEmailSent {
+    /// The address.
+    pub to: String,
+    /// The rendered subject.
+    pub subject: String,
+}
+
 /// The email `sendSignerEmail` queued.
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]
 pub struct SignerEmailSent {
     /// The address.
     pub to: String,
-    /// Rendered by the mail dispatcher from the notification matrix; null here.
+    /// The subject rendered from the notification matrix.
     pub subject: Option<String>,
     /// The notification sent again: TASK_STARTED.
     pub event_type: EventType,

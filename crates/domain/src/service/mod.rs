@@ -4,10 +4,12 @@
 
 mod catalog;
 mod directory;
+mod messages;
 mod processes;
 
 pub use catalog::CatalogService;
 pub use directory::DirectoryService;
+pub use messages::MessageService;
 pub use processes::{Precondition, ProcessService};
 
 use crate::error::{CommandError, TransitionError, ValidationErrors};
@@ -40,6 +42,13 @@ pub enum ServiceError {
     /// The store failed (500; the text is for logs only).
     #[error("storage failure: {0}")]
     Storage(String),
+    /// An upstream system (the mail server) refused or failed (502; the text is for logs).
+    #[error("upstream failure: {0}")]
+    Upstream(String),
+    /// A fault of this service that is not the store's, e.g. a template that cannot render
+    /// (500; the text is for logs).
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 impl From<CommandError> for ServiceError {

@@ -1,19 +1,24 @@
-//! `message-controller`: the reminder trigger. (`sendTestEmail` needs the mail adapter and
-//! is not served yet.)
+//! `message-controller`: the reminder trigger and test emails.
 
 use actix_web::{HttpResponse, post, web};
+use pas_domain::input::ProcessInput;
+use pas_domain::notify::RecipientRole;
+use pas_domain::status::{EventType, SignerRole};
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ApiResult;
 use crate::ApiState;
 use crate::caller::RequestCaller;
-use crate::schema::RemindersSent;
+use crate::params::QueryParams;
+use crate::problem::ApiError;
+use crate::problem::responses::{BadRequest, TooLarge, Unprocessable};
+use crate::schema::{RemindersSent, SigningProcess, TestEmailSent};
 
 const TAG: &str = "message-controller";
 
 pub(crate) fn register(cfg: &mut ServiceConfig) {
-    cfg.service(send_reminders);
+    cfg.service(send_reminders).service(send_test_email);
 }
 
 /// Reminder messages send request
@@ -39,4 +44,42 @@ async fn send_reminders(state: web::Data<ApiState>, caller: RequestCaller) -> Ap
         )
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "sent": sent })))
+}
+
+/// Test email send request
+///
+/// Renders the notification matrix entry of the event for the role with the posted process
+/// and sends it right away to that role's addresses in it; nothing is stored.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "sendTestEmail",
+    params(
+        ("eventType" = crate::schema::EventType, Path, description = "Notification event type"),
+        ("role" = crate::schema::SignerRole, Query, description = "Recipient role for test email"),
+    ),
+    request_body = SigningProcess,
+    responses(
+        (status = 200, description = "The emails sent", body = Vec<TestEmailSent>),
+        BadRequest, TooLarge, Unprocessable
+    )
+)]
+#[post("/messages/test/{eventType}")]
+async fn send_test_email(
+    state: web::Data<ApiState>,
+    event: web::Path<String>,
+    query: QueryParams,
+    body: web::Json<ProcessInput>,
+) -> ApiResult {
+    let event: EventType = event
+        .parse()
+        .map_err(|_| ApiError::bad_parameter("eventType", "is not a known event type"))?;
+    let role: SignerRole = query
+        .wire_enum("role")?
+        .ok_or_else(|| ApiError::bad_parameter("role", "is required"))?;
+    let draft = body.into_inner().validate()?;
+    let sent = state
+        .messages
+        .send_test(draft, event, RecipientRole::from(role))
+        .await?;
+    Ok(HttpResponse::Ok().json(sent))
 }

@@ -125,9 +125,17 @@ async fn send_signer_email(
         .find_signer(signer)
         .and_then(|(_, e)| e.details.signer_email.as_ref())
         .map(|e| e.as_str().to_owned());
+    // The email is queued already; a subject that cannot be rendered now is logged, not fatal.
+    let subject = state
+        .messages
+        .task_subject(&process, signer)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "subject of a resent task could not be rendered");
+            None
+        });
     Ok(HttpResponse::Ok().json(EmailSent {
         to,
-        subject: None,
+        subject,
         event_type: EventType::TaskStarted,
     }))
 }

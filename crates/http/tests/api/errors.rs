@@ -294,9 +294,72 @@ async fn a_body_that_is_not_json_is_a_415_problem() {
 }
 
 #[actix_web::test]
-async fn send_test_email_is_not_served_yet() {
+async fn send_test_email_sends_through_the_mailer_and_stores_nothing() {
+    let mut m = Mocks::default();
+    m.mailer
+        .expect_send_test()
+        .withf(|_, event, role| {
+            *event == pas_domain::status::EventType::TaskStarted
+                && *role == pas_domain::notify::RecipientRole::Signer
+        })
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(vec![pas_domain::ports::SentEmail {
+                to: "a@example.lv".into(),
+                subject: "Please sign".into(),
+            }])
+        });
+    m.repo.expect_insert().never();
+    let reply = m
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/messages/test/TASK_STARTED?role=SIGNER")
+                .set_json(crate::support::process_json()),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200);
+    assert_eq!(
+        reply.json(),
+        json!([{"to": "a@example.lv", "subject": "Please sign"}])
+    );
+}
+
+#[actix_web::test]
+async fn send_test_email_rejects_an_unknown_event_or_role() {
+    let body = crate::support::process_json();
     Mocks::default()
-        .call(TestRequest::post().uri("/api/v1/messages/test/TASK_STARTED?role=SIGNER"))
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/messages/test/NOPE?role=SIGNER")
+                .set_json(body.clone()),
+        )
         .await
-        .problem(404);
+        .problem(400);
+    Mocks::default()
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/messages/test/TASK_STARTED?role=BOSS")
+                .set_json(body),
+        )
+        .await
+        .problem(400);
+}
+
+#[actix_web::test]
+async fn a_mail_server_failure_is_a_502_without_internals() {
+    let mut m = Mocks::default();
+    m.mailer.expect_send_test().returning(|_, _, _| {
+        Err(pas_domain::ports::MailError::Transport(
+            "smtp://user:secret@mail refused".into(),
+        ))
+    });
+    let reply = m
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/messages/test/TASK_STARTED?role=SIGNER")
+                .set_json(crate::support::process_json()),
+        )
+        .await;
+    let p = reply.problem(502);
+    assert!(!p.to_string().contains("secret"));
 }

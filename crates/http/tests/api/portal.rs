@@ -222,13 +222,17 @@ async fn send_signer_email_answers_the_address_and_event_type() {
         .withf(|_, c| c.change.notifications.len() == 1)
         .times(1)
         .returning(|_, _| Ok(()));
+    m.mailer
+        .expect_subject()
+        .withf(|intent, _| intent.event_type == pas_domain::status::EventType::TaskStarted)
+        .returning(|_, _| Ok(Some("Please approve".into())));
     let reply = m
         .call(TestRequest::post().uri(&format!("/api/v1/process-step-signers/{approver}/email")))
         .await;
     assert_eq!(reply.status.as_u16(), 200);
     assert_eq!(
         reply.json(),
-        json!({"to": "boss@example.lv", "subject": null, "eventType": "TASK_STARTED"})
+        json!({"to": "boss@example.lv", "subject": "Please approve", "eventType": "TASK_STARTED"})
     );
 }
 

@@ -7,11 +7,11 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{App, test};
 use pas_domain::input::ProcessInput;
 use pas_domain::ports::{
-    FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockProcessRepository,
-    MockTemplateStore, SequentialIds,
+    FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockMailer,
+    MockProcessRepository, MockTemplateStore, SequentialIds,
 };
 use pas_domain::process::SigningProcess;
-use pas_domain::service::{CatalogService, DirectoryService, ProcessService};
+use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
 use pas_http::{ApiState, Limits, ReminderSettings};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -31,6 +31,7 @@ pub struct Mocks {
     pub contacts: MockContactStore,
     pub templates: MockTemplateStore,
     pub audit: MockAuditStore,
+    pub mailer: MockMailer,
     pub not_ready: bool,
     pub limits: Option<Limits>,
 }
@@ -81,6 +82,7 @@ impl Mocks {
         let ids = Arc::new(SequentialIds::default());
         let ready = !self.not_ready;
         ApiState {
+            messages: MessageService::new(Arc::new(self.mailer), clock.clone(), ids.clone()),
             processes: ProcessService::new(Arc::new(self.repo), clock.clone(), ids.clone()),
             catalog: CatalogService::new(Arc::new(self.catalog), clock.clone(), ids.clone()),
             directory: DirectoryService::new(

@@ -1,0 +1,516 @@
+//! Shared test helpers: a real SMTP server on loopback (mailin-embedded), an in-memory
+//! outbox honouring leases and owners, a settable clock, process builders.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use mailin_embedded::{Handler, Response, Server, SslConfig, response};
+use pas_domain::ids::ProcessId;
+use pas_domain::notify::{NotificationIntent, RecipientRole};
+use pas_domain::ports::{
+    Clock, MockProcessRepository, Outbox, OutboxMessage, ProcessRepository, RepoError,
+};
+use pas_domain::prelude::*;
+use pas_domain::values::Email;
+use pas_smtp::{
+    DispatchSettings, Dispatcher, MailSettings, Matrix, Renderer, SmtpMailer, Transport,
+};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+use uuid::Uuid;
+
+pub const T0: OffsetDateTime = datetime!(2026-03-02 08:00 UTC);
+
+// ---------------------------------------------------------------------------------------
+// SMTP server
+
+/// One message the server accepted (or rejected at the end of DATA).
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: String,
+}
+
+impl Received {
+    /// The first header `name` (unfolded), e.g. `Message-ID`.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Collector {
+    accepted: Arc<Mutex<Vec<Received>>>,
+    rejected: Arc<Mutex<Vec<Received>>>,
+    reject_next: Arc<AtomicUsize>,
+    current: Option<Received>,
+}
+
+impl Handler for Collector {
+    fn rcpt(&mut self, to: &str) -> Response {
+        if to.contains("bounce") {
+            response::NO_MAILBOX
+        } else {
+            response::OK
+        }
+    }
+
+    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.current = Some(Received {
+            from: from.to_owned(),
+            to: to.to_vec(),
+            data: String::new(),
+        });
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.data.push_str(&String::from_utf8_lossy(buf));
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let Some(message) = self.current.take() else {
+            return response::OK;
+        };
+        let reject = self
+            .reject_next
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if reject {
+            self.rejected.lock().unwrap().push(message);
+            // 421 (temporary, closing): mailin stays in its DATA state after other errors
+            // at the end of DATA and then ignores the client's QUIT.
+            response::NO_SERVICE
+        } else {
+            self.accepted.lock().unwrap().push(message);
+            response::OK
+        }
+    }
+}
+
+/// A real SMTP server on 127.0.0.1, running on its own threads for the rest of the test
+/// binary.
+pub struct SmtpServer {
+    pub addr: SocketAddr,
+    accepted: Arc<Mutex<Vec<Received>>>,
+    rejected: Arc<Mutex<Vec<Received>>>,
+    reject_next: Arc<AtomicUsize>,
+}
+
+impl SmtpServer {
+    /// On a free port.
+    pub fn start() -> Self {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").expect("bind"))
+    }
+
+    /// On a given port (a server that "comes back" where a closed port was).
+    pub fn start_on_port(port: u16) -> Self {
+        Self::start_on(TcpListener::bind(("127.0.0.1", port)).expect("bind the freed port"))
+    }
+
+    fn start_on(listener: TcpListener) -> Self {
+        let addr = listener.local_addr().expect("local addr");
+        let collector = Collector {
+            accepted: Arc::default(),
+            rejected: Arc::default(),
+            reject_next: Arc::default(),
+            current: None,
+        };
+        let server = Self {
+            addr,
+            accepted: collector.accepted.clone(),
+            rejected: collector.rejected.clone(),
+            reject_next: collector.reject_next.clone(),
+        };
+        std::thread::spawn(move || {
+            let mut smtp = Server::new(collector);
+            smtp.with_name("mx.test")
+                .with_ssl(SslConfig::None)
+                .expect("no TLS")
+                .with_num_threads(4)
+                .with_tcp_listener(listener);
+            let _ = smtp.serve();
+        });
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    /// Answer 421 (temporary) at the end of the next `n` messages.
+    pub fn reject_next(&self, n: usize) {
+        self.reject_next.store(n, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.accepted.lock().unwrap().clone()
+    }
+
+    pub fn rejected(&self) -> Vec<Received> {
+        self.rejected.lock().unwrap().clone()
+    }
+
+    /// Waits up to 5 s for at least `n` accepted messages.
+    pub fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..500 {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.received()
+    }
+}
+
+/// A port nothing listens on (bound, then freed).
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+// ---------------------------------------------------------------------------------------
+// Outbox
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub message: OutboxMessage,
+    pub status: RowStatus,
+    pub next_attempt_at: OffsetDateTime,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}
+
+/// The outbox port in memory: claims honour `next_attempt_at`, leases and owners; the
+/// settling calls require the caller to hold the lease. `retry_later` and `mark_failed`
+/// count the failed attempt.
+#[derive(Default)]
+pub struct MemoryOutbox {
+    rows: Mutex<Vec<Row>>,
+}
+
+impl MemoryOutbox {
+    pub fn with(intents: Vec<NotificationIntent>) -> Arc<Self> {
+        let outbox = Arc::new(Self::default());
+        outbox.push(intents, T0);
+        outbox
+    }
+
+    pub fn push(&self, intents: Vec<NotificationIntent>, now: OffsetDateTime) -> Vec<Uuid> {
+        let mut rows = self.rows.lock().unwrap();
+        intents
+            .into_iter()
+            .map(|intent| {
+                let id = Uuid::now_v7();
+                rows.push(Row {
+                    message: OutboxMessage {
+                        id,
+                        intent,
+                        attempts: 0,
+                        created_at: now,
+                    },
+                    status: RowStatus::Pending,
+                    next_attempt_at: now,
+                    lease_owner: None,
+                    lease_until: None,
+                    last_error: None,
+                });
+                id
+            })
+            .collect()
+    }
+
+    pub fn rows(&self) -> Vec<Row> {
+        self.rows.lock().unwrap().clone()
+    }
+
+    pub fn row(&self, id: Uuid) -> Row {
+        self.rows()
+            .into_iter()
+            .find(|r| r.message.id == id)
+            .expect("row exists")
+    }
+
+    fn settle(
+        &self,
+        id: Uuid,
+        owner: &str,
+        change: impl FnOnce(&mut Row),
+    ) -> Result<(), RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let row = rows
+            .iter_mut()
+            .find(|r| r.message.id == id && r.lease_owner.as_deref() == Some(owner))
+            .ok_or(RepoError::NotFound("leased outbox row"))?;
+        row.lease_owner = None;
+        row.lease_until = None;
+        change(row);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryOutbox {
+    async fn enqueue(
+        &self,
+        intents: Vec<NotificationIntent>,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        self.push(intents, now);
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        owner: String,
+        limit: u32,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<OutboxMessage>, RepoError> {
+        tokio::task::yield_now().await;
+        let mut rows = self.rows.lock().unwrap();
+        let mut out = Vec::new();
+        for row in rows.iter_mut() {
+            if out.len() >= limit as usize {
+                break;
+            }
+            let free = row.lease_until.is_none_or(|until| until <= now);
+            if row.status == RowStatus::Pending && row.next_attempt_at <= now && free {
+                row.lease_owner = Some(owner.clone());
+                row.lease_until = Some(lease_until);
+                out.push(row.message.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn mark_sent(
+        &self,
+        id: Uuid,
+        owner: String,
+        _now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        self.settle(id, &owner, |row| row.status = RowStatus::Sent)
+    }
+
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        owner: String,
+        next_attempt_at: OffsetDateTime,
+        error: String,
+    ) -> Result<(), RepoError> {
+        self.settle(id, &owner, |row| {
+            row.message.attempts += 1;
+            row.next_attempt_at = next_attempt_at;
+            row.last_error = Some(error);
+        })
+    }
+
+    async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError> {
+        self.settle(id, &owner, |row| {
+            row.message.attempts += 1;
+            row.status = RowStatus::Failed;
+            row.last_error = Some(error);
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Clock
+
+/// A clock the test moves by hand.
+pub struct TestClock(Mutex<OffsetDateTime>);
+
+impl TestClock {
+    pub fn at(now: OffsetDateTime) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(now)))
+    }
+
+    pub fn set(&self, now: OffsetDateTime) {
+        *self.0.lock().unwrap() = now;
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes
+
+/// The standard process: step 1 (due 2026-03-05 12:00 UTC) holds a Latvian signer, an
+/// en-GB approver and a French-speaking viewer; step 2 a signer without a language.
+pub fn standard_input() -> Value {
+    json!({
+        "documentId": "doc-17",
+        "documentName": "Lease 17",
+        "initiatorName": "Office Manager",
+        "processInitiatorEmail": "office@example.lv",
+        "comment": "Please sign soon",
+        "signingProcessSteps": [
+            {"processOrder": 1, "dueDate": "2026-03-05T12:00:00Z", "processStepSigners": [
+                {"signerRole": "SIGNER", "signerName": "Anna Bērziņa", "signerEmail": "anna@example.lv",
+                 "signerLanguage": "lv", "commentForSigner": "See page 3"},
+                {"signerRole": "APPROVER", "signerName": "Ben Boss", "signerEmail": "boss@example.co.uk",
+                 "signerLanguage": "en-GB"},
+                {"signerRole": "VIEWER", "signerName": "Claire", "signerEmail": "claire@example.fr",
+                 "signerLanguage": "fr"}
+            ]},
+            {"processOrder": 2, "processStepSigners": [
+                {"signerRole": "SIGNER", "signerName": "Dan", "signerEmail": "dan@example.lv"}
+            ]}
+        ]
+    })
+}
+
+pub fn create(input: Value) -> SigningProcess {
+    let draft = serde_json::from_value::<ProcessInput>(input)
+        .expect("input parses")
+        .validate()
+        .expect("input is valid");
+    let (process, _) =
+        SigningProcess::create(draft, &SequentialIds::default(), T0).expect("create");
+    process
+}
+
+pub fn started(input: Value) -> SigningProcess {
+    let mut process = create(input);
+    let _ = process.start(T0).expect("start");
+    process
+}
+
+pub fn entry_id(process: &ProcessData, email: &str) -> SignerId {
+    process
+        .signers()
+        .find(|e| e.details.signer_email.as_ref().map(Email::as_str) == Some(email))
+        .map(|e| e.id)
+        .expect("entry exists")
+}
+
+/// The intent of `event` to the entry with `email`.
+pub fn entry_intent(process: &ProcessData, event: EventType, email: &str) -> NotificationIntent {
+    let id = entry_id(process, email);
+    let (step, entry) = process.find_signer(id).expect("entry");
+    NotificationIntent {
+        event_type: event,
+        role: entry.role().into(),
+        to: entry.details.signer_email.clone().expect("email"),
+        language: entry.details.signer_language.clone(),
+        process_id: process.id,
+        step_id: Some(step.id),
+        signer_id: Some(id),
+    }
+}
+
+pub fn initiator_intent(process: &ProcessData, event: EventType) -> NotificationIntent {
+    NotificationIntent {
+        event_type: event,
+        role: RecipientRole::Initiator,
+        to: process
+            .header
+            .process_initiator_email
+            .clone()
+            .expect("initiator email"),
+        language: None,
+        process_id: process.id,
+        step_id: None,
+        signer_id: None,
+    }
+}
+
+pub fn email(raw: &str) -> Email {
+    Email::parse(raw).expect("valid email")
+}
+
+/// A repository that knows these processes (deleted ones included).
+pub fn repo(processes: Vec<SigningProcess>) -> Arc<dyn ProcessRepository> {
+    let by_id: HashMap<ProcessId, SigningProcess> =
+        processes.into_iter().map(|p| (p.id, p)).collect();
+    let mut mock = MockProcessRepository::new();
+    mock.expect_get_including_deleted()
+        .returning(move |id| Ok(by_id.get(&id).cloned()));
+    Arc::new(mock)
+}
+
+// ---------------------------------------------------------------------------------------
+// Wiring
+
+pub fn settings() -> MailSettings {
+    MailSettings {
+        from: "Signing Service <noreply@signing.example.lv>"
+            .parse()
+            .expect("from"),
+        reply_to_initiator: false,
+        portal_url: "https://portal.example.lv/".into(),
+        timezone: jiff::tz::TimeZone::get("Europe/Riga").expect("tz"),
+    }
+}
+
+pub fn renderer() -> Arc<Renderer> {
+    Arc::new(Renderer::new(
+        Matrix::builtin().expect("built-in matrix"),
+        settings(),
+    ))
+}
+
+pub fn smtp(url: &str) -> Arc<Transport> {
+    Arc::new(Transport::smtp(url).expect("smtp transport"))
+}
+
+pub fn dispatch_settings(owner: &str) -> DispatchSettings {
+    DispatchSettings {
+        owner: owner.into(),
+        batch: 10,
+        lease: Duration::from_secs(300),
+        first_retry: Duration::from_secs(10),
+        max_attempts: 8,
+        poll_interval: Duration::from_millis(20),
+        admin_email: Some(email("admin@example.lv")),
+    }
+}
+
+pub fn dispatcher(
+    outbox: Arc<MemoryOutbox>,
+    processes: Arc<dyn ProcessRepository>,
+    transport: Arc<Transport>,
+    clock: Arc<TestClock>,
+    settings: DispatchSettings,
+) -> Dispatcher {
+    Dispatcher::new(outbox, processes, renderer(), transport, clock, settings)
+}
+
+pub fn mailer(transport: Arc<Transport>) -> SmtpMailer {
+    SmtpMailer::new(renderer(), transport)
+}

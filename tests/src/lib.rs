@@ -1,0 +1,238 @@
+//! The harness of the end-to-end tests: starts the real service (what `cargo run` starts)
+//! on a scratch SQLite file or a scratch PostgreSQL database, and talks HTTP to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pas_app::config::{Config, Source};
+use pas_app::{Running, Signals};
+use pas_persistence::testing::ScratchDatabase;
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the server of `TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// A running service and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub root: String,
+    client: reqwest::Client,
+    running: Option<Running>,
+    config: Config,
+    _scratch: ScratchDatabase,
+}
+
+/// An answer: status, headers, and the JSON body (`Null` when empty or not JSON).
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Value,
+}
+
+impl Answer {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// Starts the service on `backend`; `None` (after saying so on stderr) for PostgreSQL
+    /// when `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
+    pub async fn start(backend: Backend, test: &str) -> Option<Self> {
+        let scratch = match backend {
+            Backend::Sqlite => ScratchDatabase::sqlite().await,
+            Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
+                Ok(url) if !url.trim().is_empty() => ScratchDatabase::postgres(&url).await,
+                _ => {
+                    eprintln!("TEST_DATABASE_URL unset: skipping PostgreSQL half of {test}");
+                    return None;
+                }
+            },
+        };
+        let mail_dir = std::env::temp_dir().join(format!("pas-e2e-mail-{}", std::process::id()));
+        let mail_dir = mail_dir.to_string_lossy().into_owned();
+        let config = Config::load(&Source::from_pairs([
+            ("APP_BIND", "127.0.0.1:0"),
+            ("DATABASE_URL", scratch.url()),
+            ("DATABASE_POOL_SIZE", "8"),
+            ("MAIL_DIR", mail_dir.as_str()),
+        ]))
+        .expect("test configuration is valid");
+        let running = pas_app::start(&config, Signals::Ignore)
+            .await
+            .expect("the service starts");
+        Some(Self {
+            root: format!("http://{}", running.addr),
+            client: reqwest::Client::new(),
+            running: Some(running),
+            config,
+            _scratch: scratch,
+        })
+    }
+
+    /// Stops the service gracefully and starts it again on the same database.
+    pub async fn restart(&mut self) {
+        // Idle keep-alive connections would hold the graceful stop until they time out.
+        self.client = reqwest::Client::new();
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        let running = pas_app::start(&self.config, Signals::Ignore)
+            .await
+            .expect("the service restarts");
+        self.root = format!("http://{}", running.addr);
+        self.running = Some(running);
+    }
+
+    /// Stops the service.
+    pub async fn stop(mut self) {
+        self.client = reqwest::Client::new();
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    /// A request to `/api/v1{path}` (or to `path` itself when it does not start with `/api`
+    /// and is one of the root paths `/health`, `/ready`, `/openapi.json`, `/docs/`).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let url = if ["/health", "/ready", "/openapi.json", "/docs"]
+            .iter()
+            .any(|p| path.starts_with(p))
+        {
+            format!("{}{path}", self.root)
+        } else {
+            format!("{}/api/v1{path}", self.root)
+        };
+        let mut req = self.client.request(method, url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("the service answers");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("a body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None, &[]).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body), &[]).await
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PUT, path, Some(body), &[]).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.call(Method::DELETE, path, None, &[]).await
+    }
+
+    /// The status line's code of a request that declares a `content_length` body but sends
+    /// none of it: how the service treats a body over the limit before reading it.
+    pub async fn declared_length_status(&self, path: &str, content_length: usize) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.root.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("the service accepts");
+        let head = format!(
+            "POST /api/v1{path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n"
+        );
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .expect("the request is written");
+        let mut buf = vec![0_u8; 64];
+        let n = stream.read(&mut buf).await.expect("the service answers");
+        let line = String::from_utf8_lossy(&buf[..n]);
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// A raw body (malformed JSON, huge payloads).
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        let res = self
+            .client
+            .request(method, format!("{}/api/v1{path}", self.root))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the service answers");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body =
+            serde_json::from_slice(&res.bytes().await.expect("a body")).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// Runs one async test body on both backends: `both!(name, |app| async move { … });`
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::TestApp::start($crate::Backend::Sqlite, stringify!($name))
+                    .await
+                    .expect("sqlite always runs");
+                ($body)(app).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::TestApp::start($crate::Backend::Postgres, stringify!($name)).await
+                {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}
