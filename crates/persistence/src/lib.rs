@@ -1,1 +1,38 @@
-//! Diesel adapters for the ports of `pas-domain` (being written).
+//! Diesel adapters for the ports of `pas-domain`: one [`Db`] that implements
+//! `ProcessRepository`, `AuditStore`, `CatalogStore`, `ContactStore`, `TemplateStore` and
+//! `Outbox` against PostgreSQL or SQLite, chosen at run time by the URL.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use pas_domain::ports::ProcessRepository;
+//! let db = pas_persistence::Db::connect("sqlite://data/signing.db", 10).await?;
+//! db.migrate().await?;
+//! let repo: std::sync::Arc<dyn ProcessRepository> = std::sync::Arc::new(db.clone());
+//! # Ok(()) }
+//! ```
+//!
+//! Module map: `db` (pools, connect, migrate, the macro that runs one diesel-async body on
+//! either backend, transactions), `schema` (the tables), `models` (rows and their
+//! conversions to and from domain types), `batch` (multi-row inserts), `processes`, `audit`,
+//! `outbox`, `catalog`, `directory` (contacts and templates), `paging` (sorts and pages),
+//! `search` (LIKE patterns and lowered copies), `testing` (scratch databases, feature
+//! `testing`).
+#![warn(missing_docs)]
+
+mod error;
+#[macro_use]
+mod db;
+mod audit;
+mod batch;
+mod catalog;
+mod directory;
+mod models;
+mod outbox;
+mod paging;
+mod processes;
+mod schema;
+mod search;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::{ConnectError, Db};

@@ -1,0 +1,556 @@
+//! Pools, connecting, migrating, and running one diesel-async body on either backend.
+//!
+//! Both backends live in one binary: [`Db`] holds a deadpool pool of `AsyncPgConnection`s or
+//! of `SyncConnectionWrapper<SqliteConnection>`s, and the [`with_db!`] macro pastes the same
+//! query code into both arms of a `match` (the `db_run!` pattern of vaultwarden), so the
+//! code is written once and compiled once per backend with concrete types.
+//!
+//! Transactions ([`Tx`]):
+//! - `Write`: PostgreSQL `BEGIN` (READ COMMITTED; row locks and the version check serialise
+//!   what must be serialised); SQLite `BEGIN IMMEDIATE`, which takes the database's write
+//!   lock up front, so concurrent writers queue on `busy_timeout` instead of failing with
+//!   "database is locked" when a deferred transaction tries to upgrade.
+//! - `Read`: one consistent snapshot for reads of several statements (a page and its count, a
+//!   process and its steps): PostgreSQL `REPEATABLE READ READ ONLY`, SQLite a deferred
+//!   `BEGIN` (a WAL read transaction).
+//! - `None`: single statements.
+//!
+//! An operation whose future is dropped half-way (a client went away) closes its connection
+//! instead of returning it to the pool ([`Leased`]), so an open transaction and its locks end
+//! at once.
+
+use std::path::Path;
+use std::time::Duration;
+
+use deadpool::managed::{Manager, Object};
+use diesel::connection::AnsiTransactionManager as SyncTransactionManager;
+use diesel::sqlite::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl,
+    SimpleAsyncConnection, TransactionManager,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use pas_domain::ports::RepoError;
+
+use crate::error::Error;
+
+/// A future that runs `body` with a pooled connection `conn` of whichever backend `db` has,
+/// inside the transaction `Tx::$tx`, and maps the result to `Result<_, RepoError>`.
+///
+/// The body is pasted into both arms of a `match`, so it is compiled once per backend with
+/// the concrete connection type; in it the type alias `Backend` names the backend (for
+/// `into_boxed::<Backend>()`). The body evaluates to `Result<T, crate::error::Error>`; `?`
+/// works on Diesel errors and on `RepoError`s.
+macro_rules! with_db {
+    ($db:expr, $tx:ident, async |$conn:ident| $body:block) => {
+        async {
+            let tx = $crate::db::Tx::$tx;
+            let result: ::std::result::Result<_, $crate::error::Error> = match &$db.pools {
+                $crate::db::Pools::Sqlite(pool) => {
+                    #[allow(dead_code)]
+                    type Backend = ::diesel::sqlite::Sqlite;
+                    async {
+                        let mut leased = $crate::db::Leased::checkout(pool).await?;
+                        let result = async {
+                            let $conn: &mut $crate::db::SqliteConn = leased.conn()?;
+                            tx.begin_sqlite($conn).await?;
+                            let result: ::std::result::Result<_, $crate::error::Error> =
+                                async { $body }.await;
+                            tx.finish($conn, result).await
+                        }
+                        .await;
+                        leased.release();
+                        result
+                    }
+                    .await
+                }
+                $crate::db::Pools::Postgres(pool) => {
+                    #[allow(dead_code)]
+                    type Backend = ::diesel::pg::Pg;
+                    async {
+                        let mut leased = $crate::db::Leased::checkout(pool).await?;
+                        let result = async {
+                            let $conn: &mut ::diesel_async::AsyncPgConnection = leased.conn()?;
+                            tx.begin_pg($conn).await?;
+                            let result: ::std::result::Result<_, $crate::error::Error> =
+                                async { $body }.await;
+                            tx.finish($conn, result).await
+                        }
+                        .await;
+                        leased.release();
+                        result
+                    }
+                    .await
+                }
+            };
+            result.map_err($crate::error::Error::into_repo)
+        }
+    };
+}
+
+/// The SQLite connection type of the pool.
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Set on every SQLite connection: foreign keys are off by default in SQLite; writers wait
+/// up to 5 s for the write lock; WAL lets readers run beside the one writer.
+const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;";
+
+/// Key of the session advisory lock that keeps two instances from migrating at once.
+const PG_MIGRATION_LOCK: i64 = 0x7061_735f_6d69_6772;
+
+/// How long a request waits for a free pooled connection, and a new connection may take.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+const CREATE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the database could not be opened or migrated. Messages name the problem and the
+/// database (user, host, port, name or file), never the password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    /// The URL names neither backend.
+    #[error(
+        "the database URL must start with sqlite:// or postgres:// (it starts with {scheme:?})"
+    )]
+    UnsupportedUrl {
+        /// What the URL starts with, up to its first `:`.
+        scheme: String,
+    },
+    /// The directory of the SQLite file could not be created.
+    #[error("cannot create the directory {path} for the SQLite database: {reason}")]
+    CreateDirectory {
+        /// The directory.
+        path: String,
+        /// The operating system's answer.
+        reason: String,
+    },
+    /// The pool could not be built.
+    #[error("cannot set up the {backend} connection pool: {reason}")]
+    Pool {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No connection could be opened.
+    #[error("cannot connect to the {backend} database {target}: {reason}")]
+    Unreachable {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// The URL without its password.
+        target: String,
+        /// The driver's answer, without the password.
+        reason: String,
+    },
+    /// The migrations failed.
+    #[error("cannot migrate the {backend} database {target}: {reason}")]
+    Migration {
+        /// `sqlite` or `postgres`.
+        backend: &'static str,
+        /// The URL without its password.
+        target: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The database: a pool of PostgreSQL or SQLite connections. Cheap to clone (the pool is
+/// reference-counted); implements every store port of `pas_domain::ports`.
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) pools: Pools,
+    /// The URL without its password, for messages.
+    target: std::sync::Arc<str>,
+    /// Words that must not appear in messages (the password).
+    secrets: std::sync::Arc<[String]>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend_name())
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The pool of one backend.
+#[derive(Clone)]
+pub(crate) enum Pools {
+    /// An embedded SQLite file.
+    Sqlite(Pool<SqliteConn>),
+    /// A PostgreSQL server.
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+impl Db {
+    /// Opens a pool of at most `pool_size` connections (at least 1) for `sqlite://PATH`
+    /// (the file and its directory are created when missing) or `postgres://…`
+    /// (`postgresql://` too), and checks that one connection opens.
+    pub async fn connect(url: &str, pool_size: usize) -> Result<Db, ConnectError> {
+        let size = pool_size.max(1);
+        let target: std::sync::Arc<str> = redact(url).into();
+        let secrets: std::sync::Arc<[String]> = secrets(url).into();
+        let pools = if let Some(path) = sqlite_path(url) {
+            create_parent(path)?;
+            let mut config = ManagerConfig::default();
+            config.custom_setup = Box::new(|url| Box::pin(establish_sqlite(url.to_owned())));
+            let manager = AsyncDieselConnectionManager::new_with_config(path, config);
+            Pools::Sqlite(build_pool(manager, size, "sqlite")?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+            Pools::Postgres(build_pool(manager, size, "postgres")?)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            let scheme = if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                scheme.to_owned()
+            } else {
+                "(unrecognised)".to_owned()
+            };
+            return Err(ConnectError::UnsupportedUrl { scheme });
+        };
+        let db = Db {
+            pools,
+            target,
+            secrets,
+        };
+        db.ping().await.map_err(|e| ConnectError::Unreachable {
+            backend: db.backend_name(),
+            target: db.target.to_string(),
+            reason: db.scrub(&e.to_string()),
+        })?;
+        Ok(db)
+    }
+
+    /// Applies the pending embedded migrations of the backend. The work runs on a blocking
+    /// thread, so this may be called from any tokio runtime (diesel's harness blocks). On
+    /// PostgreSQL a session advisory lock keeps concurrent instances from migrating at once.
+    pub async fn migrate(&self) -> Result<(), ConnectError> {
+        let failed = |reason: String| ConnectError::Migration {
+            backend: self.backend_name(),
+            target: self.target.to_string(),
+            reason: self.scrub(&reason),
+        };
+        let applied = match &self.pools {
+            Pools::Sqlite(pool) => {
+                let conn = pool.get().await.map_err(|e| failed(e.to_string()))?;
+                let conn = Object::take(conn);
+                tokio::task::spawn_blocking(move || {
+                    let mut harness = AsyncMigrationHarness::new(conn);
+                    harness
+                        .run_pending_migrations(SQLITE_MIGRATIONS)
+                        .map(|applied| applied.len())
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| failed(e.to_string()))?
+                .map_err(failed)
+            }
+            Pools::Postgres(pool) => {
+                let conn = pool.get().await.map_err(|e| failed(e.to_string()))?;
+                let mut conn = Object::take(conn);
+                diesel::sql_query("SELECT pg_advisory_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(PG_MIGRATION_LOCK)
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| failed(e.to_string()))?;
+                let (mut conn, result) = tokio::task::spawn_blocking(move || {
+                    let mut harness = AsyncMigrationHarness::new(conn);
+                    let result = harness
+                        .run_pending_migrations(PG_MIGRATIONS)
+                        .map(|applied| applied.len())
+                        .map_err(|e| e.to_string());
+                    (harness.into_inner(), result)
+                })
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+                // Closing the connection would release the lock as well.
+                let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(PG_MIGRATION_LOCK)
+                    .execute(&mut conn)
+                    .await;
+                result.map_err(failed)
+            }
+        }?;
+        tracing::info!(
+            backend = self.backend_name(),
+            target = %self.target,
+            applied,
+            "database schema is up to date"
+        );
+        Ok(())
+    }
+
+    /// One round trip to the database (`GET /ready`).
+    pub async fn ping(&self) -> Result<(), RepoError> {
+        with_db!(self, None, async |conn| {
+            diesel::sql_query("SELECT 1").execute(conn).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.pools {
+            Pools::Sqlite(_) => "sqlite",
+            Pools::Postgres(_) => "postgres",
+        }
+    }
+
+    /// `text` without the password of the URL.
+    fn scrub(&self, text: &str) -> String {
+        self.secrets
+            .iter()
+            .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))
+    }
+}
+
+fn build_pool<C>(
+    manager: AsyncDieselConnectionManager<C>,
+    size: usize,
+    backend: &'static str,
+) -> Result<Pool<C>, ConnectError>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(WAIT_TIMEOUT))
+        .create_timeout(Some(CREATE_TIMEOUT))
+        .recycle_timeout(Some(CREATE_TIMEOUT))
+        .build()
+        .map_err(|e| ConnectError::Pool {
+            backend,
+            reason: e.to_string(),
+        })
+}
+
+/// Opens one SQLite connection and sets its pragmas.
+async fn establish_sqlite(path: String) -> diesel::ConnectionResult<SqliteConn> {
+    let mut conn = SqliteConn::establish(&path).await?;
+    conn.batch_execute(SQLITE_PRAGMAS)
+        .await
+        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// The file of a `sqlite://PATH` (or `sqlite:PATH`) URL, without a query string.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(rest.split('?').next().unwrap_or(rest))
+}
+
+fn create_parent(path: &str) -> Result<(), ConnectError> {
+    match Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|e| ConnectError::CreateDirectory {
+                path: dir.display().to_string(),
+                reason: e.to_string(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The URL with its password replaced by `***` and its query string dropped (it may hold a
+/// `password=` parameter).
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.split('?').next().unwrap_or_default().to_owned();
+    };
+    let rest = rest.split('?').next().unwrap_or_default();
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{path}")
+}
+
+/// The passwords a URL carries (user info and `password=` parameter).
+fn secrets(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            if let Some((_, password)) = userinfo.split_once(':') {
+                out.push(password.to_owned());
+            }
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some(("password", value)) = pair.split_once('=') {
+                out.push(value.to_owned());
+            }
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// A connection taken from the pool for one operation. If the operation's future is dropped
+/// half-way (an HTTP client went away), the connection is closed instead of going back to
+/// the pool, so that an open transaction and its locks end with it at once rather than
+/// waiting in the pool until the connection is recycled.
+pub(crate) struct Leased<M: Manager> {
+    object: Option<Object<M>>,
+}
+
+impl<M: Manager> Leased<M>
+where
+    M::Error: std::fmt::Display,
+{
+    /// Takes a connection; a pool failure is a storage failure.
+    pub(crate) async fn checkout(pool: &deadpool::managed::Pool<M>) -> Result<Self, Error> {
+        let object = pool
+            .get()
+            .await
+            .map_err(|e| Error::Repo(RepoError::Storage(format!("database pool: {e}"))))?;
+        Ok(Self {
+            object: Some(object),
+        })
+    }
+
+    /// The connection.
+    pub(crate) fn conn(&mut self) -> Result<&mut M::Type, Error> {
+        self.object
+            .as_deref_mut()
+            .ok_or_else(|| Error::Repo(RepoError::Storage("connection already released".into())))
+    }
+
+    /// The operation ended (well or not): the connection goes back to the pool, which checks
+    /// it before reuse.
+    pub(crate) fn release(mut self) {
+        drop(self.object.take());
+    }
+}
+
+impl<M: Manager> Drop for Leased<M> {
+    fn drop(&mut self) {
+        if let Some(object) = self.object.take() {
+            // Abandoned: close the connection (the server rolls back what was open).
+            drop(Object::take(object));
+        }
+    }
+}
+
+/// The transaction a body of [`with_db!`] runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tx {
+    /// No transaction: a single statement.
+    None,
+    /// A consistent read snapshot.
+    Read,
+    /// A write transaction; serialised on SQLite (`BEGIN IMMEDIATE`).
+    Write,
+}
+
+impl Tx {
+    /// Begins the transaction on a SQLite connection.
+    pub(crate) async fn begin_sqlite(self, conn: &mut SqliteConn) -> Result<(), Error> {
+        let sql = match self {
+            Tx::None => return Ok(()),
+            Tx::Read => "BEGIN DEFERRED",
+            Tx::Write => "BEGIN IMMEDIATE",
+        };
+        conn.spawn_blocking(move |c| SyncTransactionManager::begin_transaction_sql(c, sql))
+            .await?;
+        Ok(())
+    }
+
+    /// Begins the transaction on a PostgreSQL connection.
+    pub(crate) async fn begin_pg(self, conn: &mut AsyncPgConnection) -> Result<(), Error> {
+        let sql = match self {
+            Tx::None => return Ok(()),
+            Tx::Read => "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Tx::Write => "BEGIN",
+        };
+        AnsiTransactionManager::begin_transaction_sql(conn, sql).await?;
+        Ok(())
+    }
+
+    /// Commits after a successful body, rolls back after a failed one.
+    pub(crate) async fn finish<C, T>(
+        self,
+        conn: &mut C,
+        result: Result<T, Error>,
+    ) -> Result<T, Error>
+    where
+        C: AsyncConnection,
+    {
+        if self == Tx::None {
+            return result;
+        }
+        match result {
+            Ok(value) => {
+                C::TransactionManager::commit_transaction(conn).await?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = C::TransactionManager::rollback_transaction(conn).await {
+                    // The connection is then marked broken and not reused by the pool.
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacted_url_keeps_user_host_and_database_but_not_the_password() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db.example:5432/signing?sslmode=disable&password=x"),
+            "postgres://app:***@db.example:5432/signing"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/postgres"),
+            "postgres://postgres@127.0.0.1/postgres"
+        );
+        assert_eq!(
+            redact("sqlite://data/signing.db"),
+            "sqlite://data/signing.db"
+        );
+    }
+
+    #[test]
+    fn secrets_are_the_password_and_a_password_parameter() {
+        assert_eq!(
+            secrets("postgres://app:s3cret@db/x?password=other"),
+            vec!["s3cret".to_owned(), "other".to_owned()]
+        );
+        assert!(secrets("postgres://app@db/x").is_empty());
+    }
+
+    #[test]
+    fn sqlite_urls_name_a_file() {
+        assert_eq!(
+            sqlite_path("sqlite://data/signing.db"),
+            Some("data/signing.db")
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x.db?mode=rwc"),
+            Some("/tmp/x.db")
+        );
+        assert_eq!(sqlite_path("postgres://x"), None);
+    }
+}

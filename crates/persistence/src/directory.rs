@@ -1,0 +1,257 @@
+//! `ContactStore` and `TemplateStore`: rows with a visibility scope. A list shows what the
+//! viewer may see (`pas_domain::visibility::Viewer`): PERSONAL rows it owns, GROUP rows of its
+//! groups, every GLOBAL row; `scopes` narrows that to some kinds (empty: all three). Name and
+//! email searches match lower-cased copies, as everywhere in this crate.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use pas_domain::contact::{Contact, ContactFilter};
+use pas_domain::ids::{ContactId, TemplateId};
+use pas_domain::paging::{ContactSort, Page, PageRequest, TemplateSort};
+use pas_domain::ports::{ContactStore, RepoError, TemplateStore};
+use pas_domain::status::Scope;
+use pas_domain::template::{Template, TemplateFilter};
+
+use crate::db::Db;
+use crate::error::{Classify, found};
+use crate::models::{ContactRow, TemplateRow};
+use crate::paging::{offset, sorted, sorted_nulls_last, tie_direction, total};
+use crate::schema::{contacts, templates};
+use crate::search::{ESCAPE, contains_pattern};
+
+const CONTACT: &str = "contact";
+const TEMPLATE: &str = "template";
+
+/// The stored scopes a list includes: the requested ones, or all.
+fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
+    let scopes = if scopes.is_empty() {
+        Scope::ALL
+    } else {
+        scopes
+    };
+    scopes.iter().map(|s| s.as_str()).collect()
+}
+
+/// Keeps the rows of `$table` the viewer may see, of the requested scopes (the SQL form of
+/// `Viewer::can_see`).
+macro_rules! visible {
+    ($q:expr, $table:ident, $viewer:expr, $scopes:expr) => {
+        $q.filter($table::scope.eq_any(scope_names($scopes)))
+            .filter(
+                $table::scope
+                    .ne(Scope::Personal.as_str())
+                    .or($table::owner.eq($viewer.user.clone())),
+            )
+            .filter(
+                $table::scope
+                    .ne(Scope::Group.as_str())
+                    .or($table::group_name.eq_any($viewer.groups.clone())),
+            )
+    };
+}
+
+macro_rules! filtered_contacts {
+    ($filter:expr) => {{
+        let f: &ContactFilter = $filter;
+        let mut q = visible!(
+            contacts::table.into_boxed::<Backend>(),
+            contacts,
+            f.viewer,
+            &f.scopes
+        );
+        if let Some(term) = &f.name {
+            q = q.filter(
+                contacts::name_lower
+                    .like(contains_pattern(term))
+                    .escape(ESCAPE),
+            );
+        }
+        if let Some(term) = &f.email {
+            q = q.filter(
+                contacts::email_lower
+                    .like(contains_pattern(term))
+                    .escape(ESCAPE),
+            );
+        }
+        if let Some(code) = &f.personal_code {
+            q = q.filter(contacts::personal_code_norm.eq(code.clone()));
+        }
+        q
+    }};
+}
+
+macro_rules! filtered_templates {
+    ($filter:expr) => {{
+        let f: &TemplateFilter = $filter;
+        let mut q = visible!(
+            templates::table.into_boxed::<Backend>(),
+            templates,
+            f.viewer,
+            &f.scopes
+        );
+        if let Some(term) = &f.name {
+            q = q.filter(
+                templates::name_lower
+                    .like(contains_pattern(term))
+                    .escape(ESCAPE),
+            );
+        }
+        q
+    }};
+}
+
+#[async_trait]
+impl ContactStore for Db {
+    async fn insert(&self, contact: &Contact) -> Result<(), RepoError> {
+        let row = ContactRow::of(contact);
+        with_db!(self, None, async |conn| {
+            diesel::insert_into(contacts::table)
+                .values(&row)
+                .execute(conn)
+                .await
+                .unique_as(CONTACT)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update(&self, contact: &Contact) -> Result<(), RepoError> {
+        let row = ContactRow::of(contact);
+        with_db!(self, None, async |conn| {
+            let updated = diesel::update(contacts::table.find(&row.id))
+                .set(&row)
+                .execute(conn)
+                .await?;
+            found(updated, CONTACT)
+        })
+        .await
+    }
+
+    async fn delete(&self, id: ContactId) -> Result<(), RepoError> {
+        let id = id.to_string();
+        with_db!(self, None, async |conn| {
+            let deleted = diesel::delete(contacts::table.find(&id))
+                .execute(conn)
+                .await?;
+            found(deleted, CONTACT)
+        })
+        .await
+    }
+
+    async fn get(&self, id: ContactId) -> Result<Option<Contact>, RepoError> {
+        let id = id.to_string();
+        with_db!(self, None, async |conn| {
+            let row = contacts::table
+                .find(&id)
+                .select(ContactRow::as_select())
+                .first::<ContactRow>(conn)
+                .await
+                .optional()?;
+            row.map(ContactRow::into_contact).transpose()
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        filter: &ContactFilter,
+        page: &PageRequest<ContactSort>,
+    ) -> Result<Page<Contact>, RepoError> {
+        with_db!(self, Read, async |conn| {
+            let count: i64 = filtered_contacts!(filter).count().get_result(conn).await?;
+            let mut q = filtered_contacts!(filter).select(ContactRow::as_select());
+            for (field, dir) in &page.sort {
+                q = match field {
+                    ContactSort::CreatedAt => sorted!(q, dir, contacts::created_at),
+                    ContactSort::Name => sorted_nulls_last!(q, dir, contacts::name_lower),
+                    ContactSort::Email => sorted_nulls_last!(q, dir, contacts::email_lower),
+                };
+            }
+            let tie = tie_direction(page);
+            q = sorted!(q, tie, contacts::id);
+            let rows = q
+                .limit(i64::from(page.size))
+                .offset(offset(page))
+                .load::<ContactRow>(conn)
+                .await?;
+            let content = rows
+                .into_iter()
+                .map(ContactRow::into_contact)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(content, total(count), page))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl TemplateStore for Db {
+    async fn insert(&self, template: &Template) -> Result<(), RepoError> {
+        let row = TemplateRow::of(template);
+        with_db!(self, None, async |conn| {
+            diesel::insert_into(templates::table)
+                .values(&row)
+                .execute(conn)
+                .await
+                .unique_as(TEMPLATE)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete(&self, id: TemplateId) -> Result<(), RepoError> {
+        let id = id.to_string();
+        with_db!(self, None, async |conn| {
+            let deleted = diesel::delete(templates::table.find(&id))
+                .execute(conn)
+                .await?;
+            found(deleted, TEMPLATE)
+        })
+        .await
+    }
+
+    async fn get(&self, id: TemplateId) -> Result<Option<Template>, RepoError> {
+        let id = id.to_string();
+        with_db!(self, None, async |conn| {
+            let row = templates::table
+                .find(&id)
+                .select(TemplateRow::as_select())
+                .first::<TemplateRow>(conn)
+                .await
+                .optional()?;
+            row.map(TemplateRow::into_template).transpose()
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        filter: &TemplateFilter,
+        page: &PageRequest<TemplateSort>,
+    ) -> Result<Page<Template>, RepoError> {
+        with_db!(self, Read, async |conn| {
+            let count: i64 = filtered_templates!(filter).count().get_result(conn).await?;
+            let mut q = filtered_templates!(filter).select(TemplateRow::as_select());
+            for (field, dir) in &page.sort {
+                q = match field {
+                    TemplateSort::CreatedAt => sorted!(q, dir, templates::created_at),
+                    TemplateSort::Name => sorted!(q, dir, templates::name_lower),
+                };
+            }
+            let tie = tie_direction(page);
+            q = sorted!(q, tie, templates::id);
+            let rows = q
+                .limit(i64::from(page.size))
+                .offset(offset(page))
+                .load::<TemplateRow>(conn)
+                .await?;
+            let content = rows
+                .into_iter()
+                .map(TemplateRow::into_template)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(content, total(count), page))
+        })
+        .await
+    }
+}

@@ -1,0 +1,702 @@
+//! Rows of the tables and their conversions to and from domain types. Writing converts the
+//! domain's values to text (`as_str`) and adds the lower-cased and normalised copies the
+//! queries search; reading trusts what was written (`PersonalCode::from_stored`) but still
+//! parses enums, ids, emails and countries, and a value that does not parse is a storage
+//! failure naming the column, never the value.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use diesel::prelude::*;
+use pas_domain::audit::{AuditingEvent, NewAuditEvent};
+use pas_domain::catalog::{DocumentAttribute, DocumentProfile};
+use pas_domain::contact::Contact;
+use pas_domain::ids::{
+    AttributeId, AuditEventId, ContactId, ProcessId, ProfileId, SignerId, StepId, TemplateId,
+};
+use pas_domain::language::Language;
+use pas_domain::notify::{NotificationIntent, RecipientRole};
+use pas_domain::ports::OutboxMessage;
+use pas_domain::process::{
+    ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, SigningProcess,
+    StepSigner,
+};
+use pas_domain::template::Template;
+use pas_domain::values::{CountryCode, Email, PersonalCode};
+use time::{OffsetDateTime, PrimitiveDateTime};
+use uuid::Uuid;
+
+use crate::error::{Error, corrupt};
+use crate::schema::{
+    audit_events, contacts, document_attributes, document_profiles, entries, outbox, processes,
+    profile_attributes, steps, templates,
+};
+use crate::search::{combined, lower};
+
+/// An instant as stored: UTC, microseconds (what both backends keep exactly).
+pub(crate) fn db_time(t: OffsetDateTime) -> PrimitiveDateTime {
+    let t = pas_domain::timestamp::truncate(t);
+    PrimitiveDateTime::new(t.date(), t.time())
+}
+
+/// A stored instant.
+pub(crate) fn utc(t: PrimitiveDateTime) -> OffsetDateTime {
+    t.assume_utc()
+}
+
+/// Midnight UTC starting `date`.
+pub(crate) fn day_start(date: time::Date) -> PrimitiveDateTime {
+    PrimitiveDateTime::new(date, time::Time::MIDNIGHT)
+}
+
+/// Midnight UTC ending `date` (the start of the next day), for inclusive date filters.
+pub(crate) fn day_end(date: time::Date) -> PrimitiveDateTime {
+    date.next_day().map_or(PrimitiveDateTime::MAX, day_start)
+}
+
+fn parse<T: FromStr>(raw: &str, column: &'static str) -> Result<T, Error> {
+    raw.parse().map_err(|_| corrupt(column))
+}
+
+fn parse_opt<T: FromStr>(raw: Option<&str>, column: &'static str) -> Result<Option<T>, Error> {
+    raw.map(|r| parse(r, column)).transpose()
+}
+
+fn email(raw: Option<&str>, column: &'static str) -> Result<Option<Email>, Error> {
+    raw.map(|r| Email::parse(r).map_err(|_| corrupt(column)))
+        .transpose()
+}
+
+fn country(raw: Option<&str>, column: &'static str) -> Result<Option<CountryCode>, Error> {
+    raw.map(|r| CountryCode::parse(r).map_err(|_| corrupt(column)))
+        .transpose()
+}
+
+fn language(raw: Option<&str>, column: &'static str) -> Result<Option<Language>, Error> {
+    raw.map(|r| Language::parse(r).map_err(|_| corrupt(column)))
+        .transpose()
+}
+
+fn text(value: Option<&impl AsRef<str>>) -> Option<String> {
+    value.map(|v| v.as_ref().to_owned())
+}
+
+/// The key of the audit chain an event belongs to: its process, or the nil UUID.
+pub(crate) fn chain_key(process: Option<ProcessId>) -> String {
+    process.map_or(Uuid::nil(), |p| p.as_uuid()).to_string()
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = processes, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub(crate) struct ProcessRow {
+    pub id: String,
+    pub created_at: PrimitiveDateTime,
+    pub status: String,
+    pub completed_at: Option<PrimitiveDateTime>,
+    pub version: i64,
+    pub deleted_at: Option<PrimitiveDateTime>,
+    pub initiator_email: Option<String>,
+    pub document_id: String,
+    pub document_name: Option<String>,
+    pub initiator: Option<String>,
+    pub comment: Option<String>,
+    pub document_type: Option<String>,
+    pub owner_group: Option<String>,
+    pub initiator_name: Option<String>,
+    pub document_name_lower: Option<String>,
+    pub initiator_name_lower: Option<String>,
+    pub search_names: String,
+    pub search_emails: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = steps, treat_none_as_default_value = false)]
+pub(crate) struct StepRow {
+    pub id: String,
+    pub process_id: String,
+    pub process_order: i32,
+    pub step_status: String,
+    pub due_date: Option<PrimitiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = entries, treat_none_as_default_value = false)]
+pub(crate) struct EntryRow {
+    pub id: String,
+    pub process_id: String,
+    pub step_id: String,
+    pub position: i32,
+    pub signer_name: Option<String>,
+    pub signer_country: Option<String>,
+    pub personal_code: Option<String>,
+    pub personal_code_norm: Option<String>,
+    pub signer_email: Option<String>,
+    pub signer_role: String,
+    pub comment_for_signer: Option<String>,
+    pub signer_notification: bool,
+    pub signer_language: Option<String>,
+    pub signing_status: String,
+    pub signer_comment: Option<String>,
+}
+
+/// The rows of a process: the process, its steps and its entries.
+pub(crate) struct ProcessRows {
+    pub process: ProcessRow,
+    pub steps: Vec<StepRow>,
+    pub entries: Vec<EntryRow>,
+}
+
+impl ProcessRows {
+    /// The rows that store `p`.
+    pub(crate) fn of(p: &ProcessData) -> Self {
+        let h = &p.header;
+        let id = p.id.to_string();
+        let process = ProcessRow {
+            id: id.clone(),
+            created_at: db_time(p.created_at),
+            status: p.status.as_str().to_owned(),
+            completed_at: p.completed_at.map(db_time),
+            version: p.version,
+            deleted_at: p.deleted_at.map(db_time),
+            initiator_email: text(h.process_initiator_email.as_ref()),
+            document_id: h.document_id.clone(),
+            document_name: h.document_name.clone(),
+            initiator: h.initiator.clone(),
+            comment: h.comment.clone(),
+            document_type: h.document_type.clone(),
+            owner_group: h.owner_group.clone(),
+            initiator_name: h.initiator_name.clone(),
+            document_name_lower: lower(h.document_name.as_deref()),
+            initiator_name_lower: lower(h.initiator_name.as_deref()),
+            search_names: combined(
+                [h.document_name.as_deref(), h.initiator_name.as_deref()]
+                    .into_iter()
+                    .chain(p.signers().map(|e| e.details.signer_name.as_deref())),
+            ),
+            search_emails: combined(
+                [h.process_initiator_email.as_ref().map(Email::as_str)]
+                    .into_iter()
+                    .chain(
+                        p.signers()
+                            .map(|e| e.details.signer_email.as_ref().map(Email::as_str)),
+                    ),
+            ),
+        };
+        let mut steps = Vec::with_capacity(p.steps.len());
+        let mut entries = Vec::new();
+        for step in &p.steps {
+            let step_id = step.id.to_string();
+            steps.push(StepRow {
+                id: step_id.clone(),
+                process_id: id.clone(),
+                process_order: step.process_order.get(),
+                step_status: step.step_status.as_str().to_owned(),
+                due_date: step.due_date.map(db_time),
+            });
+            for (position, e) in step.signers.iter().enumerate() {
+                let d = &e.details;
+                entries.push(EntryRow {
+                    id: e.id.to_string(),
+                    process_id: id.clone(),
+                    step_id: step_id.clone(),
+                    position: i32::try_from(position).unwrap_or(i32::MAX),
+                    signer_name: d.signer_name.clone(),
+                    signer_country: d.signer_country.map(|c| c.as_str().to_owned()),
+                    personal_code: d
+                        .signer_personal_code
+                        .as_ref()
+                        .map(|c| c.as_str().to_owned()),
+                    personal_code_norm: d
+                        .signer_personal_code
+                        .as_ref()
+                        .map(PersonalCode::normalized),
+                    signer_email: text(d.signer_email.as_ref()),
+                    signer_role: d.signer_role.as_str().to_owned(),
+                    comment_for_signer: d.comment_for_signer.clone(),
+                    signer_notification: d.signer_notification,
+                    signer_language: d.signer_language.as_ref().map(|l| l.as_str().to_owned()),
+                    signing_status: e.signing_status.as_str().to_owned(),
+                    signer_comment: e.signer_comment.clone(),
+                });
+            }
+        }
+        Self {
+            process,
+            steps,
+            entries,
+        }
+    }
+}
+
+impl ProcessRow {
+    /// The process without its steps.
+    pub(crate) fn into_data(self) -> Result<ProcessData, Error> {
+        Ok(ProcessData {
+            id: ProcessId::from_uuid(parse(&self.id, "processes.id")?),
+            created_at: utc(self.created_at),
+            header: ProcessHeader {
+                process_initiator_email: email(
+                    self.initiator_email.as_deref(),
+                    "processes.initiator_email",
+                )?,
+                document_id: self.document_id,
+                document_name: self.document_name,
+                initiator: self.initiator,
+                comment: self.comment,
+                document_type: self.document_type,
+                owner_group: self.owner_group,
+                initiator_name: self.initiator_name,
+            },
+            steps: Vec::new(),
+            status: parse(&self.status, "processes.status")?,
+            completed_at: self.completed_at.map(utc),
+            version: self.version,
+            deleted_at: self.deleted_at.map(utc),
+        })
+    }
+}
+
+impl StepRow {
+    /// The step with `signers`.
+    pub(crate) fn into_step(self, signers: Vec<StepSigner>) -> Result<ProcessStep, Error> {
+        Ok(ProcessStep {
+            id: StepId::from_uuid(parse(&self.id, "steps.id")?),
+            process_order: ProcessOrder::new(self.process_order)
+                .ok_or_else(|| corrupt("steps.process_order"))?,
+            step_status: parse(&self.step_status, "steps.step_status")?,
+            due_date: self.due_date.map(utc),
+            signers,
+        })
+    }
+}
+
+impl EntryRow {
+    /// The entry.
+    pub(crate) fn into_entry(self) -> Result<StepSigner, Error> {
+        Ok(StepSigner {
+            id: SignerId::from_uuid(parse(&self.id, "entries.id")?),
+            details: SignerDetails {
+                signer_name: self.signer_name,
+                signer_country: country(self.signer_country.as_deref(), "entries.signer_country")?,
+                signer_personal_code: self.personal_code.map(PersonalCode::from_stored),
+                signer_email: email(self.signer_email.as_deref(), "entries.signer_email")?,
+                signer_role: parse(&self.signer_role, "entries.signer_role")?,
+                comment_for_signer: self.comment_for_signer,
+                signer_notification: self.signer_notification,
+                signer_language: language(
+                    self.signer_language.as_deref(),
+                    "entries.signer_language",
+                )?,
+            },
+            signing_status: parse(&self.signing_status, "entries.signing_status")?,
+            signer_comment: self.signer_comment,
+        })
+    }
+}
+
+/// Builds processes from their rows, keeping the order of `processes`. `steps` must be
+/// ordered by `process_order` and `entries` by `position` within each step.
+pub(crate) fn assemble(
+    processes: Vec<ProcessRow>,
+    steps: Vec<StepRow>,
+    entries: Vec<EntryRow>,
+) -> Result<Vec<SigningProcess>, Error> {
+    let mut entries_of: HashMap<String, Vec<StepSigner>> = HashMap::new();
+    for e in entries {
+        let step = e.step_id.clone();
+        entries_of.entry(step).or_default().push(e.into_entry()?);
+    }
+    let mut steps_of: HashMap<String, Vec<ProcessStep>> = HashMap::new();
+    for s in steps {
+        let process = s.process_id.clone();
+        let signers = entries_of.remove(&s.id).unwrap_or_default();
+        steps_of
+            .entry(process)
+            .or_default()
+            .push(s.into_step(signers)?);
+    }
+    processes
+        .into_iter()
+        .map(|row| {
+            let steps = steps_of.remove(&row.id).unwrap_or_default();
+            let mut data = row.into_data()?;
+            data.steps = steps;
+            Ok(SigningProcess::restore(data))
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Audit
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+pub(crate) struct AuditRow {
+    pub id: String,
+    pub chain_key: String,
+    pub sequence: i64,
+    pub previous_hash: Option<String>,
+    pub hash: String,
+    pub created_at: PrimitiveDateTime,
+    pub event_type: String,
+    pub event_origin: Option<String>,
+    pub creator: Option<String>,
+    pub document_id: Option<String>,
+    pub signer_id: Option<String>,
+    pub customer_personal_code: Option<String>,
+    pub note: Option<String>,
+    pub process_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub container_id: Option<String>,
+    pub method: Option<String>,
+    pub client_app_name: Option<String>,
+}
+
+impl AuditRow {
+    /// The row of a chained event.
+    pub(crate) fn of(e: &AuditingEvent) -> Self {
+        let ev = &e.event;
+        Self {
+            id: ev.id.to_string(),
+            chain_key: chain_key(ev.process_id),
+            sequence: e.sequence,
+            previous_hash: e.previous_hash.clone(),
+            hash: e.hash.clone(),
+            created_at: db_time(ev.created_at),
+            event_type: ev.event_type.as_str().to_owned(),
+            event_origin: ev.event_origin.clone(),
+            creator: ev.creator.clone(),
+            document_id: ev.document_id.clone(),
+            signer_id: ev.signer_id.map(|s| s.to_string()),
+            customer_personal_code: ev.customer_personal_code.clone(),
+            note: ev.note.clone(),
+            process_id: ev.process_id.map(|p| p.to_string()),
+            ip_address: ev.ip_address.clone(),
+            container_id: ev.container_id.clone(),
+            method: ev.method.clone(),
+            client_app_name: ev.client_app_name.clone(),
+        }
+    }
+
+    /// The chained event.
+    pub(crate) fn into_event(self) -> Result<AuditingEvent, Error> {
+        let event = NewAuditEvent {
+            id: AuditEventId::from_uuid(parse(&self.id, "audit_events.id")?),
+            created_at: utc(self.created_at),
+            event_type: parse(&self.event_type, "audit_events.event_type")?,
+            event_origin: self.event_origin,
+            creator: self.creator,
+            document_id: self.document_id,
+            signer_id: parse_opt::<Uuid>(self.signer_id.as_deref(), "audit_events.signer_id")?
+                .map(SignerId::from_uuid),
+            customer_personal_code: self.customer_personal_code,
+            note: self.note,
+            process_id: parse_opt::<Uuid>(self.process_id.as_deref(), "audit_events.process_id")?
+                .map(ProcessId::from_uuid),
+            ip_address: self.ip_address,
+            container_id: self.container_id,
+            method: self.method,
+            client_app_name: self.client_app_name,
+        };
+        Ok(AuditingEvent {
+            event,
+            sequence: self.sequence,
+            previous_hash: self.previous_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Outbox
+
+/// Outbox row states.
+pub(crate) const PENDING: &str = "pending";
+pub(crate) const SENT: &str = "sent";
+pub(crate) const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
+pub(crate) struct OutboxRow {
+    pub id: String,
+    pub event_type: String,
+    pub role: String,
+    pub to_email: String,
+    pub language: Option<String>,
+    pub process_id: String,
+    pub step_id: Option<String>,
+    pub signer_id: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: PrimitiveDateTime,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<PrimitiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: PrimitiveDateTime,
+    pub sent_at: Option<PrimitiveDateTime>,
+}
+
+fn recipient_role(raw: &str) -> Result<RecipientRole, Error> {
+    [
+        RecipientRole::Initiator,
+        RecipientRole::Signer,
+        RecipientRole::Approver,
+        RecipientRole::Viewer,
+        RecipientRole::Administrator,
+    ]
+    .into_iter()
+    .find(|r| r.as_str() == raw)
+    .ok_or_else(|| corrupt("outbox.role"))
+}
+
+impl OutboxRow {
+    /// A new pending row for `intent`, due at once.
+    pub(crate) fn pending(intent: &NotificationIntent, now: OffsetDateTime) -> Self {
+        let now = db_time(now);
+        Self {
+            id: Uuid::now_v7().to_string(),
+            event_type: intent.event_type.as_str().to_owned(),
+            role: intent.role.as_str().to_owned(),
+            to_email: intent.to.as_str().to_owned(),
+            language: intent.language.as_ref().map(|l| l.as_str().to_owned()),
+            process_id: intent.process_id.to_string(),
+            step_id: intent.step_id.map(|s| s.to_string()),
+            signer_id: intent.signer_id.map(|s| s.to_string()),
+            status: PENDING.to_owned(),
+            attempts: 0,
+            next_attempt_at: now,
+            lease_owner: None,
+            lease_until: None,
+            last_error: None,
+            created_at: now,
+            sent_at: None,
+        }
+    }
+
+    /// The message handed to a dispatcher.
+    pub(crate) fn into_message(self) -> Result<OutboxMessage, Error> {
+        let intent = NotificationIntent {
+            event_type: parse(&self.event_type, "outbox.event_type")?,
+            role: recipient_role(&self.role)?,
+            to: Email::parse(&self.to_email).map_err(|_| corrupt("outbox.to_email"))?,
+            language: language(self.language.as_deref(), "outbox.language")?,
+            process_id: ProcessId::from_uuid(parse(&self.process_id, "outbox.process_id")?),
+            step_id: parse_opt::<Uuid>(self.step_id.as_deref(), "outbox.step_id")?
+                .map(StepId::from_uuid),
+            signer_id: parse_opt::<Uuid>(self.signer_id.as_deref(), "outbox.signer_id")?
+                .map(SignerId::from_uuid),
+        };
+        Ok(OutboxMessage {
+            id: parse(&self.id, "outbox.id")?,
+            intent,
+            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
+            created_at: utc(self.created_at),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Catalog
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = document_attributes, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub(crate) struct AttributeRow {
+    pub id: String,
+    pub created_at: PrimitiveDateTime,
+    pub attr_type: Option<String>,
+    pub name: String,
+    pub required: bool,
+}
+
+impl AttributeRow {
+    pub(crate) fn of(a: &DocumentAttribute) -> Self {
+        Self {
+            id: a.id.to_string(),
+            created_at: db_time(a.created_at),
+            attr_type: a.attr_type.clone(),
+            name: a.name.clone(),
+            required: a.required,
+        }
+    }
+
+    pub(crate) fn into_attribute(self) -> Result<DocumentAttribute, Error> {
+        Ok(DocumentAttribute {
+            id: AttributeId::from_uuid(parse(&self.id, "document_attributes.id")?),
+            created_at: utc(self.created_at),
+            attr_type: self.attr_type,
+            name: self.name,
+            required: self.required,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = document_profiles, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub(crate) struct ProfileRow {
+    pub id: String,
+    pub created_at: PrimitiveDateTime,
+    pub name: String,
+    pub document_type: Option<String>,
+    pub owner_group: Option<String>,
+    pub seal: Option<String>,
+    pub is_seal_required: bool,
+    pub profileorder: i32,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = profile_attributes, treat_none_as_default_value = false)]
+pub(crate) struct LinkRow {
+    pub profile_id: String,
+    pub attribute_id: String,
+}
+
+impl ProfileRow {
+    /// The profile row and its attribute links.
+    pub(crate) fn of(p: &DocumentProfile) -> (Self, Vec<LinkRow>) {
+        let id = p.id.to_string();
+        let links = p
+            .attributes
+            .iter()
+            .map(|a| LinkRow {
+                profile_id: id.clone(),
+                attribute_id: a.id.to_string(),
+            })
+            .collect();
+        let row = Self {
+            id,
+            created_at: db_time(p.created_at),
+            name: p.name.clone(),
+            document_type: p.document_type.clone(),
+            owner_group: p.owner_group.clone(),
+            seal: p.seal.clone(),
+            is_seal_required: p.is_seal_required,
+            profileorder: p.profileorder,
+        };
+        (row, links)
+    }
+
+    pub(crate) fn into_profile(
+        self,
+        attributes: Vec<DocumentAttribute>,
+    ) -> Result<DocumentProfile, Error> {
+        Ok(DocumentProfile {
+            id: ProfileId::from_uuid(parse(&self.id, "document_profiles.id")?),
+            created_at: utc(self.created_at),
+            name: self.name,
+            document_type: self.document_type,
+            owner_group: self.owner_group,
+            attributes,
+            seal: self.seal,
+            is_seal_required: self.is_seal_required,
+            profileorder: self.profileorder,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Contacts and templates
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = contacts, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub(crate) struct ContactRow {
+    pub id: String,
+    pub created_at: PrimitiveDateTime,
+    pub name: Option<String>,
+    pub name_lower: Option<String>,
+    pub country: Option<String>,
+    pub personal_code: Option<String>,
+    pub personal_code_norm: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub email_lower: Option<String>,
+    pub role: Option<String>,
+    pub default_anonymous: bool,
+    pub owner: String,
+    pub scope: String,
+    pub group_name: Option<String>,
+    pub language: Option<String>,
+}
+
+impl ContactRow {
+    pub(crate) fn of(c: &Contact) -> Self {
+        Self {
+            id: c.id.to_string(),
+            created_at: db_time(c.created_at),
+            name: c.name.clone(),
+            name_lower: lower(c.name.as_deref()),
+            country: c.country.map(|c| c.as_str().to_owned()),
+            personal_code: c.personal_code.as_ref().map(|p| p.as_str().to_owned()),
+            personal_code_norm: c.personal_code.as_ref().map(PersonalCode::normalized),
+            phone: c.phone.clone(),
+            email: text(c.email.as_ref()),
+            email_lower: lower(c.email.as_ref().map(Email::as_str)),
+            role: c.role.map(|r| r.as_str().to_owned()),
+            default_anonymous: c.default_anonymous,
+            owner: c.owner.clone(),
+            scope: c.scope.as_str().to_owned(),
+            group_name: c.group.clone(),
+            language: c.language.as_ref().map(|l| l.as_str().to_owned()),
+        }
+    }
+
+    pub(crate) fn into_contact(self) -> Result<Contact, Error> {
+        Ok(Contact {
+            id: ContactId::from_uuid(parse(&self.id, "contacts.id")?),
+            created_at: utc(self.created_at),
+            name: self.name,
+            country: country(self.country.as_deref(), "contacts.country")?,
+            personal_code: self.personal_code.map(PersonalCode::from_stored),
+            phone: self.phone,
+            email: email(self.email.as_deref(), "contacts.email")?,
+            role: parse_opt(self.role.as_deref(), "contacts.role")?,
+            default_anonymous: self.default_anonymous,
+            owner: self.owner,
+            scope: parse(&self.scope, "contacts.scope")?,
+            group: self.group_name,
+            language: language(self.language.as_deref(), "contacts.language")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = templates, treat_none_as_default_value = false)]
+pub(crate) struct TemplateRow {
+    pub id: String,
+    pub created_at: PrimitiveDateTime,
+    pub name: String,
+    pub name_lower: String,
+    pub data: Option<String>,
+    pub owner: String,
+    pub scope: String,
+    pub group_name: Option<String>,
+}
+
+impl TemplateRow {
+    pub(crate) fn of(t: &Template) -> Self {
+        Self {
+            id: t.id.to_string(),
+            created_at: db_time(t.created_at),
+            name: t.name.clone(),
+            name_lower: t.name.to_lowercase(),
+            data: t.data.clone(),
+            owner: t.owner.clone(),
+            scope: t.scope.as_str().to_owned(),
+            group_name: t.group.clone(),
+        }
+    }
+
+    pub(crate) fn into_template(self) -> Result<Template, Error> {
+        Ok(Template {
+            id: TemplateId::from_uuid(parse(&self.id, "templates.id")?),
+            created_at: utc(self.created_at),
+            name: self.name,
+            data: self.data,
+            owner: self.owner,
+            scope: parse(&self.scope, "templates.scope")?,
+            group: self.group_name,
+        })
+    }
+}

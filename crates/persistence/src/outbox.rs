@@ -1,0 +1,211 @@
+//! The `Outbox` port: emails written in the transaction of the change that caused them and
+//! leased to dispatchers (PRODUCT.md section 7).
+//!
+//! A claim leases due rows (pending, next attempt reached, no lease or an expired one) to one
+//! owner until `lease_until`. PostgreSQL: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+//! LOCKED LIMIT n) RETURNING …`, so concurrent claimers skip each other's rows; SQLite: the
+//! same `UPDATE` without the locking clause inside a `BEGIN IMMEDIATE` transaction, which
+//! runs one claimer at a time. Marking a row sent, retried or failed acts only while the
+//! caller still holds its lease; otherwise it answers `NotFound("outbox lease")`.
+
+use std::future::Future;
+
+use async_trait::async_trait;
+use diesel::QueryResult;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use pas_domain::notify::NotificationIntent;
+use pas_domain::ports::{Outbox, OutboxMessage, RepoError};
+use time::{OffsetDateTime, PrimitiveDateTime};
+use uuid::Uuid;
+
+use crate::db::{Db, SqliteConn};
+use crate::error::found;
+use crate::models::{FAILED, OutboxRow, PENDING, SENT, db_time};
+use crate::schema::outbox;
+
+/// Columns a claim returns, in `OutboxRow` order.
+const RETURNING: &str = "RETURNING id, event_type, role, to_email, language, process_id, \
+     step_id, signer_id, status, attempts, next_attempt_at, lease_owner, lease_until, \
+     last_error, created_at, sent_at";
+
+const PG_CLAIM: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2 \
+     WHERE id IN (SELECT id FROM outbox \
+         WHERE status = 'pending' AND next_attempt_at <= $3 \
+           AND (lease_until IS NULL OR lease_until <= $3) \
+         ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) ";
+
+const SQLITE_CLAIM: &str = "UPDATE outbox SET lease_owner = ?1, lease_until = ?2 \
+     WHERE id IN (SELECT id FROM outbox \
+         WHERE status = 'pending' AND next_attempt_at <= ?3 \
+           AND (lease_until IS NULL OR lease_until <= ?3) \
+         ORDER BY next_attempt_at, id LIMIT ?4) ";
+
+/// The backend's claiming statement.
+pub(crate) trait Claim {
+    /// Leases up to `limit` due rows to `owner`.
+    fn claim_rows(
+        &mut self,
+        owner: &str,
+        limit: i64,
+        now: PrimitiveDateTime,
+        lease_until: PrimitiveDateTime,
+    ) -> impl Future<Output = QueryResult<Vec<OutboxRow>>> + Send;
+}
+
+impl Claim for AsyncPgConnection {
+    async fn claim_rows(
+        &mut self,
+        owner: &str,
+        limit: i64,
+        now: PrimitiveDateTime,
+        lease_until: PrimitiveDateTime,
+    ) -> QueryResult<Vec<OutboxRow>> {
+        diesel::sql_query(format!("{PG_CLAIM}{RETURNING}"))
+            .bind::<Text, _>(owner)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(self)
+            .await
+    }
+}
+
+impl Claim for SqliteConn {
+    async fn claim_rows(
+        &mut self,
+        owner: &str,
+        limit: i64,
+        now: PrimitiveDateTime,
+        lease_until: PrimitiveDateTime,
+    ) -> QueryResult<Vec<OutboxRow>> {
+        diesel::sql_query(format!("{SQLITE_CLAIM}{RETURNING}"))
+            .bind::<Text, _>(owner.to_owned())
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(self)
+            .await
+    }
+}
+
+/// Inserts one pending outbox row per intent of `$intents` (`&[NotificationIntent]`), due at
+/// `$now`, inside the current transaction.
+macro_rules! insert_outbox {
+    ($conn:ident, $intents:expr, $now:expr) => {{
+        let rows: Vec<$crate::models::OutboxRow> = $intents
+            .iter()
+            .map(|intent| $crate::models::OutboxRow::pending(intent, $now))
+            .collect();
+        $crate::batch::InsertMany::insert_outbox_rows(&mut *$conn, rows).await?;
+    }};
+}
+pub(crate) use insert_outbox;
+
+/// The rows of `id` still leased to `owner`.
+macro_rules! leased {
+    ($id:expr, $owner:expr) => {
+        outbox::table
+            .filter(outbox::id.eq($id))
+            .filter(outbox::lease_owner.eq($owner))
+            .filter(outbox::status.eq(PENDING))
+    };
+}
+
+#[async_trait]
+impl Outbox for Db {
+    async fn enqueue(
+        &self,
+        intents: Vec<NotificationIntent>,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        with_db!(self, Write, async |conn| {
+            insert_outbox!(conn, intents, now);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim(
+        &self,
+        owner: String,
+        limit: u32,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<OutboxMessage>, RepoError> {
+        let (now, lease_until) = (db_time(now), db_time(lease_until));
+        with_db!(self, Write, async |conn| {
+            let mut rows =
+                Claim::claim_rows(conn, &owner, i64::from(limit), now, lease_until).await?;
+            rows.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+            rows.into_iter().map(OutboxRow::into_message).collect()
+        })
+        .await
+    }
+
+    async fn mark_sent(
+        &self,
+        id: Uuid,
+        owner: String,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        let id = id.to_string();
+        with_db!(self, None, async |conn| {
+            let updated = diesel::update(leased!(&id, &owner))
+                .set((
+                    outbox::status.eq(SENT),
+                    outbox::sent_at.eq(Some(db_time(now))),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::lease_owner.eq(None::<String>),
+                    outbox::lease_until.eq(None::<PrimitiveDateTime>),
+                ))
+                .execute(conn)
+                .await?;
+            found(updated, "outbox lease")
+        })
+        .await
+    }
+
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        owner: String,
+        next_attempt_at: OffsetDateTime,
+        error: String,
+    ) -> Result<(), RepoError> {
+        let id = id.to_string();
+        with_db!(self, None, async |conn| {
+            let updated = diesel::update(leased!(&id, &owner))
+                .set((
+                    outbox::next_attempt_at.eq(db_time(next_attempt_at)),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::last_error.eq(Some(&error)),
+                    outbox::lease_owner.eq(None::<String>),
+                    outbox::lease_until.eq(None::<PrimitiveDateTime>),
+                ))
+                .execute(conn)
+                .await?;
+            found(updated, "outbox lease")
+        })
+        .await
+    }
+
+    async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError> {
+        let id = id.to_string();
+        with_db!(self, None, async |conn| {
+            let updated = diesel::update(leased!(&id, &owner))
+                .set((
+                    outbox::status.eq(FAILED),
+                    outbox::attempts.eq(outbox::attempts + 1),
+                    outbox::last_error.eq(Some(&error)),
+                    outbox::lease_owner.eq(None::<String>),
+                    outbox::lease_until.eq(None::<PrimitiveDateTime>),
+                ))
+                .execute(conn)
+                .await?;
+            found(updated, "outbox lease")
+        })
+        .await
+    }
+}

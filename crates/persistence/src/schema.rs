@@ -1,0 +1,198 @@
+//! The tables, written by hand for both backends: only types PostgreSQL and SQLite share
+//! (`Text`, `BigInt`, `Integer`, `Bool`, `Timestamp`). Ids are UUID text; timestamps are UTC
+//! (`PrimitiveDateTime`, converted with `assume_utc()` at the edge of this crate). The
+//! migrations in `migrations/postgres` and `migrations/sqlite` create exactly these columns.
+
+diesel::table! {
+    processes (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        status -> Text,
+        completed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+        deleted_at -> Nullable<Timestamp>,
+        initiator_email -> Nullable<Text>,
+        document_id -> Text,
+        document_name -> Nullable<Text>,
+        initiator -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        document_type -> Nullable<Text>,
+        owner_group -> Nullable<Text>,
+        initiator_name -> Nullable<Text>,
+        document_name_lower -> Nullable<Text>,
+        initiator_name_lower -> Nullable<Text>,
+        search_names -> Text,
+        search_emails -> Text,
+    }
+}
+
+diesel::table! {
+    steps (id) {
+        id -> Text,
+        process_id -> Text,
+        process_order -> Integer,
+        step_status -> Text,
+        due_date -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    entries (id) {
+        id -> Text,
+        process_id -> Text,
+        step_id -> Text,
+        position -> Integer,
+        signer_name -> Nullable<Text>,
+        signer_country -> Nullable<Text>,
+        personal_code -> Nullable<Text>,
+        personal_code_norm -> Nullable<Text>,
+        signer_email -> Nullable<Text>,
+        signer_role -> Text,
+        comment_for_signer -> Nullable<Text>,
+        signer_notification -> Bool,
+        signer_language -> Nullable<Text>,
+        signing_status -> Text,
+        signer_comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (key) {
+        key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        chain_key -> Text,
+        sequence -> BigInt,
+        previous_hash -> Nullable<Text>,
+        hash -> Text,
+        created_at -> Timestamp,
+        event_type -> Text,
+        event_origin -> Nullable<Text>,
+        creator -> Nullable<Text>,
+        document_id -> Nullable<Text>,
+        signer_id -> Nullable<Text>,
+        customer_personal_code -> Nullable<Text>,
+        note -> Nullable<Text>,
+        process_id -> Nullable<Text>,
+        ip_address -> Nullable<Text>,
+        container_id -> Nullable<Text>,
+        method -> Nullable<Text>,
+        client_app_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_chains (chain_key) {
+        chain_key -> Text,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        event_type -> Text,
+        role -> Text,
+        to_email -> Text,
+        language -> Nullable<Text>,
+        process_id -> Text,
+        step_id -> Nullable<Text>,
+        signer_id -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    document_attributes (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        attr_type -> Nullable<Text>,
+        name -> Text,
+        required -> Bool,
+    }
+}
+
+diesel::table! {
+    document_profiles (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        name -> Text,
+        document_type -> Nullable<Text>,
+        owner_group -> Nullable<Text>,
+        seal -> Nullable<Text>,
+        is_seal_required -> Bool,
+        profileorder -> Integer,
+    }
+}
+
+diesel::table! {
+    profile_attributes (profile_id, attribute_id) {
+        profile_id -> Text,
+        attribute_id -> Text,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        name -> Nullable<Text>,
+        name_lower -> Nullable<Text>,
+        country -> Nullable<Text>,
+        personal_code -> Nullable<Text>,
+        personal_code_norm -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        email_lower -> Nullable<Text>,
+        role -> Nullable<Text>,
+        default_anonymous -> Bool,
+        owner -> Text,
+        scope -> Text,
+        group_name -> Nullable<Text>,
+        language -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    templates (id) {
+        id -> Text,
+        created_at -> Timestamp,
+        name -> Text,
+        name_lower -> Text,
+        data -> Nullable<Text>,
+        owner -> Text,
+        scope -> Text,
+        group_name -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(steps -> processes (process_id));
+diesel::joinable!(entries -> steps (step_id));
+diesel::joinable!(profile_attributes -> document_profiles (profile_id));
+diesel::joinable!(profile_attributes -> document_attributes (attribute_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    processes,
+    steps,
+    entries,
+    idempotency_keys,
+    audit_events,
+    audit_chains,
+    outbox,
+    document_attributes,
+    document_profiles,
+    profile_attributes,
+    contacts,
+    templates,
+);

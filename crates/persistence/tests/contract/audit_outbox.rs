@@ -1,0 +1,261 @@
+//! The audit log (hash chains, PRODUCT.md section 8) and the outbox (section 7).
+
+use std::collections::HashSet;
+
+use pas_domain::audit::{AuditEventInput, AuditFilter, Caller, NewAuditEvent};
+use pas_domain::ids::{AuditEventId, SignerId, StepId};
+use pas_domain::language::Language;
+use pas_domain::notify::{NotificationIntent, RecipientRole};
+use pas_domain::paging::{AuditSort, Direction, PageRequest};
+use pas_domain::ports::RepoError;
+use pas_domain::prelude::*;
+use pas_domain::values::Email;
+use serde_json::json;
+use time::macros::datetime;
+use uuid::Uuid;
+
+use crate::common::*;
+
+/// An event from another system, as `createAuditingEvent` validates it.
+fn external_event(
+    process: Option<ProcessId>,
+    note: &str,
+    at: time::OffsetDateTime,
+) -> NewAuditEvent {
+    let input: AuditEventInput = serde_json::from_value(json!({
+        "eventType": "DOCUMENT_DOWNLOAD",
+        "eventOrigin": "portal",
+        "creator": "jānis",
+        "documentId": "doc-1",
+        "signerId": Uuid::now_v7(),
+        "customerPersonalCode": LV_CODE,
+        "note": note,
+        "processId": process.map(|p| p.as_uuid()),
+        "ipAddress": "10.0.0.7",
+        "containerId": "container-1",
+        "method": "download",
+        "clientAppName": "portal/2.1",
+    }))
+    .unwrap();
+    let caller = Caller::system("api");
+    input
+        .validate(AuditEventId::from_uuid(Uuid::now_v7()), at, &caller)
+        .unwrap()
+}
+
+fn intent(to: &str, process: ProcessId, full: bool) -> NotificationIntent {
+    NotificationIntent {
+        event_type: if full {
+            EventType::TaskStarted
+        } else {
+            EventType::Failure
+        },
+        role: if full {
+            RecipientRole::Approver
+        } else {
+            RecipientRole::Administrator
+        },
+        to: Email::parse(to).unwrap(),
+        language: full.then(|| Language::parse("en-GB").unwrap()),
+        process_id: process,
+        step_id: full.then(|| StepId::from_uuid(Uuid::now_v7())),
+        signer_id: full.then(|| SignerId::from_uuid(Uuid::now_v7())),
+    }
+}
+
+contract_tests! {
+    /// An appended event comes back field for field; events without a process share one
+    /// chain (keyed by the nil UUID), which verifies (section 8).
+    async fn audit_event_round_trip_and_events_without_a_process_share_one_chain(ctx: Ctx) {
+        // Nanoseconds are dropped before hashing, so the stored row still verifies.
+        let first = external_event(None, "first", datetime!(2026-03-02 08:00:00.123456789 UTC));
+        let stored = ctx.audit().append(&first).await.unwrap();
+        assert_eq!(stored.sequence, 0);
+        assert_eq!(stored.previous_hash, None);
+        assert_eq!(stored.event.created_at, datetime!(2026-03-02 08:00:00.123456 UTC));
+        let second = ctx.audit().append(&external_event(None, "second", at(1))).await.unwrap();
+        assert_eq!(second.sequence, 1);
+        assert_eq!(second.previous_hash.as_deref(), Some(stored.hash.as_str()));
+
+        let nil = ctx.trail(ProcessId::from_uuid(Uuid::nil())).await;
+        assert!(nil.valid, "{nil:?}");
+        assert_eq!(nil.events, vec![stored.clone(), second.clone()]);
+
+        let filter = AuditFilter { signer_id: first.signer_id, ..Default::default() };
+        let listed = ctx.audit().list(&filter, &PageRequest::default()).await.unwrap();
+        assert_eq!(listed.content, vec![stored]);
+
+        let again = ctx.audit().append(&first).await;
+        assert_eq!(again, Err(RepoError::Duplicate("auditing event")));
+    }
+
+    /// Twenty concurrent appends to one process's chain, through `record` and `append`,
+    /// never fork it: the trail stays valid with sequences 0..n (section 8).
+    async fn audit_chain_stays_unbroken_under_concurrent_appends(ctx: Ctx) {
+        let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
+        let process = insert_started(&ctx, json, T0).await;
+        let signer = process.steps[0].signers[0].id;
+        let before = ctx.trail(process.id).await.events.len();
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let ctx = ctx.clone();
+            let process = process.clone();
+            tasks.push(tokio::spawn(async move {
+                if i % 4 == 3 {
+                    let event = external_event(Some(process.id), &format!("external {i}"), at(2));
+                    ctx.audit().append(&event).await.map(drop)
+                } else {
+                    let change = process.remind(signer, at(1)).unwrap();
+                    ctx.processes().record(process.id, &change_set(&process, change)).await
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let trail = ctx.trail(process.id).await;
+        assert!(trail.valid, "broken at {:?}", trail.broken_at);
+        assert_eq!(trail.events.len(), before + 20);
+        let sequences: Vec<i64> = trail.events.iter().map(|e| e.sequence).collect();
+        assert_eq!(sequences, (0..(before as i64 + 20)).collect::<Vec<_>>());
+    }
+
+    /// A row edited in the database is found by the audit-trail check (section 8).
+    async fn audit_trail_detects_an_edited_row(ctx: Ctx) {
+        let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
+        let process = insert_started(&ctx, json, T0).await;
+        assert!(ctx.trail(process.id).await.valid);
+        let edited = ctx
+            .execute(&format!(
+                "UPDATE audit_events SET note = 'rewritten' WHERE chain_key = '{}' AND sequence = 1",
+                process.id
+            ))
+            .await;
+        assert_eq!(edited, 1);
+        let trail = ctx.trail(process.id).await;
+        assert!(!trail.valid);
+        assert_eq!(trail.broken_at, Some(1));
+    }
+
+    /// `GET /audit-events`: every filter, both sorts, paging.
+    async fn audit_list_filters_sorts_and_pages(ctx: Ctx) {
+        let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
+        let one = insert_started(&ctx, json.clone(), T0).await;
+        let two = insert(&ctx, json, at(1)).await;
+        ctx.audit().append(&external_event(Some(two.id), "x", at(2))).await.unwrap();
+        let audit = ctx.audit();
+        let all = |filter: AuditFilter, sort: Vec<(AuditSort, Direction)>| async move {
+            let page = PageRequest { page: 0, size: 200, sort };
+            audit.list(&filter, &page).await.unwrap()
+        };
+        let created_asc = vec![(AuditSort::CreatedAt, Direction::Asc)];
+
+        let of_one = all(AuditFilter { process_id: Some(one.id), ..Default::default() }, created_asc.clone()).await;
+        let types: Vec<EventType> = of_one.content.iter().map(|e| e.event.event_type).collect();
+        assert_eq!(types, [EventType::ProcessUpdated, EventType::ProcessStarted, EventType::TaskStarted]);
+
+        let task_started = all(AuditFilter { event_type: Some(EventType::TaskStarted), ..Default::default() }, created_asc.clone()).await;
+        assert_eq!(task_started.total_elements, 1);
+        let signer = one.steps[0].signers[0].id;
+        let by_signer = all(AuditFilter { signer_id: Some(signer), ..Default::default() }, created_asc.clone()).await;
+        assert_eq!(by_signer.content, task_started.content);
+        let by_document = all(AuditFilter { document_id: Some("doc-1".into()), ..Default::default() }, created_asc.clone()).await;
+        assert_eq!(by_document.total_elements, 5);
+        let window = AuditFilter { from: Some(at(1)), to: Some(at(2)), ..Default::default() };
+        let in_window = all(window, created_asc.clone()).await;
+        assert_eq!(in_window.content.len(), 1);
+        assert_eq!(in_window.content[0].event.process_id, Some(two.id));
+
+        let by_type = all(AuditFilter::default(), vec![(AuditSort::EventType, Direction::Asc), (AuditSort::CreatedAt, Direction::Asc)]).await;
+        let types: Vec<&str> = by_type.content.iter().map(|e| e.event.event_type.as_str()).collect();
+        let mut sorted = types.clone();
+        sorted.sort();
+        assert_eq!(types, sorted);
+        let newest_first = all(AuditFilter::default(), vec![(AuditSort::CreatedAt, Direction::Desc)]).await;
+        assert_eq!(newest_first.content[0].event.event_type, EventType::DocumentDownload);
+        // Events of one instant keep their chain order (descending here).
+        let same_instant: Vec<i64> = newest_first.content.iter()
+            .filter(|e| e.event.process_id == Some(one.id) && e.event.created_at == T0)
+            .map(|e| e.sequence)
+            .collect();
+        assert_eq!(same_instant, [2, 1, 0]);
+
+        let page = audit.list(&AuditFilter::default(), &PageRequest { page: 2, size: 2, sort: created_asc }).await.unwrap();
+        assert_eq!((page.total_elements, page.number_of_elements, page.last), (5, 1, true));
+    }
+
+    /// An enqueued email comes back from a claim with every field of its intent.
+    async fn outbox_rows_carry_every_intent_field(ctx: Ctx) {
+        let process = ProcessId::from_uuid(Uuid::now_v7());
+        let intents = vec![intent("Jane@example.lv", process, true), intent("admin@example.lv", process, false)];
+        ctx.outbox().enqueue(intents.clone(), T0).await.unwrap();
+        let claimed = ctx.outbox().claim("worker".into(), 10, at(1), at(2)).await.unwrap();
+        let got: HashSet<_> = claimed.iter().map(|m| format!("{:?}", m.intent)).collect();
+        let want: HashSet<_> = intents.iter().map(|i| format!("{i:?}")).collect();
+        assert_eq!(got, want);
+        assert!(claimed.iter().all(|m| m.attempts == 0 && m.created_at == T0));
+        assert_ne!(claimed[0].id, claimed[1].id);
+        assert_ne!(claimed[0].message_id("example.lv"), claimed[1].message_id("example.lv"));
+    }
+
+    /// Two dispatchers claiming at the same time never get the same row (section 7).
+    async fn outbox_claims_of_two_concurrent_claimers_never_overlap(ctx: Ctx) {
+        let process = ProcessId::from_uuid(Uuid::now_v7());
+        let intents: Vec<_> = (0..60).map(|i| intent(&format!("r{i}@example.lv"), process, i % 2 == 0)).collect();
+        ctx.outbox().enqueue(intents, T0).await.unwrap();
+        let claimer = |name: &'static str| {
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let batch = ctx.outbox().claim(name.into(), 7, at(1), at(3)).await.unwrap();
+                    if batch.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(batch.into_iter().map(|m| m.id));
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let (a, b) = (claimer("a"), claimer("b"));
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let a_set: HashSet<_> = a.iter().collect();
+        let b_set: HashSet<_> = b.iter().collect();
+        assert_eq!(a.len() + b.len(), 60);
+        assert_eq!(a_set.len() + b_set.len(), 60, "a row was claimed twice");
+        assert!(a_set.is_disjoint(&b_set));
+    }
+
+    /// A lease that expired is claimable again; only the lease holder marks a row; retried
+    /// rows wait for their next attempt; sent and failed rows are done (section 7).
+    async fn outbox_leases_expire_and_only_the_holder_marks_a_row(ctx: Ctx) {
+        let process = ProcessId::from_uuid(Uuid::now_v7());
+        let outbox = ctx.outbox();
+        outbox.enqueue(vec![intent("a@example.lv", process, true)], T0).await.unwrap();
+        outbox.enqueue(vec![intent("later@example.lv", process, true)], at(10)).await.unwrap();
+        let minute = time::Duration::minutes(1);
+
+        let first = outbox.claim("a".into(), 10, T0, T0 + minute).await.unwrap();
+        assert_eq!(first.len(), 1, "the row due later is not claimed yet");
+        let id = first[0].id;
+        assert!(outbox.claim("b".into(), 10, T0 + minute / 2, T0 + minute * 3).await.unwrap().is_empty());
+        let again = outbox.claim("b".into(), 10, T0 + minute * 2, T0 + minute * 3).await.unwrap();
+        assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
+
+        let lost = outbox.mark_sent(id, "a".into(), T0 + minute * 2).await;
+        assert_eq!(lost, Err(RepoError::NotFound("outbox lease")));
+        outbox.retry_later(id, "b".into(), at(1), "421 try later".into()).await.unwrap();
+        assert!(outbox.claim("c".into(), 10, at(1) - minute, at(2)).await.unwrap().is_empty());
+        let retried = outbox.claim("c".into(), 10, at(1), at(2)).await.unwrap();
+        assert_eq!((retried[0].id, retried[0].attempts), (id, 1));
+        outbox.mark_failed(id, "c".into(), "550 no such user".into()).await.unwrap();
+        assert!(outbox.claim("c".into(), 10, at(5), at(6)).await.unwrap().is_empty());
+
+        let later = outbox.claim("d".into(), 10, at(10), at(11)).await.unwrap();
+        assert_eq!(later.len(), 1);
+        outbox.mark_sent(later[0].id, "d".into(), at(10)).await.unwrap();
+        assert!(outbox.claim("e".into(), 10, at(20), at(21)).await.unwrap().is_empty());
+        let twice = outbox.mark_sent(later[0].id, "d".into(), at(10)).await;
+        assert_eq!(twice, Err(RepoError::NotFound("outbox lease")));
+    }
+}

@@ -1,0 +1,98 @@
+//! Opening and migrating the database (not run per backend by the macro: each test names the
+//! backend it is about).
+
+use diesel::QueryableByName;
+use diesel::sql_types::Text;
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use pas_persistence::testing::ScratchDatabase;
+use pas_persistence::{ConnectError, Db};
+
+#[derive(QueryableByName)]
+struct JournalMode {
+    #[diesel(sql_type = Text)]
+    journal_mode: String,
+}
+
+/// `sqlite://PATH` creates the directory and the file, runs the migrations (twice is a no-op)
+/// and leaves the file in WAL mode (section 3: "created on first start").
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_url_creates_the_directory_and_file_and_migrates() {
+    let scratch = ScratchDatabase::sqlite().await;
+    let path = scratch.url().trim_start_matches("sqlite://").to_owned();
+    assert!(!std::path::Path::new(&path).exists());
+    let db = Db::connect(scratch.url(), 2).await.unwrap();
+    assert_eq!(db.backend_name(), "sqlite");
+    db.migrate().await.unwrap();
+    db.migrate().await.unwrap();
+    db.ping().await.unwrap();
+    assert!(std::path::Path::new(&path).exists());
+
+    let mut raw = SyncConnectionWrapper::<diesel::SqliteConnection>::establish(&path)
+        .await
+        .unwrap();
+    let mode: Vec<JournalMode> = diesel::sql_query("PRAGMA journal_mode")
+        .load(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(mode[0].journal_mode, "wal");
+}
+
+/// `migrate` runs from a current-thread runtime too (actix's default), since the migration
+/// harness works on a blocking thread.
+#[tokio::test(flavor = "current_thread")]
+async fn migrate_works_from_a_current_thread_runtime() {
+    let scratch = ScratchDatabase::sqlite().await;
+    let db = Db::connect(scratch.url(), 1).await.unwrap();
+    db.migrate().await.unwrap();
+    if let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        let scratch = ScratchDatabase::postgres(&url).await;
+        let db = Db::connect(scratch.url(), 1).await.unwrap();
+        assert_eq!(db.backend_name(), "postgres");
+        db.migrate().await.unwrap();
+        db.migrate().await.unwrap();
+        db.ping().await.unwrap();
+    }
+}
+
+/// A URL of another database is refused by name, without echoing the URL.
+#[tokio::test]
+async fn an_unsupported_url_is_refused_without_its_password() {
+    let err = Db::connect("mysql://app:s3cret@db.example/signing", 1)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConnectError::UnsupportedUrl {
+            scheme: "mysql".into()
+        }
+    );
+    assert!(!err.to_string().contains("s3cret"));
+}
+
+/// An unreachable PostgreSQL server is an error naming the server, never the password.
+#[tokio::test]
+async fn an_unreachable_postgres_server_is_an_error_without_the_password() {
+    let err = Db::connect("postgres://app:s3cret@127.0.0.1:1/signing", 1)
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(
+            err,
+            ConnectError::Unreachable {
+                backend: "postgres",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        message.contains("postgres://app:***@127.0.0.1:1/signing"),
+        "{message}"
+    );
+    assert!(!message.contains("s3cret"), "{message}");
+}

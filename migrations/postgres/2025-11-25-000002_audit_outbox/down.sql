@@ -1,0 +1,3 @@
+DROP TABLE outbox;
+DROP TABLE audit_chains;
+DROP TABLE audit_events;
