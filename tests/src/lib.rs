@@ -48,6 +48,11 @@ impl TestApp {
     /// Starts the service on `backend`; `None` (after saying so on stderr) for PostgreSQL
     /// when `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
     pub async fn start(backend: Backend, test: &str) -> Option<Self> {
+        Self::start_with(backend, test, &[]).await
+    }
+
+    /// Like [`TestApp::start`], with extra configuration (e.g. `SMTP_URL`, `MAIL_POLL_MS`).
+    pub async fn start_with(backend: Backend, test: &str, extra: &[(&str, &str)]) -> Option<Self> {
         let scratch = match backend {
             Backend::Sqlite => ScratchDatabase::sqlite().await,
             Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
@@ -60,13 +65,14 @@ impl TestApp {
         };
         let mail_dir = std::env::temp_dir().join(format!("pas-e2e-mail-{}", std::process::id()));
         let mail_dir = mail_dir.to_string_lossy().into_owned();
-        let config = Config::load(&Source::from_pairs([
+        let mut pairs = vec![
             ("APP_BIND", "127.0.0.1:0"),
             ("DATABASE_URL", scratch.url()),
             ("DATABASE_POOL_SIZE", "8"),
             ("MAIL_DIR", mail_dir.as_str()),
-        ]))
-        .expect("test configuration is valid");
+        ];
+        pairs.extend_from_slice(extra);
+        let config = Config::load(&Source::from_pairs(pairs)).expect("test configuration is valid");
         let running = pas_app::start(&config, Signals::Ignore)
             .await
             .expect("the service starts");
@@ -91,6 +97,11 @@ impl TestApp {
             .expect("the service restarts");
         self.root = format!("http://{}", running.addr);
         self.running = Some(running);
+    }
+
+    /// The configuration the service runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Stops the service.
