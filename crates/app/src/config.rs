@@ -66,6 +66,13 @@ pub struct Config {
     /// `MAIL_MAX_ATTEMPTS`: attempts before an email is given up and FAILURE goes to
     /// `ADMIN_EMAIL`.
     pub mail_max_attempts: u32,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
+    pub trusted_proxies: Vec<pas_http::network::IpBlock>,
+    /// `AUDIT_READS` (`none`, `single`, `all`): which reads of processes are audited.
+    pub audit_reads: pas_domain::service::ReadAudit,
+    /// `AUTH_FAILURES_PER_MINUTE`: failed portal authorizations per signer id or client
+    /// address within a sliding minute before further attempts answer 429.
+    pub auth_failures_per_minute: u32,
 }
 
 /// Where values come from: the environment wins over the file.
@@ -219,6 +226,15 @@ impl Config {
         if mail_max_attempts == 0 {
             return Err(bad("MAIL_MAX_ATTEMPTS", "must be at least 1"));
         }
+        let trusted_proxies =
+            pas_http::network::parse_ip_blocks(src.get("TRUSTED_PROXIES").unwrap_or(""))
+                .map_err(|e| bad("TRUSTED_PROXIES", e.to_string()))?;
+        let audit_reads = parse_audit_reads(src.get("AUDIT_READS").unwrap_or("single"))?;
+        let auth_failures_per_minute: u32 =
+            src.parse("AUTH_FAILURES_PER_MINUTE", 10, "a whole number from 1")?;
+        if auth_failures_per_minute == 0 {
+            return Err(bad("AUTH_FAILURES_PER_MINUTE", "must be at least 1"));
+        }
         Ok(Self {
             bind,
             database_url,
@@ -238,6 +254,9 @@ impl Config {
             mail_poll,
             mail_first_retry,
             mail_max_attempts,
+            trusted_proxies,
+            audit_reads,
+            auth_failures_per_minute,
         })
     }
 
@@ -268,6 +287,16 @@ pub fn local_date(tz: &jiff::tz::TimeZone, t: time::OffsetDateTime) -> time::Dat
             .ok()
         })
         .unwrap_or(fallback)
+}
+
+fn parse_audit_reads(raw: &str) -> Result<pas_domain::service::ReadAudit, ConfigError> {
+    use pas_domain::service::ReadAudit;
+    match raw.to_ascii_lowercase().as_str() {
+        "none" => Ok(ReadAudit::Off),
+        "single" => Ok(ReadAudit::Single),
+        "all" => Ok(ReadAudit::All),
+        _ => Err(bad("AUDIT_READS", "expected none, single or all")),
+    }
 }
 
 fn parse_days(raw: &str) -> Result<Vec<u32>, ConfigError> {
@@ -307,6 +336,25 @@ mod tests {
         assert_eq!(c.reminder_days, [1, 3, 5]);
         assert_eq!(c.timezone_name, "UTC");
         assert!(c.smtp_url.is_none() && !c.reply_to_initiator);
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.audit_reads, pas_domain::service::ReadAudit::Single);
+        assert_eq!(c.auth_failures_per_minute, 10);
+    }
+
+    #[test]
+    fn proxies_read_audit_and_the_failure_limit_are_read() {
+        let c = Config::load(&Source::from_pairs([
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7,2001:db8::/32"),
+            ("AUDIT_READS", "ALL"),
+            ("AUTH_FAILURES_PER_MINUTE", "3"),
+        ]))
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 3);
+        assert!(c.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(c.audit_reads, pas_domain::service::ReadAudit::All);
+        assert_eq!(c.auth_failures_per_minute, 3);
+        let none = Config::load(&Source::from_pairs([("AUDIT_READS", "none")])).unwrap();
+        assert_eq!(none.audit_reads, pas_domain::service::ReadAudit::Off);
     }
 
     #[test]
@@ -323,6 +371,11 @@ mod tests {
             ("MAIL_REPLY_TO_INITIATOR", "maybe"),
             ("MAIL_FROM", "not an address"),
             ("MAIL_MAX_ATTEMPTS", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "proxy.local"),
+            ("AUDIT_READS", "some"),
+            ("AUTH_FAILURES_PER_MINUTE", "0"),
+            ("AUTH_FAILURES_PER_MINUTE", "-1"),
         ] {
             let e = Config::load(&Source::from_pairs([(key, value)])).unwrap_err();
             assert_eq!(e.variable, key);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
 use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
-use pas_http::{ApiState, Limits, ReadinessCheck, ReminderSettings};
+use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReadinessCheck, ReminderSettings};
 use pas_persistence::Db;
 use pas_smtp::{
     DispatchSettings, Dispatcher, MailSettings, Matrix, Renderer, SmtpMailer, Transport,
@@ -84,7 +84,8 @@ pub fn api_state(config: &Config, db: &Db, mail: &Mail) -> ApiState {
         Box::pin(async move { db.ping().await.is_ok() })
     });
     ApiState {
-        processes: ProcessService::new(store.clone(), clock.clone(), ids.clone()),
+        processes: ProcessService::new(store.clone(), clock.clone(), ids.clone())
+            .with_read_audit(config.audit_reads),
         catalog: CatalogService::new(store.clone(), clock.clone(), ids.clone()),
         directory: DirectoryService::new(
             store.clone(),
@@ -108,6 +109,10 @@ pub fn api_state(config: &Config, db: &Db, mail: &Mail) -> ApiState {
         limits: Limits {
             max_body_bytes: config.max_body_bytes,
         },
+        network: NetworkSettings {
+            trusted_proxies: config.trusted_proxies.clone(),
+        },
+        auth_throttle: AuthThrottle::per_minute(config.auth_failures_per_minute),
         readiness,
     }
 }

@@ -7,10 +7,12 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use pas_domain::audit::Caller;
+use pas_domain::paging::{Page, PageRequest};
 use pas_domain::ports::{ChangeSet, FixedClock, MockProcessRepository, RepoError};
 use pas_domain::prelude::*;
 use pas_domain::query::PersonKey;
-use pas_domain::service::{Precondition, ProcessService, ServiceError};
+use pas_domain::query::ProcessFilter;
+use pas_domain::service::{Precondition, ProcessService, ReadAudit, ServiceError};
 use support::*;
 
 fn service(repo: MockProcessRepository) -> ProcessService {
@@ -302,5 +304,128 @@ fn storage_failures_surface_as_storage_errors() {
     repo.expect_get()
         .returning(|_| Err(RepoError::Storage("connection reset".into())));
     let e = block(service(repo).get(ProcessId::from_uuid(uuid::Uuid::nil()))).unwrap_err();
+    assert!(matches!(e, ServiceError::Storage(_)));
+}
+
+/// A repository that answers `p` for `get`, `list`, `search` and `get_by_signer`, and keeps
+/// the audit rows of every `record`.
+fn reading_repo(p: &SigningProcess) -> (MockProcessRepository, Arc<Mutex<Vec<ChangeSet>>>) {
+    let recorded: Arc<Mutex<Vec<ChangeSet>>> = Arc::default();
+    let keep = recorded.clone();
+    let mut repo = MockProcessRepository::new();
+    let (a, b, c, d) = (p.clone(), p.clone(), p.clone(), p.clone());
+    repo.expect_get().returning(move |_| Ok(Some(a.clone())));
+    repo.expect_list()
+        .returning(move |_, page| Ok(Page::new(vec![b.clone(), b.clone()], 2, page)));
+    repo.expect_search().returning(move |_| Ok(vec![c.clone()]));
+    repo.expect_get_by_signer()
+        .returning(move |_| Ok(Some(d.clone())));
+    repo.expect_record().returning(move |_, c| {
+        keep.lock().unwrap().push(c.clone());
+        Ok(())
+    });
+    (repo, recorded)
+}
+
+fn admin_filter() -> ProcessFilter {
+    pas_domain::query::ProcessFilterParams {
+        is_admin: Some(true),
+        ..Default::default()
+    }
+    .validate()
+    .unwrap()
+}
+
+#[test]
+fn audit_a_single_read_records_process_getone_by_default() {
+    let p = started(two_steps());
+    let (repo, recorded) = reading_repo(&p);
+    let svc = service(repo);
+    assert_eq!(svc.read_audit(), ReadAudit::Single);
+    let read = block(svc.get_audited(p.id, &caller())).unwrap();
+    assert_eq!(read.version, p.version, "a read changes nothing");
+    block(svc.list(&admin_filter(), &PageRequest::default(), &caller())).unwrap();
+    let recorded = recorded.lock().unwrap();
+    assert_eq!(recorded.len(), 1, "lists are not audited by default");
+    let row = &recorded[0].audit[0];
+    assert_eq!(row.event_type, EventType::ProcessGetone);
+    assert_eq!(row.process_id, Some(p.id));
+    assert_eq!(row.method.as_deref(), Some("getProcessById"));
+    assert_eq!(row.creator.as_deref(), Some("anna"));
+    assert_eq!(row.ip_address.as_deref(), Some("10.0.0.7"));
+    assert_eq!(row.created_at, at(5));
+    assert!(recorded[0].change.notifications.is_empty());
+}
+
+#[test]
+fn audit_reads_off_records_nothing() {
+    let p = started(two_steps());
+    let (repo, recorded) = reading_repo(&p);
+    let svc = service(repo).with_read_audit(ReadAudit::Off);
+    block(svc.get_audited(p.id, &caller())).unwrap();
+    block(svc.list(&admin_filter(), &PageRequest::default(), &caller())).unwrap();
+    assert!(recorded.lock().unwrap().is_empty());
+}
+
+#[test]
+fn audit_all_reads_record_process_getall_once_per_listed_process() {
+    let p = started(two_steps());
+    let (repo, recorded) = reading_repo(&p);
+    let svc = service(repo).with_read_audit(ReadAudit::All);
+    block(svc.get_audited(p.id, &caller())).unwrap();
+    let page = block(svc.list(&admin_filter(), &PageRequest::default(), &caller())).unwrap();
+    assert_eq!(page.content.len(), 2);
+    let search = pas_domain::query::ProcessSearch {
+        document_id: Some("doc".into()),
+        personal_code: None,
+    };
+    block(svc.search(&search, &caller(), "findProcesses")).unwrap();
+    let s = p.signers().next().unwrap().id;
+    block(svc.by_signer(s, &caller())).unwrap();
+    let rows: Vec<(EventType, String)> = recorded
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            c.audit
+                .iter()
+                .map(|a| (a.event_type, a.method.clone().unwrap()))
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (EventType::ProcessGetone, "getProcessById".to_owned()),
+            (EventType::ProcessGetall, "listProcesses".to_owned()),
+            (EventType::ProcessGetall, "listProcesses".to_owned()),
+            (EventType::ProcessGetall, "findProcesses".to_owned()),
+            (
+                EventType::ProcessGetall,
+                "listProcessesByStepSignerId".to_owned()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn audit_an_unknown_process_is_not_found_and_records_nothing() {
+    let mut repo = MockProcessRepository::new();
+    repo.expect_get().returning(|_| Ok(None));
+    repo.expect_record().never();
+    let e = block(service(repo).get_audited(ProcessId::from_uuid(uuid::Uuid::nil()), &caller()))
+        .unwrap_err();
+    assert_eq!(e, ServiceError::NotFound("process"));
+}
+
+#[test]
+fn audit_a_read_that_cannot_be_recorded_fails() {
+    let p = started(two_steps());
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_record()
+        .returning(|_, _| Err(RepoError::Storage("audit table locked".into())));
+    let e = block(service(repo).get_audited(p.id, &caller())).unwrap_err();
     assert!(matches!(e, ServiceError::Storage(_)));
 }

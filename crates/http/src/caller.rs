@@ -5,14 +5,19 @@
 //! application is `X-Client-App`, else `User-Agent` (PRODUCT.md section 4). A token-based
 //! principal will replace the body of [`RequestCaller::from_request`]; handlers take a
 //! `RequestCaller` and never read these headers themselves.
+//!
+//! The address is the peer's, or, when the peer is a trusted proxy (`TRUSTED_PROXIES`), the
+//! first `X-Forwarded-For` hop ([`NetworkSettings::client_ip`]).
 
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderName, USER_AGENT};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest, web};
 use pas_domain::audit::Caller;
 
+use crate::ApiState;
+use crate::network::NetworkSettings;
 use crate::problem::ApiError;
 
 /// The acting user when the request names none.
@@ -27,8 +32,18 @@ const MAX_LEN: usize = 255;
 pub struct RequestCaller(pub Caller);
 
 impl RequestCaller {
-    /// Reads the caller from a request's headers and peer address.
+    /// Reads the caller from a request's headers and peer address, with the network
+    /// settings of the app's [`ApiState`] (none registered: no proxy is trusted).
     pub fn of(req: &HttpRequest) -> Self {
+        match req.app_data::<web::Data<ApiState>>() {
+            Some(state) => Self::resolve(req, &state.network),
+            None => Self::resolve(req, &NetworkSettings::default()),
+        }
+    }
+
+    /// Reads the caller from a request's headers and peer address, believing
+    /// `X-Forwarded-For` only from the trusted proxies of `network`.
+    pub fn resolve(req: &HttpRequest, network: &NetworkSettings) -> Self {
         let header = |name: &HeaderName| {
             req.headers()
                 .get(name)
@@ -41,9 +56,14 @@ impl RequestCaller {
             header(&HeaderName::from_static("x-user")).unwrap_or_else(|| DEFAULT_USER.to_owned());
         let client_app =
             header(&HeaderName::from_static("x-client-app")).or_else(|| header(&USER_AGENT));
+        let forwarded_for = req
+            .headers()
+            .get_all(HeaderName::from_static("x-forwarded-for"))
+            .filter_map(|v| v.to_str().ok());
+        let ip = network.client_ip(req.peer_addr().map(|a| a.ip()), forwarded_for);
         Self(Caller {
             user,
-            ip_address: req.peer_addr().map(|a| a.ip().to_string()),
+            ip_address: ip.map(|ip| ip.to_string()),
             client_app,
         })
     }
@@ -95,5 +115,48 @@ mod tests {
             RequestCaller::of(&req).0.client_app.as_deref(),
             Some("curl/8")
         );
+    }
+
+    fn behind_proxy() -> NetworkSettings {
+        NetworkSettings {
+            trusted_proxies: crate::network::parse_ip_blocks("10.0.0.0/8").expect("blocks"),
+        }
+    }
+
+    fn request(peer: &str, forwarded_for: Option<&str>) -> HttpRequest {
+        let mut req = TestRequest::default().peer_addr(peer.parse().expect("addr"));
+        if let Some(xff) = forwarded_for {
+            req = req.insert_header(("X-Forwarded-For", xff));
+        }
+        req.to_http_request()
+    }
+
+    #[test]
+    fn an_untrusted_peer_ignores_x_forwarded_for() {
+        let req = request("192.0.2.9:5000", Some("198.51.100.1"));
+        let caller = RequestCaller::resolve(&req, &behind_proxy()).0;
+        assert_eq!(caller.ip_address.as_deref(), Some("192.0.2.9"));
+        let caller = RequestCaller::of(&req).0;
+        assert_eq!(
+            caller.ip_address.as_deref(),
+            Some("192.0.2.9"),
+            "without settings no proxy is trusted"
+        );
+    }
+
+    #[test]
+    fn a_trusted_peer_gives_the_first_forwarded_hop() {
+        let req = request("10.0.0.1:5000", Some("198.51.100.1, 10.0.0.7"));
+        let caller = RequestCaller::resolve(&req, &behind_proxy()).0;
+        assert_eq!(caller.ip_address.as_deref(), Some("198.51.100.1"));
+    }
+
+    #[test]
+    fn a_malformed_forwarded_header_falls_back_to_the_peer() {
+        for xff in [Some("garbage, also-garbage"), Some(""), None] {
+            let req = request("10.0.0.1:5000", xff);
+            let caller = RequestCaller::resolve(&req, &behind_proxy()).0;
+            assert_eq!(caller.ip_address.as_deref(), Some("10.0.0.1"), "{xff:?}");
+        }
     }
 }

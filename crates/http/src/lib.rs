@@ -27,7 +27,9 @@
 //! Handlers are thin: they parse (ids, query parameters, `If-Match`, bodies), call one use
 //! case, and map the result; every `ServiceError` becomes a problem in one place
 //! ([`problem::ApiError`]). The caller's identity comes from one extractor
-//! ([`caller::RequestCaller`]).
+//! ([`caller::RequestCaller`]), whose client address believes `X-Forwarded-For` only from the
+//! trusted proxies of [`NetworkSettings`]. Failed identity checks of the signer portal are
+//! limited per signer id and client address by [`AuthThrottle`] (429 with `Retry-After`).
 #![warn(missing_docs)]
 
 use std::sync::Arc;
@@ -40,15 +42,19 @@ use time::{Date, OffsetDateTime};
 pub mod caller;
 mod fallback;
 mod logging;
+pub mod network;
 mod openapi;
 pub mod params;
 pub mod precondition;
 pub mod problem;
 mod routes;
 pub mod schema;
+pub mod throttle;
 
 pub use logging::{mask_path, mask_query};
+pub use network::NetworkSettings;
 pub use openapi::openapi;
+pub use throttle::AuthThrottle;
 
 /// Where the API lives.
 pub const BASE_PATH: &str = "/api/v1";
@@ -71,6 +77,11 @@ pub struct ApiState {
     pub reminders: ReminderSettings,
     /// Request limits.
     pub limits: Limits,
+    /// Trusted proxies (`TRUSTED_PROXIES`): where the client address comes from.
+    pub network: NetworkSettings,
+    /// The limiter of failed portal authorizations (`AUTH_FAILURES_PER_MINUTE`); its clones
+    /// share one count, so build it once per instance.
+    pub auth_throttle: AuthThrottle,
     /// `GET /ready`.
     pub readiness: ReadinessCheck,
 }

@@ -86,6 +86,11 @@ pub enum ApiError {
     RouteNotFound,
     /// The path exists with other methods.
     MethodNotAllowed(Vec<Method>),
+    /// Too many failed authorizations for a signer id or a client address (429).
+    TooManyRequests {
+        /// Seconds until an attempt is admitted again (`Retry-After`).
+        retry_after: u64,
+    },
     /// Any other error status, with a generic text (used when a non-problem error response
     /// is rewritten).
     Status(StatusCode),
@@ -190,6 +195,12 @@ impl ApiError {
                 format!("this path allows {}", method_list(allowed)),
                 vec![],
             ),
+            Self::TooManyRequests { retry_after } => (
+                "too-many-requests",
+                "Too Many Requests",
+                format!("too many failed attempts; try again in {retry_after} seconds"),
+                vec![],
+            ),
             Self::Status(s) if s.is_server_error() => (
                 "internal",
                 "Internal Server Error",
@@ -264,6 +275,7 @@ impl ResponseError for ApiError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Status(s) => *s,
         }
     }
@@ -282,6 +294,9 @@ impl ResponseError for ApiError {
             if let Ok(v) = HeaderValue::from_str(&method_list(allowed)) {
                 res.insert_header((header::ALLOW, v));
             }
+        }
+        if let Self::TooManyRequests { retry_after } = self {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after)));
         }
         res.body(body)
     }
@@ -330,6 +345,7 @@ pub mod responses {
         PreconditionFailed = "412", "If-Match names another version than the current ETag";
         TooLarge = "413", "The body is larger than the limit";
         Unprocessable = "422", "A well-formed request that breaks a rule; errors lists each";
+        TooManyRequests = "429", "Too many failed identity checks for this signer id or client address within a minute; Retry-After says when to try again";
     }
 
     /// Responses with a problem body.
@@ -382,6 +398,24 @@ mod tests {
             assert_eq!(api.status_code().as_u16(), status);
             assert_eq!(api.problem().status, status);
         }
+    }
+
+    #[test]
+    fn too_many_requests_is_a_429_with_retry_after() {
+        let res = ApiError::TooManyRequests { retry_after: 42 }.error_response();
+        assert_eq!(res.status().as_u16(), 429);
+        assert_eq!(
+            res.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("42")
+        );
+        assert_eq!(
+            res.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some(PROBLEM_JSON)
+        );
     }
 
     #[test]

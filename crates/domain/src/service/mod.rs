@@ -10,7 +10,7 @@ mod processes;
 pub use catalog::CatalogService;
 pub use directory::DirectoryService;
 pub use messages::MessageService;
-pub use processes::{Precondition, ProcessService};
+pub use processes::{Precondition, ProcessService, ReadAudit};
 
 use crate::error::{CommandError, TransitionError, ValidationErrors};
 use crate::ports::RepoError;

@@ -32,12 +32,30 @@ pub enum Precondition {
     Version(i64),
 }
 
+/// Which reads of processes leave an audit row.
+///
+/// A read row is appended to the process's hash chain like any change, so every audited
+/// read is a write: `All` costs one write per process on a listed page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadAudit {
+    /// No read is recorded.
+    Off,
+    /// `getProcessById` records PROCESS_GETONE.
+    #[default]
+    Single,
+    /// As `Single`, and every process a list answers (`listProcesses`, `findProcesses`,
+    /// `listProcessesByDocumentId`, `listProcessesByStepSignerId`) records PROCESS_GETALL,
+    /// one row per process on the answered page.
+    All,
+}
+
 /// Signing-process use cases.
 #[derive(Clone)]
 pub struct ProcessService {
     repo: Arc<dyn ProcessRepository>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
+    read_audit: ReadAudit,
 }
 
 enum Target {
@@ -47,13 +65,30 @@ enum Target {
 }
 
 impl ProcessService {
-    /// Wires the use cases to their ports.
+    /// Wires the use cases to their ports, auditing single reads ([`ReadAudit::Single`]).
     pub fn new(
         repo: Arc<dyn ProcessRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
     ) -> Self {
-        Self { repo, clock, ids }
+        Self {
+            repo,
+            clock,
+            ids,
+            read_audit: ReadAudit::default(),
+        }
+    }
+
+    /// The same use cases with another read-audit setting (`AUDIT_READS`).
+    #[must_use]
+    pub fn with_read_audit(mut self, read_audit: ReadAudit) -> Self {
+        self.read_audit = read_audit;
+        self
+    }
+
+    /// Which reads are recorded.
+    pub fn read_audit(&self) -> ReadAudit {
+        self.read_audit
     }
 
     /// The current time of this service's clock.
@@ -108,12 +143,75 @@ impl ProcessService {
         Ok(process)
     }
 
-    /// `getProcessById`.
+    /// A process, without an audit row: for callers inside the service. Clients read
+    /// through [`ProcessService::get_audited`].
     pub async fn get(&self, id: ProcessId) -> Result<SigningProcess, ServiceError> {
         self.repo
             .get(id)
             .await?
             .ok_or(ServiceError::NotFound("process"))
+    }
+
+    /// `getProcessById`: the process, recording PROCESS_GETONE unless reads are not audited.
+    /// An unknown id records nothing (there is no chain to add to). When the row cannot be
+    /// written the read fails: an audited read is never served unrecorded.
+    pub async fn get_audited(
+        &self,
+        id: ProcessId,
+        caller: &Caller,
+    ) -> Result<SigningProcess, ServiceError> {
+        let process = self.get(id).await?;
+        if self.read_audit != ReadAudit::Off {
+            self.record_read(&process, EventType::ProcessGetone, caller, "getProcessById")
+                .await?;
+        }
+        Ok(process)
+    }
+
+    /// Appends one read event (no change, no email) to the process's chain.
+    async fn record_read(
+        &self,
+        process: &ProcessData,
+        event_type: EventType,
+        caller: &Caller,
+        method: &str,
+    ) -> Result<(), ServiceError> {
+        let event = crate::events::DomainEvent {
+            event_type,
+            process_id: process.id,
+            step_id: None,
+            signer_id: None,
+            occurred_at: self.clock.now(),
+            note: None,
+        };
+        let changes = self.change_set(
+            process,
+            Change {
+                events: vec![event],
+                notifications: Vec::new(),
+            },
+            caller,
+            method,
+        );
+        Ok(self.repo.record(process.id, &changes).await?)
+    }
+
+    /// With [`ReadAudit::All`], one PROCESS_GETALL per listed process (each in its own
+    /// chain, hence one write each); otherwise nothing.
+    async fn record_list(
+        &self,
+        processes: &[SigningProcess],
+        caller: &Caller,
+        method: &str,
+    ) -> Result<(), ServiceError> {
+        if self.read_audit != ReadAudit::All {
+            return Ok(());
+        }
+        for p in processes {
+            self.record_read(p, EventType::ProcessGetall, caller, method)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn load(&self, target: &Target) -> Result<SigningProcess, ServiceError> {
@@ -359,26 +457,43 @@ impl ProcessService {
         }
     }
 
-    /// `listProcesses`.
+    /// `listProcesses`. With [`ReadAudit::All`] each process on the answered page records
+    /// PROCESS_GETALL (never the whole result set: a page holds at most 200).
     pub async fn list(
         &self,
         filter: &ProcessFilter,
         page: &PageRequest<ProcessSort>,
+        caller: &Caller,
     ) -> Result<Page<SigningProcess>, ServiceError> {
-        Ok(self.repo.list(filter, page).await?)
+        let found = self.repo.list(filter, page).await?;
+        self.record_list(&found.content, caller, "listProcesses")
+            .await?;
+        Ok(found)
     }
 
-    /// `findProcesses`, `listProcessesByDocumentId`.
+    /// `findProcesses` and `listProcessesByDocumentId` (`method` names which, for the audit
+    /// rows that [`ReadAudit::All`] writes).
     pub async fn search(
         &self,
         search: &ProcessSearch,
+        caller: &Caller,
+        method: &str,
     ) -> Result<Vec<SigningProcess>, ServiceError> {
-        Ok(self.repo.search(search).await?)
+        let found = self.repo.search(search).await?;
+        self.record_list(&found, caller, method).await?;
+        Ok(found)
     }
 
     /// `listProcessesByStepSignerId`: the process holding the entry, as a list.
-    pub async fn by_signer(&self, signer: SignerId) -> Result<Vec<SigningProcess>, ServiceError> {
-        Ok(self.repo.get_by_signer(signer).await?.into_iter().collect())
+    pub async fn by_signer(
+        &self,
+        signer: SignerId,
+        caller: &Caller,
+    ) -> Result<Vec<SigningProcess>, ServiceError> {
+        let found: Vec<_> = self.repo.get_by_signer(signer).await?.into_iter().collect();
+        self.record_list(&found, caller, "listProcessesByStepSignerId")
+            .await?;
+        Ok(found)
     }
 
     /// `listSignerTasks`.

@@ -17,7 +17,8 @@ use crate::caller::RequestCaller;
 use crate::params::{QueryParams, person};
 use crate::precondition::IfMatch;
 use crate::problem::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, TooLarge, Unprocessable,
+    BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, TooLarge, TooManyRequests,
+    Unprocessable,
 };
 use crate::schema::{PageSigningProcess, Pageable, ProcessSearchRequest, SigningProcess};
 use crate::{ApiState, BASE_PATH};
@@ -69,6 +70,8 @@ async fn create_process(
 }
 
 /// Signing process details request
+///
+/// Records PROCESS_GETONE unless `AUDIT_READS=none`.
 #[utoipa::path(
     tag = TAG,
     operation_id = "getProcessById",
@@ -81,10 +84,14 @@ async fn create_process(
     )
 )]
 #[get("/processes/{processId}")]
-async fn get_process_by_id(state: web::Data<ApiState>, id: web::Path<Uuid>) -> ApiResult {
+async fn get_process_by_id(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+) -> ApiResult {
     let process = state
         .processes
-        .get(ProcessId::from_uuid(id.into_inner()))
+        .get_audited(ProcessId::from_uuid(id.into_inner()), &caller.0)
         .await?;
     Ok(process_response(HttpResponse::Ok(), &process))
 }
@@ -189,7 +196,11 @@ async fn delete_process(
     )
 )]
 #[get("/processes")]
-async fn list_processes(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+async fn list_processes(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    q: QueryParams,
+) -> ApiResult {
     let page = q.page::<ProcessSort>()?;
     let params = ProcessFilterParams {
         created_date_before: q.date("createdDateBefore")?,
@@ -203,7 +214,7 @@ async fn list_processes(state: web::Data<ApiState>, q: QueryParams) -> ApiResult
         is_admin: q.bool("isAdmin")?,
     };
     let filter = params.validate()?;
-    let found = state.processes.list(&filter, &page).await?;
+    let found = state.processes.list(&filter, &page, &caller.0).await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -228,7 +239,11 @@ struct SearchBody {
     )
 )]
 #[post("/processes/search")]
-async fn find_processes(state: web::Data<ApiState>, body: web::Json<SearchBody>) -> ApiResult {
+async fn find_processes(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    body: web::Json<SearchBody>,
+) -> ApiResult {
     let body = body.into_inner();
     let search = ProcessSearch {
         document_id: body
@@ -247,7 +262,10 @@ async fn find_processes(state: web::Data<ApiState>, body: web::Json<SearchBody>)
         )
         .into());
     }
-    let found = state.processes.search(&search).await?;
+    let found = state
+        .processes
+        .search(&search, &caller.0, "findProcesses")
+        .await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -364,11 +382,12 @@ async fn start_process(
 #[get("/processes/by-step-signer/{stepsignerId}")]
 async fn list_processes_by_step_signer_id(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     id: web::Path<Uuid>,
 ) -> ApiResult {
     let found = state
         .processes
-        .by_signer(SignerId::from_uuid(id.into_inner()))
+        .by_signer(SignerId::from_uuid(id.into_inner()), &caller.0)
         .await?;
     Ok(HttpResponse::Ok().json(found))
 }
@@ -387,13 +406,17 @@ async fn list_processes_by_step_signer_id(
 #[get("/processes/by-document/{documentId}")]
 async fn list_processes_by_document_id(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     document_id: web::Path<String>,
 ) -> ApiResult {
     let search = ProcessSearch {
         document_id: Some(document_id.into_inner()),
         personal_code: None,
     };
-    let found = state.processes.search(&search).await?;
+    let found = state
+        .processes
+        .search(&search, &caller.0, "listProcessesByDocumentId")
+        .await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -401,6 +424,8 @@ async fn list_processes_by_document_id(
 ///
 /// The process as the signer may see it; 403 with the same body whether the signer id is
 /// unknown or the identity does not match. AUTH_COMPLETED or AUDIT_LOGIN_FAULT is recorded.
+/// After too many failures within a minute for the signer id or the client address, further
+/// attempts answer 429 with `Retry-After` and are not recorded.
 #[utoipa::path(
     tag = TAG,
     operation_id = "authorizeProcessAccess",
@@ -415,7 +440,7 @@ async fn list_processes_by_document_id(
     ),
     responses(
         (status = 200, description = "The process as the signer sees it", body = SigningProcess),
-        BadRequest, Forbidden
+        BadRequest, Forbidden, TooManyRequests
     )
 )]
 #[get("/processes/authorize/{signerId}/{personCode}/{country}")]
@@ -425,10 +450,15 @@ async fn authorize_process_access(
     path: web::Path<(Uuid, String, String)>,
 ) -> ApiResult {
     let (signer, code, country) = path.into_inner();
-    let person = person(&code, &country)?;
     let view = state
-        .processes
-        .authorize(SignerId::from_uuid(signer), &person, &caller.0)
+        .auth_throttle
+        .guard(signer, caller.0.ip_address.as_deref(), async {
+            let person = person(&code, &country)?;
+            Ok(state
+                .processes
+                .authorize(SignerId::from_uuid(signer), &person, &caller.0)
+                .await?)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(view))
 }

@@ -18,7 +18,7 @@ use crate::ApiState;
 use crate::caller::RequestCaller;
 use crate::params::{QueryParams, json_or_default, person};
 use crate::problem::responses::{
-    BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unprocessable,
+    BadRequest, Conflict, Forbidden, NotFound, TooLarge, TooManyRequests, Unprocessable,
 };
 use crate::schema::{
     PageSignerTask, SignerActionRequest, SignerDocument, SignerEmailSent, SignerStep,
@@ -149,8 +149,26 @@ struct ActionBody {
     comment: Option<String>,
 }
 
-/// One entry acts: the identity is checked as in PRODUCT.md section 8.
+/// One entry acts: the identity is checked as in PRODUCT.md section 8, and a 403 counts
+/// towards the limit of failed attempts for the entry and the client address.
 async fn act(
+    state: &ApiState,
+    caller: &RequestCaller,
+    id: Uuid,
+    body: &[u8],
+    action: Action,
+) -> ApiResult {
+    state
+        .auth_throttle
+        .guard(
+            id,
+            caller.0.ip_address.as_deref(),
+            act_unguarded(state, caller, id, body, action),
+        )
+        .await
+}
+
+async fn act_unguarded(
     state: &ApiState,
     caller: &RequestCaller,
     id: Uuid,
@@ -197,7 +215,7 @@ async fn act(
     request_body(content = Option<SignerActionRequest>),
     responses(
         (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
     )
 )]
 #[post("/process-step-signers/{signerId}/sign")]
@@ -220,7 +238,7 @@ async fn sign_process_step(
     request_body(content = Option<SignerActionRequest>),
     responses(
         (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
     )
 )]
 #[post("/process-step-signers/{signerId}/approve")]
@@ -243,7 +261,7 @@ async fn approve_process_step(
     request_body(content = Option<SignerActionRequest>),
     responses(
         (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
     )
 )]
 #[post("/process-step-signers/{signerId}/view")]
@@ -266,7 +284,7 @@ async fn view_process_step(
     request_body(content = Option<SignerActionRequest>),
     responses(
         (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable
+        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
     )
 )]
 #[post("/process-step-signers/{signerId}/decline")]

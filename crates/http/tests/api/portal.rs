@@ -256,3 +256,157 @@ async fn send_signer_email_for_an_entry_not_waiting_is_a_409() {
         "{p}"
     );
 }
+
+/// `authorizeProcessAccess` for `signer` with `code`, from `peer`.
+fn authorize_from(signer: uuid::Uuid, code: &str, peer: &str) -> TestRequest {
+    TestRequest::get()
+        .uri(&format!("/api/v1/processes/authorize/{signer}/{code}/LV"))
+        .peer_addr(peer.parse().unwrap())
+}
+
+const WRONG: &str = "010101-10006";
+
+#[actix_web::test]
+async fn the_eleventh_failed_authorization_within_a_minute_is_a_429_with_retry_after() {
+    let process = started();
+    let signer = entry(&process, SignerRole::Signer);
+    let mut m = Mocks::default();
+    m.repo
+        .expect_get_by_signer()
+        .times(10)
+        .returning(move |_| Ok(Some(process.clone())));
+    m.repo
+        .expect_record()
+        .withf(|_, c| c.audit[0].event_type == EventType::AuditLoginFault)
+        .times(10)
+        .returning(|_, _| Ok(()));
+    let replies = m
+        .call_all(
+            (0..11)
+                .map(|_| authorize_from(signer, WRONG, "192.0.2.1:4000"))
+                .collect(),
+        )
+        .await;
+    for r in &replies[..10] {
+        r.problem(403);
+    }
+    let refused = &replies[10];
+    let p = refused.problem(429);
+    assert_eq!(p["type"], "urn:pas:problem:too-many-requests");
+    let wait: u64 = refused
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+}
+
+#[actix_web::test]
+async fn successful_authorizations_do_not_count_towards_the_limit() {
+    let process = started();
+    let signer = entry(&process, SignerRole::Signer);
+    let mut m = Mocks::default();
+    m.repo
+        .expect_get_by_signer()
+        .times(25)
+        .returning(move |_| Ok(Some(process.clone())));
+    m.repo.expect_record().times(25).returning(|_, _| Ok(()));
+    let peer = "192.0.2.1:4000";
+    let mut reqs: Vec<_> = (0..15)
+        .map(|_| authorize_from(signer, CODE, peer))
+        .collect();
+    reqs.extend((0..11).map(|_| authorize_from(signer, WRONG, peer)));
+    let replies = m.call_all(reqs).await;
+    assert!(replies[..15].iter().all(|r| r.status.as_u16() == 200));
+    for r in &replies[15..25] {
+        r.problem(403);
+    }
+    replies[25].problem(429);
+}
+
+#[actix_web::test]
+async fn the_limit_holds_per_signer_id_and_per_address_and_spares_the_others() {
+    let process = started();
+    let signer = entry(&process, SignerRole::Signer);
+    let other = uuid::Uuid::now_v7();
+    let mut m = Mocks::default();
+    m.repo
+        .expect_get_by_signer()
+        .returning(move |s| Ok((s.as_uuid() == signer).then(|| process.clone())));
+    m.repo.expect_record().returning(|_, _| Ok(()));
+    let mut reqs: Vec<_> = (0..10)
+        .map(|_| authorize_from(signer, WRONG, "192.0.2.1:4000"))
+        .collect();
+    reqs.push(authorize_from(signer, CODE, "198.51.100.2:4000"));
+    reqs.push(authorize_from(other, CODE, "192.0.2.1:4001"));
+    reqs.push(authorize_from(other, CODE, "198.51.100.2:4000"));
+    let replies = m.call_all(reqs).await;
+    replies[10].problem(429);
+    replies[11].problem(429);
+    let unaffected = replies[12].problem(403);
+    assert_eq!(
+        unaffected["detail"], "access denied",
+        "another signer id from another address reaches the identity check"
+    );
+}
+
+#[actix_web::test]
+async fn entry_actions_answering_403_count_and_the_eleventh_is_refused_unsaved() {
+    let process = signers_turn();
+    let signer = entry(&process, SignerRole::Signer);
+    let mut m = Mocks::default();
+    m.repo
+        .expect_get_by_signer()
+        .times(10)
+        .returning(move |_| Ok(Some(process.clone())));
+    m.repo.expect_save().never();
+    let reqs = (0..11)
+        .map(|_| {
+            TestRequest::post()
+                .uri(&format!("/api/v1/process-step-signers/{signer}/sign"))
+                .peer_addr("192.0.2.1:4000".parse().unwrap())
+                .set_json(json!({"personalCode": WRONG, "country": "LV"}))
+        })
+        .collect();
+    let replies = m.call_all(reqs).await;
+    for r in &replies[..10] {
+        r.problem(403);
+    }
+    replies[10].problem(429);
+    assert!(replies[10].header("retry-after").is_some());
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
+    let process = started();
+    let signer = entry(&process, SignerRole::Signer);
+    let mut m = Mocks {
+        network: pas_http::NetworkSettings {
+            trusted_proxies: pas_http::network::parse_ip_blocks("10.0.0.0/8").unwrap(),
+        },
+        auth_failures_per_minute: Some(2),
+        ..Mocks::default()
+    };
+    m.repo.expect_get_by_signer().returning(|_| Ok(None));
+    m.repo
+        .expect_record()
+        .withf(move |_, c| c.audit[0].ip_address.as_deref() == Some("203.0.113.9"))
+        .returning(|_, _| Ok(()));
+    let via_proxy = |signer: uuid::Uuid, client: &str| {
+        authorize_from(signer, WRONG, "10.0.0.1:4000").insert_header(("X-Forwarded-For", client))
+    };
+    let replies = m
+        .call_all(vec![
+            via_proxy(uuid::Uuid::now_v7(), "203.0.113.9"),
+            via_proxy(uuid::Uuid::now_v7(), "203.0.113.9"),
+            via_proxy(uuid::Uuid::now_v7(), "203.0.113.9"),
+            via_proxy(uuid::Uuid::now_v7(), "198.51.100.3"),
+            via_proxy(signer, "203.0.113.9, 10.0.0.5"),
+        ])
+        .await;
+    replies[0].problem(403);
+    replies[1].problem(403);
+    replies[2].problem(429);
+    replies[3].problem(403);
+    replies[4].problem(429);
+}

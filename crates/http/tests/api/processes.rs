@@ -5,6 +5,8 @@ use pas_domain::paging::{Page, PageRequest, ProcessSort};
 use pas_domain::status::{EventType, ProcessStatus};
 use serde_json::json;
 
+use pas_domain::service::ReadAudit;
+
 use crate::support::{Mocks, pending, process_json, started};
 
 #[actix_web::test]
@@ -71,6 +73,7 @@ async fn get_answers_the_process_with_its_etag() {
     m.repo
         .expect_get()
         .returning(move |_| Ok(Some(process.clone())));
+    m.repo.expect_record().times(1).returning(|_, _| Ok(()));
     let reply = m
         .call(TestRequest::get().uri(&format!("/api/v1/processes/{id}")))
         .await;
@@ -285,4 +288,100 @@ async fn update_step_without_process_order_is_a_422() {
         .await
         .problem(422);
     assert_eq!(p["errors"][0]["field"], "processOrder");
+}
+
+#[actix_web::test]
+async fn get_records_process_getone_with_the_caller_by_default() {
+    let process = started();
+    let id = process.id;
+    let mut m = Mocks::default();
+    m.repo
+        .expect_get()
+        .returning(move |_| Ok(Some(process.clone())));
+    m.repo
+        .expect_record()
+        .withf(move |pid, c| {
+            let a = &c.audit[0];
+            *pid == id
+                && c.audit.len() == 1
+                && c.change.notifications.is_empty()
+                && a.event_type == EventType::ProcessGetone
+                && a.method.as_deref() == Some("getProcessById")
+                && a.creator.as_deref() == Some("auditor")
+                && a.ip_address.as_deref() == Some("192.0.2.44")
+        })
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let reply = m
+        .call(
+            TestRequest::get()
+                .uri(&format!("/api/v1/processes/{id}"))
+                .insert_header(("X-User", "auditor"))
+                .peer_addr("192.0.2.44:5000".parse().unwrap()),
+        )
+        .await;
+    assert_eq!(reply.status.as_u16(), 200);
+}
+
+#[actix_web::test]
+async fn get_records_nothing_when_reads_are_not_audited() {
+    let process = started();
+    let id = process.id;
+    let mut m = Mocks {
+        read_audit: ReadAudit::Off,
+        ..Mocks::default()
+    };
+    m.repo
+        .expect_get()
+        .returning(move |_| Ok(Some(process.clone())));
+    m.repo.expect_record().never();
+    let reply = m
+        .call(TestRequest::get().uri(&format!("/api/v1/processes/{id}")))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200);
+}
+
+#[actix_web::test]
+async fn a_read_whose_audit_row_cannot_be_written_is_a_500() {
+    let process = started();
+    let id = process.id;
+    let mut m = Mocks::default();
+    m.repo
+        .expect_get()
+        .returning(move |_| Ok(Some(process.clone())));
+    m.repo.expect_record().returning(|_, _| {
+        Err(pas_domain::ports::RepoError::Storage(
+            "audit table locked".into(),
+        ))
+    });
+    m.call(TestRequest::get().uri(&format!("/api/v1/processes/{id}")))
+        .await
+        .problem(500);
+}
+
+#[actix_web::test]
+async fn with_all_reads_audited_a_list_records_process_getall_per_listed_process() {
+    let mut m = Mocks {
+        read_audit: ReadAudit::All,
+        ..Mocks::default()
+    };
+    m.repo
+        .expect_list()
+        .returning(|_, page: &PageRequest<ProcessSort>| {
+            Ok(Page::new(vec![started(), pending()], 2, page))
+        });
+    m.repo
+        .expect_record()
+        .withf(|_, c| {
+            c.audit.len() == 1
+                && c.audit[0].event_type == EventType::ProcessGetall
+                && c.audit[0].method.as_deref() == Some("listProcesses")
+        })
+        .times(2)
+        .returning(|_, _| Ok(()));
+    let reply = m
+        .call(TestRequest::get().uri("/api/v1/processes?ownerGroup=sales"))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200);
+    assert_eq!(reply.json()["numberOfElements"], 2);
 }

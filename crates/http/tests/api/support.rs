@@ -11,8 +11,10 @@ use pas_domain::ports::{
     MockProcessRepository, MockTemplateStore, SequentialIds,
 };
 use pas_domain::process::SigningProcess;
-use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
-use pas_http::{ApiState, Limits, ReminderSettings};
+use pas_domain::service::{
+    CatalogService, DirectoryService, MessageService, ProcessService, ReadAudit,
+};
+use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReminderSettings};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -34,6 +36,10 @@ pub struct Mocks {
     pub mailer: MockMailer,
     pub not_ready: bool,
     pub limits: Option<Limits>,
+    pub network: NetworkSettings,
+    pub read_audit: ReadAudit,
+    /// `AUTH_FAILURES_PER_MINUTE`; `None` is the default (10).
+    pub auth_failures_per_minute: Option<u32>,
 }
 
 /// A response, read whole.
@@ -83,7 +89,8 @@ impl Mocks {
         let ready = !self.not_ready;
         ApiState {
             messages: MessageService::new(Arc::new(self.mailer), clock.clone(), ids.clone()),
-            processes: ProcessService::new(Arc::new(self.repo), clock.clone(), ids.clone()),
+            processes: ProcessService::new(Arc::new(self.repo), clock.clone(), ids.clone())
+                .with_read_audit(self.read_audit),
             catalog: CatalogService::new(Arc::new(self.catalog), clock.clone(), ids.clone()),
             directory: DirectoryService::new(
                 Arc::new(self.contacts),
@@ -94,22 +101,37 @@ impl Mocks {
             ),
             reminders: ReminderSettings::utc(vec![1, 3, 5]),
             limits: self.limits.unwrap_or_default(),
+            network: self.network,
+            auth_throttle: self
+                .auth_failures_per_minute
+                .map_or_else(AuthThrottle::default, AuthThrottle::per_minute),
             readiness: Arc::new(move || Box::pin(async move { ready })),
         }
     }
 
     /// Builds the app and sends one request.
     pub async fn call(self, req: test::TestRequest) -> Reply {
+        let mut replies = self.call_all(vec![req]).await;
+        replies.remove(0)
+    }
+
+    /// Builds the app once and sends the requests one after another (state such as the
+    /// limiter of failed authorizations carries over).
+    pub async fn call_all(self, reqs: Vec<test::TestRequest>) -> Vec<Reply> {
         let app = test::init_service(App::new().configure(pas_http::configure(self.state()))).await;
-        let res = test::call_service(&app, req.to_request()).await;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let body = test::read_body(res).await.to_vec();
-        Reply {
-            status,
-            headers,
-            body,
+        let mut replies = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            let res = test::call_service(&app, req.to_request()).await;
+            let status = res.status();
+            let headers = res.headers().clone();
+            let body = test::read_body(res).await.to_vec();
+            replies.push(Reply {
+                status,
+                headers,
+                body,
+            });
         }
+        replies
     }
 }
 

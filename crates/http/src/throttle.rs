@@ -1,0 +1,318 @@
+//! Slowing down guesses in the signer portal: after `AUTH_FAILURES_PER_MINUTE` failed
+//! authorizations within a sliding minute for one signer id or one client address, further
+//! attempts for that key are refused with 429 and `Retry-After`, without reaching the use
+//! case (so a refused attempt writes no audit row).
+//!
+//! [`FailureWindow`] is the pure counting (it takes `now` as an argument);
+//! [`AuthThrottle`] shares one window between the workers of this instance. The counts live in
+//! memory: with several instances each counts on its own (see docs/DECISIONS.md).
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use pas_domain::service::ServiceError;
+use uuid::Uuid;
+
+use crate::problem::ApiError;
+
+/// What failures are counted for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AttemptKey {
+    /// The entry whose identity was tried.
+    Signer(Uuid),
+    /// The client address (after `TRUSTED_PROXIES`).
+    Address(String),
+}
+
+/// Attempts per key within a sliding window.
+///
+/// An attempt is counted when it is admitted, before its outcome is known, and taken back
+/// ([`FailureWindow::forgive`]) when it did not fail. Counting up front is what keeps
+/// concurrent attempts from all passing the check before any of them has failed.
+#[derive(Debug)]
+pub struct FailureWindow {
+    limit: usize,
+    window: Duration,
+    attempts: HashMap<AttemptKey, VecDeque<Instant>>,
+    last_sweep: Option<Instant>,
+}
+
+impl FailureWindow {
+    /// At most `limit` failures per key within `window` (a limit of 0 is taken as 1).
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit: usize::try_from(limit.max(1)).unwrap_or(usize::MAX),
+            window,
+            attempts: HashMap::new(),
+            last_sweep: None,
+        }
+    }
+
+    /// Admits an attempt for every key at `now` and counts it, or refuses it with how long
+    /// until the fullest key has room again (nothing is counted then).
+    pub fn admit(&mut self, keys: &[AttemptKey], now: Instant) -> Result<(), Duration> {
+        self.sweep(now);
+        let mut wait = None;
+        for key in keys {
+            let Some(times) = self.attempts.get_mut(key) else {
+                continue;
+            };
+            expire(times, now, self.window);
+            if times.len() >= self.limit {
+                // The oldest counted attempt leaves the window first.
+                let free_at = times
+                    .front()
+                    .and_then(|t| t.checked_add(self.window))
+                    .unwrap_or(now);
+                let w = free_at.saturating_duration_since(now);
+                wait = Some(wait.map_or(w, |prev: Duration| prev.max(w)));
+            }
+        }
+        if let Some(w) = wait {
+            return Err(w);
+        }
+        for key in keys {
+            self.attempts.entry(key.clone()).or_default().push_back(now);
+        }
+        Ok(())
+    }
+
+    /// Takes back an attempt admitted at `at` that did not fail.
+    pub fn forgive(&mut self, keys: &[AttemptKey], at: Instant) {
+        for key in keys {
+            if let Some(times) = self.attempts.get_mut(key) {
+                if let Some(pos) = times.iter().rposition(|t| *t == at) {
+                    times.remove(pos);
+                }
+                if times.is_empty() {
+                    self.attempts.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Whether `key` has used up its attempts at `now`.
+    pub fn is_full(&mut self, key: &AttemptKey, now: Instant) -> bool {
+        self.attempts.get_mut(key).is_some_and(|times| {
+            expire(times, now, self.window);
+            times.len() >= self.limit
+        })
+    }
+
+    /// How many keys are held (tests: memory is bounded by recent failures).
+    pub fn keys(&self) -> usize {
+        self.attempts.len()
+    }
+
+    /// Once per window, drops every key without a recent attempt, so that keys tried once
+    /// (random signer ids, say) do not pile up.
+    fn sweep(&mut self, now: Instant) {
+        let due = self
+            .last_sweep
+            .is_none_or(|last| now.saturating_duration_since(last) >= self.window);
+        if !due {
+            return;
+        }
+        self.last_sweep = Some(now);
+        let window = self.window;
+        self.attempts.retain(|_, times| {
+            expire(times, now, window);
+            !times.is_empty()
+        });
+    }
+}
+
+/// Drops the attempts that left the window.
+fn expire(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
+    while times
+        .front()
+        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+    {
+        times.pop_front();
+    }
+}
+
+/// The failed-authorization limiter of this instance, shared by its workers.
+#[derive(Clone)]
+pub struct AuthThrottle {
+    window: Arc<Mutex<FailureWindow>>,
+}
+
+impl std::fmt::Debug for AuthThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthThrottle").finish_non_exhaustive()
+    }
+}
+
+impl Default for AuthThrottle {
+    /// 10 failures per minute.
+    fn default() -> Self {
+        Self::per_minute(10)
+    }
+}
+
+impl AuthThrottle {
+    /// At most `failures` failed attempts per signer id and per client address within a
+    /// sliding minute (`AUTH_FAILURES_PER_MINUTE`).
+    pub fn per_minute(failures: u32) -> Self {
+        Self {
+            window: Arc::new(Mutex::new(FailureWindow::new(
+                failures,
+                Duration::from_secs(60),
+            ))),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, FailureWindow> {
+        // The window holds plain counts: one left by a panicking holder is still usable.
+        self.window.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `work` (an identity check of `signer` by a caller at `address`) unless either key
+    /// is over its limit, in which case the answer is 429 without running it. A 403 from
+    /// `work` counts as a failure; any other outcome does not. A request dropped half-way
+    /// stays counted, which errs on the safe side.
+    pub(crate) async fn guard<T, F>(
+        &self,
+        signer: Uuid,
+        address: Option<&str>,
+        work: F,
+    ) -> Result<T, ApiError>
+    where
+        F: Future<Output = Result<T, ApiError>>,
+    {
+        let mut keys = vec![AttemptKey::Signer(signer)];
+        if let Some(a) = address {
+            keys.push(AttemptKey::Address(a.to_owned()));
+        }
+        let at = Instant::now();
+        if let Err(wait) = self.lock().admit(&keys, at) {
+            return Err(ApiError::TooManyRequests {
+                retry_after: retry_after_secs(wait),
+            });
+        }
+        let result = work.await;
+        let failed = matches!(result, Err(ApiError::Service(ServiceError::Forbidden)));
+        let mut window = self.lock();
+        if failed {
+            for key in &keys {
+                if window.is_full(key, Instant::now()) {
+                    // Never the signer id: for anonymous entries it is the portal secret.
+                    match key {
+                        AttemptKey::Signer(_) => tracing::warn!(
+                            "failed authorizations of one signer id reached the limit; \
+                             further attempts answer 429"
+                        ),
+                        AttemptKey::Address(a) => tracing::warn!(
+                            address = %a,
+                            "failed authorizations from one address reached the limit; \
+                             further attempts answer 429"
+                        ),
+                    }
+                }
+            }
+        } else {
+            window.forgive(&keys, at);
+        }
+        result
+    }
+}
+
+/// `Retry-After` in whole seconds, rounded up and at least 1.
+fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    fn signer(n: u128) -> AttemptKey {
+        AttemptKey::Signer(Uuid::from_u128(n))
+    }
+
+    fn addr(a: &str) -> AttemptKey {
+        AttemptKey::Address(a.to_owned())
+    }
+
+    #[test]
+    fn the_attempt_after_the_limit_waits_until_the_oldest_leaves_the_window() {
+        let t0 = Instant::now();
+        let mut w = FailureWindow::new(3, MINUTE);
+        let keys = [signer(1), addr("192.0.2.1")];
+        for s in 0..3 {
+            assert_eq!(w.admit(&keys, t0 + Duration::from_secs(s * 10)), Ok(()));
+        }
+        let at = t0 + Duration::from_secs(30);
+        assert_eq!(w.admit(&keys, at), Err(Duration::from_secs(30)));
+        assert_eq!(
+            w.admit(&keys, t0 + MINUTE),
+            Ok(()),
+            "the first attempt left the window: the window slides"
+        );
+        assert!(
+            w.admit(&keys, t0 + MINUTE + Duration::from_secs(1))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn either_key_over_its_limit_refuses_and_refusals_do_not_count() {
+        let t0 = Instant::now();
+        let mut w = FailureWindow::new(2, MINUTE);
+        for n in 0..2 {
+            assert!(w.admit(&[signer(n), addr("192.0.2.1")], t0).is_ok());
+        }
+        assert!(
+            w.admit(&[signer(9), addr("192.0.2.1")], t0).is_err(),
+            "a fresh signer id from a full address"
+        );
+        assert!(
+            w.admit(&[signer(0), addr("198.51.100.7")], t0).is_ok(),
+            "signer 0 has one attempt, the other address none"
+        );
+        assert!(w.admit(&[signer(0), addr("203.0.113.1")], t0).is_err());
+        assert!(
+            w.admit(&[signer(5), addr("203.0.113.1")], t0).is_ok(),
+            "the refused attempt did not count for its address"
+        );
+    }
+
+    #[test]
+    fn a_forgiven_attempt_does_not_count() {
+        let t0 = Instant::now();
+        let mut w = FailureWindow::new(2, MINUTE);
+        let keys = [signer(1)];
+        for s in 0..5 {
+            let at = t0 + Duration::from_secs(s);
+            assert!(w.admit(&keys, at).is_ok());
+            w.forgive(&keys, at);
+        }
+        assert!(!w.is_full(&signer(1), t0 + Duration::from_secs(5)));
+        assert_eq!(w.keys(), 0);
+    }
+
+    #[test]
+    fn keys_without_recent_attempts_are_swept() {
+        let t0 = Instant::now();
+        let mut w = FailureWindow::new(10, MINUTE);
+        for n in 0..100 {
+            assert!(w.admit(&[signer(n)], t0).is_ok());
+        }
+        assert_eq!(w.keys(), 100);
+        assert!(w.admit(&[signer(1000)], t0 + 2 * MINUTE).is_ok());
+        assert_eq!(w.keys(), 1);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::from_millis(29_001)), 30);
+        assert_eq!(retry_after_secs(Duration::from_secs(30)), 30);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+    }
+}
