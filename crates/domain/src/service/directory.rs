@@ -5,6 +5,7 @@ use crate::contact::{Contact, ContactFilter, ContactInput};
 use crate::ids::{AuditEventId, ContactId, ProcessId, TemplateId};
 use crate::paging::{AuditSort, ContactSort, Page, PageRequest, TemplateSort};
 use crate::ports::{AuditStore, Clock, ContactStore, IdSource, TemplateStore};
+use crate::status::Scope;
 use crate::template::{Template, TemplateFilter, TemplateInput};
 use crate::visibility::Viewer;
 
@@ -37,6 +38,24 @@ impl DirectoryService {
             clock,
             ids,
         }
+    }
+
+    /// A row the viewer cannot see does not exist for it (404); one it sees but may not
+    /// change is forbidden (403).
+    fn guard(
+        viewer: &Viewer,
+        what: &'static str,
+        scope: Scope,
+        owner: &str,
+        group: Option<&str>,
+    ) -> Result<(), ServiceError> {
+        if !viewer.can_see(scope, owner, group) {
+            return Err(ServiceError::NotFound(what));
+        }
+        if !viewer.can_change(scope, owner, group) {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(())
     }
 
     /// `createContact`.

@@ -102,7 +102,8 @@ struct EmailSent {
 /// Signer notification email trigger request
 ///
 /// Queues the entry's TASK_STARTED email again (409 unless WAITING_FOR_ACTION, 422 when the
-/// entry gets no email). The subject is rendered by the mail dispatcher, so it is null here.
+/// entry gets no email). The answer carries the subject rendered from the notification
+/// matrix (null when the matrix suppresses the email).
 #[utoipa::path(
     tag = TAG,
     operation_id = "sendSignerEmail",
@@ -205,97 +206,67 @@ async fn act_unguarded(
     Ok(process_response(HttpResponse::Ok(), &process))
 }
 
-/// A SIGNER signs
-///
-/// The body may be empty for an anonymous entry.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "signProcessStep",
-    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
-    request_body(content = Option<SignerActionRequest>),
-    responses(
-        (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
-    )
-)]
-#[post("/process-step-signers/{signerId}/sign")]
-async fn sign_process_step(
-    state: web::Data<ApiState>,
-    caller: RequestCaller,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> ApiResult {
-    act(&state, &caller, id.into_inner(), &body, Action::Sign).await
+/// One handler per entry action: each has its own operationId in the OpenAPI document, and
+/// all of them run the same [`act`].
+macro_rules! action_handler {
+    ($handler:ident, $action:expr, $operation:literal, $path:literal, $summary:literal, $detail:literal) => {
+        #[doc = $summary]
+        #[doc = ""]
+        #[doc = $detail]
+        #[utoipa::path(
+            tag = TAG,
+            operation_id = $operation,
+            params(("signerId" = Uuid, Path, description = "Signer identificator.")),
+            request_body(content = Option<SignerActionRequest>),
+            responses(
+                (status = 200, description = "The process after the action", body = SigningProcess),
+                BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
+            )
+        )]
+        #[post($path)]
+        async fn $handler(
+            state: web::Data<ApiState>,
+            caller: RequestCaller,
+            id: web::Path<Uuid>,
+            body: web::Bytes,
+        ) -> ApiResult {
+            act(&state, &caller, id.into_inner(), &body, $action).await
+        }
+    };
 }
 
-/// An APPROVER approves
-///
-/// The body may be empty for an anonymous entry.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "approveProcessStep",
-    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
-    request_body(content = Option<SignerActionRequest>),
-    responses(
-        (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
-    )
-)]
-#[post("/process-step-signers/{signerId}/approve")]
-async fn approve_process_step(
-    state: web::Data<ApiState>,
-    caller: RequestCaller,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> ApiResult {
-    act(&state, &caller, id.into_inner(), &body, Action::Approve).await
-}
-
-/// A VIEWER views
-///
-/// The body may be empty for an anonymous entry.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "viewProcessStep",
-    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
-    request_body(content = Option<SignerActionRequest>),
-    responses(
-        (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
-    )
-)]
-#[post("/process-step-signers/{signerId}/view")]
-async fn view_process_step(
-    state: web::Data<ApiState>,
-    caller: RequestCaller,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> ApiResult {
-    act(&state, &caller, id.into_inner(), &body, Action::View).await
-}
-
-/// A SIGNER or APPROVER declines
-///
-/// `comment` is the decline reason; the process becomes DECLINED.
-#[utoipa::path(
-    tag = TAG,
-    operation_id = "declineProcessStep",
-    params(("signerId" = Uuid, Path, description = "Signer identificator.")),
-    request_body(content = Option<SignerActionRequest>),
-    responses(
-        (status = 200, description = "The process after the action", body = SigningProcess),
-        BadRequest, Forbidden, Conflict, TooLarge, Unprocessable, TooManyRequests
-    )
-)]
-#[post("/process-step-signers/{signerId}/decline")]
-async fn decline_process_step(
-    state: web::Data<ApiState>,
-    caller: RequestCaller,
-    id: web::Path<Uuid>,
-    body: web::Bytes,
-) -> ApiResult {
-    act(&state, &caller, id.into_inner(), &body, Action::Decline).await
-}
+action_handler!(
+    sign_process_step,
+    Action::Sign,
+    "signProcessStep",
+    "/process-step-signers/{signerId}/sign",
+    "A SIGNER signs",
+    "The body may be empty for an anonymous entry."
+);
+action_handler!(
+    approve_process_step,
+    Action::Approve,
+    "approveProcessStep",
+    "/process-step-signers/{signerId}/approve",
+    "An APPROVER approves",
+    "The body may be empty for an anonymous entry."
+);
+action_handler!(
+    view_process_step,
+    Action::View,
+    "viewProcessStep",
+    "/process-step-signers/{signerId}/view",
+    "A VIEWER views",
+    "The body may be empty for an anonymous entry."
+);
+action_handler!(
+    decline_process_step,
+    Action::Decline,
+    "declineProcessStep",
+    "/process-step-signers/{signerId}/decline",
+    "A SIGNER or APPROVER declines",
+    "`comment` is the decline reason; the process becomes DECLINED."
+);
 
 /// Signer steps list request by person code and country
 #[utoipa::path(

@@ -1,0 +1,255 @@
+//! A real SMTP server on loopback for the email tests (PRODUCT.md section 7): mailin-embedded
+//! on its own threads, collecting every message it accepts.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use mailin_embedded::{Handler, Response, Server, SslConfig, response};
+
+/// How long a test waits for emails before it fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// Envelope recipients.
+    pub to: Vec<String>,
+    /// The raw message (headers and body).
+    pub data: String,
+}
+
+impl Mail {
+    /// The first header `name`, unfolded, as sent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    }
+
+    /// `Message-ID`.
+    pub fn message_id(&self) -> String {
+        self.header("Message-ID")
+            .expect("every email has a Message-ID")
+    }
+
+    /// The outbox row id: the `Message-ID` without its host (`<{row id}@{MAIL_FROM host}>`).
+    pub fn row_id(&self) -> String {
+        let id = self.message_id();
+        let id = id.trim_start_matches('<');
+        id.split('@').next().unwrap_or_default().to_owned()
+    }
+
+    /// The host part of the `Message-ID`.
+    pub fn message_id_host(&self) -> String {
+        let id = self.message_id();
+        id.trim_end_matches('>')
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The subject, RFC 2047 encoded words (`=?utf-8?b?…?=`) decoded.
+    pub fn subject(&self) -> String {
+        decode_words(&self.header("Subject").unwrap_or_default())
+    }
+
+    /// The single envelope recipient.
+    pub fn rcpt(&self) -> &str {
+        assert_eq!(self.to.len(), 1, "one recipient per email: {:?}", self.to);
+        &self.to[0]
+    }
+
+    /// The body with quoted-printable soft line breaks removed (enough to find a link).
+    pub fn body(&self) -> String {
+        let body = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        body.replace("=\r\n", "")
+    }
+}
+
+/// Decodes `=?charset?B?…?=` and `=?charset?Q?…?=` words (UTF-8 only); whitespace between
+/// two encoded words is dropped, as RFC 2047 says.
+fn decode_words(value: &str) -> String {
+    let mut out = String::new();
+    let mut last_encoded = false;
+    for (i, word) in value.split_whitespace().enumerate() {
+        let decoded = word
+            .strip_prefix("=?")
+            .and_then(|w| w.strip_suffix("?="))
+            .and_then(|w| {
+                let mut parts = w.splitn(3, '?');
+                let (_charset, enc, text) = (parts.next()?, parts.next()?, parts.next()?);
+                let bytes = match enc {
+                    "b" | "B" => base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .ok()?,
+                    "q" | "Q" => decode_q(text)?,
+                    _ => return None,
+                };
+                String::from_utf8(bytes).ok()
+            });
+        if i > 0 && !(last_encoded && decoded.is_some()) {
+            out.push(' ');
+        }
+        last_encoded = decoded.is_some();
+        out.push_str(decoded.as_deref().unwrap_or(word));
+    }
+    out
+}
+
+fn decode_q(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'_' => out.push(b' '),
+            b'=' => {
+                let hex = [bytes.next()?, bytes.next()?];
+                out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+            }
+            other => out.push(other),
+        }
+    }
+    Some(out)
+}
+
+#[derive(Clone, Default)]
+struct Collector {
+    accepted: Arc<Mutex<Vec<Mail>>>,
+    current: Option<Mail>,
+}
+
+impl Handler for Collector {
+    /// 550 for an address holding `bounce`: a permanent failure.
+    fn rcpt(&mut self, to: &str) -> Response {
+        if to.contains("bounce") {
+            response::NO_MAILBOX
+        } else {
+            response::OK
+        }
+    }
+
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
+        self.current = Some(Mail {
+            to: to.to_vec(),
+            data: String::new(),
+        });
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.data.push_str(&String::from_utf8_lossy(buf));
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        if let Some(mail) = self.current.take() {
+            self.accepted.lock().expect("inbox lock").push(mail);
+        }
+        response::OK
+    }
+}
+
+/// A real SMTP server on 127.0.0.1; its threads live until the test binary ends.
+pub struct SmtpServer {
+    addr: SocketAddr,
+    accepted: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl SmtpServer {
+    /// On a free port.
+    pub fn start() -> Self {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
+    }
+
+    /// On `port` (a server coming back where nothing listened before).
+    pub fn start_on_port(port: u16) -> Self {
+        Self::start_on(TcpListener::bind(("127.0.0.1", port)).expect("bind the freed port"))
+    }
+
+    fn start_on(listener: TcpListener) -> Self {
+        let addr = listener.local_addr().expect("local address");
+        let collector = Collector::default();
+        let accepted = collector.accepted.clone();
+        std::thread::spawn(move || {
+            let mut smtp = Server::new(collector);
+            smtp.with_name("mx.test")
+                .with_ssl(SslConfig::None)
+                .expect("plain SMTP")
+                .with_num_threads(4)
+                .with_tcp_listener(listener);
+            let _ = smtp.serve();
+        });
+        Self { addr, accepted }
+    }
+
+    /// `smtp://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    /// Everything accepted so far, in arrival order.
+    pub fn inbox(&self) -> Vec<Mail> {
+        self.accepted.lock().expect("inbox lock").clone()
+    }
+
+    /// The emails to `address` so far.
+    pub fn to(&self, address: &str) -> Vec<Mail> {
+        self.inbox()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == address))
+            .collect()
+    }
+
+    /// Polls the inbox until `done` holds (fails after [`DEADLINE`], listing the inbox).
+    pub async fn wait_until(&self, what: &str, done: impl Fn(&[Mail]) -> bool) -> Vec<Mail> {
+        let start = Instant::now();
+        loop {
+            let inbox = self.inbox();
+            if done(&inbox) {
+                return inbox;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "no {what} within {DEADLINE:?}; inbox: {:#?}",
+                summary(&inbox)
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits for at least `n` emails to `address` and answers them.
+    pub async fn wait_to(&self, address: &str, n: usize) -> Vec<Mail> {
+        self.wait_until(&format!("{n} email(s) to {address}"), |inbox| {
+            inbox
+                .iter()
+                .filter(|m| m.to.iter().any(|t| t == address))
+                .count()
+                >= n
+        })
+        .await;
+        self.to(address)
+    }
+}
+
+/// `(recipient, subject)` of each email, for assertion messages.
+pub fn summary(inbox: &[Mail]) -> Vec<(String, String)> {
+    inbox
+        .iter()
+        .map(|m| (m.to.join(","), m.subject()))
+        .collect()
+}
+
+/// A port nothing listens on: bound, then freed.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
+}
