@@ -280,3 +280,116 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    section4_remaining_admin_and_lookup_operations_succeed,
+    |app: TestApp| async move {
+        // getDocumentAttributeById, updateDocumentAttribute, listDocumentAttributes
+        let attr = app
+            .post(
+                "/document-attributes",
+                json!({"name": "amount", "type": "NUMBER"}),
+            )
+            .await
+            .body;
+        let attr_id = attr["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            app.get(&format!("/document-attributes/{attr_id}"))
+                .await
+                .body["name"],
+            "amount"
+        );
+        let renamed = app
+            .put(
+                &format!("/document-attributes/{attr_id}"),
+                json!({"name": "total", "type": "NUMBER", "required": true}),
+            )
+            .await;
+        assert_eq!(
+            (renamed.status, renamed.body["required"].clone()),
+            (StatusCode::OK, json!(true))
+        );
+        assert_eq!(
+            app.get("/document-attributes")
+                .await
+                .body
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
+        // getDocumentProfileById, updateDocumentProfile, listDocumentProfiles?group (by profileorder)
+        let second = app
+            .post(
+                "/document-profiles",
+                json!({"name": "Second", "ownerGroup": "sales", "profileorder": 2}),
+            )
+            .await
+            .body;
+        let first = app
+            .post(
+                "/document-profiles",
+                json!({"name": "First", "ownerGroup": "sales", "profileorder": 1}),
+            )
+            .await
+            .body;
+        let _other = app
+            .post(
+                "/document-profiles",
+                json!({"name": "Other", "ownerGroup": "legal", "profileorder": 0}),
+            )
+            .await;
+        let id = second["id"].as_str().unwrap();
+        assert_eq!(
+            app.get(&format!("/document-profiles/{id}")).await.body["name"],
+            "Second"
+        );
+        let updated = app.put(&format!("/document-profiles/{id}"), json!({"name": "Second", "ownerGroup": "sales", "profileorder": 3, "isSealRequired": true, "attributes": [{"id": attr_id}]})).await;
+        assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+        assert_eq!(updated.body["attributes"][0]["name"], "total");
+        let listed = app.get("/document-profiles?group=sales").await.body;
+        let names: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["First", "Second"]);
+        assert_eq!(
+            app.get("/document-profiles")
+                .await
+                .body
+                .as_array()
+                .map(Vec::len),
+            Some(3)
+        );
+        assert!(first["id"].is_string());
+        // updateContact
+        let contact = app
+            .post(
+                "/contacts",
+                json!({"name": "Anna", "owner": "anna", "group": "sales", "scope": "GROUP"}),
+            )
+            .await
+            .body;
+        let mut edited = contact.clone();
+        edited["name"] = json!("Anna B.");
+        let put = app.put("/contacts?user=juris&group=sales", edited).await;
+        assert_eq!(
+            (put.status, put.body["name"].clone()),
+            (StatusCode::OK, json!("Anna B.")),
+            "a group member may edit a GROUP row"
+        );
+        // listProcessesByStepSignerId
+        let p = app
+            .post("/processes", process("sales", "Lookup", "Liga", None))
+            .await
+            .body;
+        let signer = p["signers"][0]["id"].as_str().unwrap();
+        let by_signer = app
+            .get(&format!("/processes/by-step-signer/{signer}"))
+            .await
+            .body;
+        assert_eq!(by_signer[0]["id"], p["id"]);
+        app.stop().await;
+    }
+);

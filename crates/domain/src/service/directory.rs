@@ -81,13 +81,16 @@ impl DirectoryService {
             .get(id)
             .await?
             .ok_or(ServiceError::NotFound("contact"))?;
-        if !viewer.can_see(existing.scope, &existing.owner, existing.group.as_deref()) {
-            return Err(ServiceError::NotFound("contact"));
-        }
+        Self::guard(
+            viewer,
+            "contact",
+            existing.scope,
+            &existing.owner,
+            existing.group.as_deref(),
+        )?;
         let contact = input.validate(id, existing.created_at)?;
-        if !viewer.can_change(existing.scope, &existing.owner, existing.group.as_deref())
-            || !viewer.can_change(contact.scope, &contact.owner, contact.group.as_deref())
-        {
+        // The new scope and owner must be the viewer's to give, too.
+        if !viewer.can_change(contact.scope, &contact.owner, contact.group.as_deref()) {
             return Err(ServiceError::Forbidden);
         }
         self.contacts.update(&contact).await?;
@@ -101,12 +104,13 @@ impl DirectoryService {
             .get(id)
             .await?
             .ok_or(ServiceError::NotFound("contact"))?;
-        if !viewer.can_see(existing.scope, &existing.owner, existing.group.as_deref()) {
-            return Err(ServiceError::NotFound("contact"));
-        }
-        if !viewer.can_change(existing.scope, &existing.owner, existing.group.as_deref()) {
-            return Err(ServiceError::Forbidden);
-        }
+        Self::guard(
+            viewer,
+            "contact",
+            existing.scope,
+            &existing.owner,
+            existing.group.as_deref(),
+        )?;
         Ok(self.contacts.delete(id).await?)
     }
 
@@ -138,12 +142,13 @@ impl DirectoryService {
             .get(id)
             .await?
             .ok_or(ServiceError::NotFound("template"))?;
-        if !viewer.can_see(existing.scope, &existing.owner, existing.group.as_deref()) {
-            return Err(ServiceError::NotFound("template"));
-        }
-        if !viewer.can_change(existing.scope, &existing.owner, existing.group.as_deref()) {
-            return Err(ServiceError::Forbidden);
-        }
+        Self::guard(
+            viewer,
+            "template",
+            existing.scope,
+            &existing.owner,
+            existing.group.as_deref(),
+        )?;
         Ok(self.templates.delete(id).await?)
     }
 
