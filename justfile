@@ -14,9 +14,12 @@ test:
 test-pg:
     TEST_DATABASE_URL={{pg_url}} cargo test --workspace
 
-# Benchmarks (numbers go to docs/PERFORMANCE.md).
+# Benchmarks (numbers go to docs/PERFORMANCE.md): the domain's criterion benches, their
+# medians, then the HTTP load test (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 bench:
-    cargo bench --workspace
+    cargo bench -p pas-domain
+    python3 bench/criterion_medians.py
+    bash bench/load.sh
 
 # Formatting and lints exactly as CI runs them.
 lint:
