@@ -53,6 +53,13 @@ macro_rules! with_db {
                     #[allow(dead_code)]
                     type Backend = ::diesel::sqlite::Sqlite;
                     async {
+                        // Writers take turns here, held until commit, before they hold a
+                        // connection: waiting on SQLite's busy handler instead would sleep
+                        // in growing steps (up to 100 ms) and leave the write lock idle.
+                        let _turn = match tx {
+                            $crate::db::Tx::Write => Some($db.sqlite_writer.lock().await),
+                            _ => None,
+                        };
                         let mut leased = $crate::db::Leased::checkout(pool).await?;
                         let result = async {
                             let $conn: &mut $crate::db::SqliteConn = leased.conn()?;
@@ -164,6 +171,8 @@ pub enum ConnectError {
 #[derive(Clone)]
 pub struct Db {
     pub(crate) pools: Pools,
+    /// The turn of SQLite write transactions (one writer at a time is all SQLite allows).
+    pub(crate) sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The URL without its password, for messages.
     target: std::sync::Arc<str>,
     /// Words that must not appear in messages (the password).
@@ -217,6 +226,7 @@ impl Db {
         };
         let db = Db {
             pools,
+            sqlite_writer: std::sync::Arc::default(),
             target,
             secrets,
         };
