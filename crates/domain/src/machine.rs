@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::error::{CommandError, TransitionError, ValidationErrors};
 use crate::events::{Change, Recorder};
 use crate::ids::{ProcessId, SignerId, StepId};
-use crate::input::{ProcessDraft, SignerDraft, StepDraft};
+use crate::input::{MAX_COMMENT, ProcessDraft, SignerDraft, StepDraft};
 use crate::notify;
 use crate::ports::IdSource;
 use crate::process::{ProcessData, ProcessStep, SigningProcess, StepSigner};
@@ -481,6 +481,20 @@ fn act(
     comment: Option<String>,
     rec: &mut Recorder,
 ) -> Result<(), CommandError> {
+    // The same text rules as every other comment: trimmed, blank is none, bounded.
+    let comment = comment
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_COMMENT)
+    {
+        return Err(ValidationErrors::single(
+            "comment",
+            format!("must be at most {MAX_COMMENT} characters long"),
+        )
+        .into());
+    }
     let (step, entry) = open_task(p, signer, action.as_str())?;
     if !action.allowed_for(entry.role()) {
         return Err(TransitionError::Role {

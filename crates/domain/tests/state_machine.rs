@@ -561,6 +561,25 @@ fn rule5_an_approver_decline_is_recorded_as_approver_declined_and_emails_initiat
 }
 
 #[test]
+fn rule5_a_decline_reason_is_trimmed_bounded_and_a_refused_one_changes_nothing() {
+    let mut p = started(two_steps());
+    let boss = id_of(&p, "boss@example.lv");
+    let before = p.clone();
+    let e = p
+        .act(boss, Action::Decline, Some("x".repeat(4001)), at(1))
+        .unwrap_err();
+    assert_eq!(invalid_fields(e), ["comment"]);
+    assert_eq!(p, before);
+    let _ = p
+        .act(boss, Action::Decline, Some("  too late  ".into()), at(1))
+        .unwrap();
+    assert_eq!(
+        p.find_signer(boss).unwrap().1.signer_comment.as_deref(),
+        Some("too late")
+    );
+}
+
+#[test]
 fn rule5_a_viewer_cannot_decline() {
     let mut p = started(input(vec![step(
         1,

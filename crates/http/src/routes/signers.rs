@@ -2,9 +2,7 @@
 //! actions of one entry.
 
 use actix_web::{HttpResponse, get, post, web};
-use pas_domain::error::ValidationErrors;
 use pas_domain::ids::SignerId;
-use pas_domain::input::MAX_COMMENT;
 use pas_domain::machine::Action;
 use pas_domain::paging::TaskSort;
 use pas_domain::query::SignerTaskParams;
@@ -182,17 +180,8 @@ async fn act_unguarded(
         (Some(code), Some(country)) => Some(person(&code, &country)?),
         _ => None,
     };
-    let comment = given(body.comment).map(|c| c.trim().to_owned());
-    if comment
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > MAX_COMMENT)
-    {
-        return Err(ValidationErrors::single(
-            "comment",
-            format!("must be at most {MAX_COMMENT} characters long"),
-        )
-        .into());
-    }
+    // Trimmed and bounded by the domain's `act`, like every other comment.
+    let comment = given(body.comment);
     let process = state
         .processes
         .act(
