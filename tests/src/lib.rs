@@ -220,9 +220,11 @@ impl TestApp {
     }
 }
 
-/// Runs one async test body on both backends: `both!(name, |app| async move { … });`
+/// Runs one async test body once per backend, given the backend and the test's name (for
+/// bodies that start the service themselves, e.g. with extra configuration):
+/// `each_backend!(name, |backend, test| async move { … });`
 #[macro_export]
-macro_rules! both {
+macro_rules! each_backend {
     ($name:ident, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
@@ -230,20 +232,26 @@ macro_rules! both {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::TestApp::start($crate::Backend::Sqlite, stringify!($name))
-                    .await
-                    .expect("sqlite always runs");
-                ($body)(app).await;
+                ($body)($crate::Backend::Sqlite, stringify!($name)).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) =
-                    $crate::TestApp::start($crate::Backend::Postgres, stringify!($name)).await
-                {
-                    ($body)(app).await;
-                }
+                ($body)($crate::Backend::Postgres, stringify!($name)).await;
             }
         }
+    };
+}
+
+/// Runs one async test body against the service on both backends (the PostgreSQL half says
+/// it skips without `TEST_DATABASE_URL`): `both!(name, |app| async move { … });`
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:expr) => {
+        $crate::each_backend!($name, |backend, test| async move {
+            if let Some(app) = $crate::TestApp::start(backend, test).await {
+                ($body)(app).await;
+            }
+        });
     };
 }

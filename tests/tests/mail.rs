@@ -43,31 +43,11 @@ async fn start(
     TestApp::start_with(backend, test, &pairs).await
 }
 
-/// One test per backend: `both_backends!(name, |backend, test_name| async move { … })`.
-macro_rules! both_backends {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                ($body)(Backend::Sqlite, stringify!($name)).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                ($body)(Backend::Postgres, stringify!($name)).await;
-            }
-        }
-    };
-}
-
 /// Like `pas_e2e::both!`, with an SMTP server and the service sending to it:
 /// `with_smtp!(name, |app, smtp| async move { … })`.
 macro_rules! with_smtp {
     ($name:ident, $body:expr) => {
-        both_backends!($name, |backend, test| async move {
+        pas_e2e::each_backend!($name, |backend, test| async move {
             let smtp = SmtpServer::start();
             if let Some(app) = start(backend, test, &smtp.url(), &[]).await {
                 ($body)(app, smtp).await;
@@ -471,7 +451,7 @@ with_smtp!(
 // ---------------------------------------------------------------------------------------
 // 6. SMTP down, then back (section 7: retry with backoff)
 
-both_backends!(
+pas_e2e::each_backend!(
     emails_queued_while_smtp_refuses_arrive_once_when_it_comes_back,
     |backend, test| async move {
         // Section 7: the outbox keeps emails the server refused and retries with backoff.
@@ -700,7 +680,7 @@ async fn two_instances_on_one_postgres_deliver_every_email_exactly_once() {
 // ---------------------------------------------------------------------------------------
 // 10. A crash mid-dispatch (section 7)
 
-both_backends!(
+pas_e2e::each_backend!(
     rows_claimed_by_a_crashed_dispatcher_are_sent_once_after_the_lease,
     |backend, test| async move {
         // Section 7: rows leased to an instance that died are sent by another after the
@@ -770,7 +750,7 @@ both_backends!(
 // ---------------------------------------------------------------------------------------
 // 11. A refused address: FAILURE to ADMIN_EMAIL (section 7)
 
-both_backends!(
+pas_e2e::each_backend!(
     a_permanently_refused_email_is_given_up_and_failure_goes_to_admin_email,
     |backend, test| async move {
         // Section 7: after the last attempt (a 5xx ends it at once) the row is failed and
