@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use pas_e2e::{TestApp, both};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const LV_CODE: &str = "161175-19997";
@@ -259,10 +259,33 @@ both!(
                 .status,
             StatusCode::NO_CONTENT
         );
-        let ev = app.post("/audit-events", json!({"eventType": "DOCUMENT_DOWNLOAD", "eventOrigin": "archive", "documentId": "doc-9"})).await;
+        // Section 10: origin, creator and client come from the caller, not from the body.
+        let ev = app
+            .call(
+                Method::POST,
+                "/audit-events",
+                Some(json!({"eventType": "DOCUMENT_DOWNLOAD", "eventOrigin": "process-and-auditing-service",
+                    "creator": "someone-else", "documentId": "doc-9"})),
+                &[("X-Client-App", "archive"), ("X-User", "juris")],
+            )
+            .await;
         assert_eq!(ev.status, StatusCode::CREATED);
         let listed = app.get("/audit-events?documentId=doc-9").await;
-        assert_eq!(listed.body["content"][0]["eventOrigin"], "archive");
+        let row = &listed.body["content"][0];
+        assert_eq!(
+            (&row["eventOrigin"], &row["creator"], &row["clientAppName"]),
+            (&json!("archive"), &json!("juris"), &json!("archive"))
+        );
+        assert_eq!(
+            app.post(
+                "/audit-events",
+                json!({"eventType": "SIGNER_SIGNED", "documentId": "doc-9"})
+            )
+            .await
+            .status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "the service's own event types are not for clients"
+        );
         assert_eq!(
             app.post("/audit-events", json!({"eventType": "NOT_A_TYPE"}))
                 .await

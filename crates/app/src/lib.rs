@@ -90,6 +90,7 @@ pub fn api_state(config: &Config, db: &Db, mail: &Mail) -> ApiState {
         directory: DirectoryService::new(
             store.clone(),
             store.clone(),
+            store.clone(),
             store,
             clock.clone(),
             ids.clone(),

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::auth::{Principal, client_may_record};
 use crate::error::ValidationErrors;
 use crate::events::DomainEvent;
 use crate::ids::{AuditEventId, ProcessId, SignerId};
@@ -13,25 +14,38 @@ use crate::input::{MAX_COMMENT, MAX_TEXT, text};
 use crate::process::{ProcessData, Rfc3339};
 use crate::status::EventType;
 
-/// Who asked for a change: recorded on every audit row. Built in one place at the HTTP edge.
+/// Who asks: the authenticated [`Principal`] and the client address, recorded on every
+/// audit row. Built in one place at the HTTP edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// Acting user (`X-User` today, the token's subject later); `api` when unknown.
-    pub user: String,
+    /// Who the request acts as, and what it may do.
+    pub principal: Principal,
     /// Client address.
     pub ip_address: Option<String>,
-    /// Client application (`X-Client-App` or `User-Agent`).
-    pub client_app: Option<String>,
 }
 
 impl Caller {
-    /// A caller known only by name (jobs, tests).
-    pub fn system(user: &str) -> Self {
+    /// The service itself, named `name` (scheduled jobs): an administrator.
+    pub fn system(name: &str) -> Self {
+        Self::new(Principal::system(name), None)
+    }
+
+    /// A principal calling from an address.
+    pub fn new(principal: Principal, ip_address: Option<String>) -> Self {
         Self {
-            user: user.to_owned(),
-            ip_address: None,
-            client_app: None,
+            principal,
+            ip_address,
         }
+    }
+
+    /// The acting user (`creator` on audit rows).
+    pub fn user(&self) -> &str {
+        &self.principal.subject
+    }
+
+    /// The client application (`clientAppName` on audit rows).
+    pub fn client_app(&self) -> Option<&str> {
+        self.principal.client.as_deref()
     }
 }
 
@@ -109,7 +123,7 @@ impl NewAuditEvent {
             created_at: event.occurred_at,
             event_type: event.event_type,
             event_origin: Some(EVENT_ORIGIN.to_owned()),
-            creator: Some(caller.user.clone()),
+            creator: Some(caller.user().to_owned()),
             document_id: Some(process.header.document_id.clone()),
             signer_id: event.signer_id,
             customer_personal_code: code,
@@ -118,7 +132,7 @@ impl NewAuditEvent {
             ip_address: caller.ip_address.clone(),
             container_id: None,
             method: Some(method.to_owned()),
-            client_app_name: caller.client_app.clone(),
+            client_app_name: caller.client_app().map(str::to_owned),
         }
     }
 }
@@ -242,6 +256,9 @@ pub struct AuditFilter {
     pub from: Option<OffsetDateTime>,
     /// Before.
     pub to: Option<OffsetDateTime>,
+    /// Only events of processes owned by one of these groups (`None`: every event). Set by
+    /// the use case from the principal, never by a client.
+    pub owner_groups: Option<Vec<String>>,
 }
 
 /// An event from another system (`createAuditingEvent`).
@@ -252,9 +269,9 @@ pub struct AuditEventInput {
     pub id: Option<Uuid>,
     /// Type (required).
     pub event_type: Option<EventType>,
-    /// Origin system.
+    /// Ignored: the origin is the caller's client application.
     pub event_origin: Option<String>,
-    /// Acting user; defaults to the caller.
+    /// Ignored: the acting user is the caller's subject.
     pub creator: Option<String>,
     /// Document.
     pub document_id: Option<String>,
@@ -272,12 +289,15 @@ pub struct AuditEventInput {
     pub container_id: Option<String>,
     /// Operation.
     pub method: Option<String>,
-    /// Client application.
+    /// Ignored: the client application is the caller's.
     pub client_app_name: Option<String>,
 }
 
 impl AuditEventInput {
-    /// Validates into a row; `createdAt` is always the service's time.
+    /// Validates into a row; `createdAt` is always the service's time. Only the event types
+    /// of [`client_may_record`] are accepted (422 for the service's own types). `creator`,
+    /// `clientAppName` and `eventOrigin` come from the caller's principal, whatever the body
+    /// says: a client can record what it saw, never who it was.
     pub fn validate(
         self,
         id: AuditEventId,
@@ -285,16 +305,21 @@ impl AuditEventInput {
         caller: &Caller,
     ) -> Result<NewAuditEvent, ValidationErrors> {
         let mut errors = ValidationErrors::new();
-        if self.event_type.is_none() {
-            errors.push("eventType", "is required");
+        match self.event_type {
+            None => errors.push("eventType", "is required"),
+            Some(t) if !client_may_record(t) => errors.push(
+                "eventType",
+                format!("{} is recorded by the service itself", t.as_str()),
+            ),
+            Some(_) => {}
         }
         let mut t = |field: &str, v: Option<String>, max| text(&mut errors, field, v, max);
         let event = NewAuditEvent {
             id,
             created_at: now,
             event_type: self.event_type.unwrap_or(EventType::Failure),
-            event_origin: t("eventOrigin", self.event_origin, MAX_TEXT),
-            creator: t("creator", self.creator, MAX_TEXT).or_else(|| Some(caller.user.clone())),
+            event_origin: Some(client_origin(caller)),
+            creator: Some(caller.user().to_owned()),
             document_id: t("documentId", self.document_id, MAX_TEXT),
             signer_id: self.signer_id.map(SignerId::from_uuid),
             customer_personal_code: t("customerPersonalCode", self.customer_personal_code, 64),
@@ -303,9 +328,19 @@ impl AuditEventInput {
             ip_address: t("ipAddress", self.ip_address, 64).or_else(|| caller.ip_address.clone()),
             container_id: t("containerId", self.container_id, MAX_TEXT),
             method: t("method", self.method, MAX_TEXT),
-            client_app_name: t("clientAppName", self.client_app_name, MAX_TEXT)
-                .or_else(|| caller.client_app.clone()),
+            client_app_name: caller.client_app().map(str::to_owned),
         };
         errors.into_result(event)
+    }
+}
+
+/// The `eventOrigin` of a client's event: its client application (else its subject), never
+/// the service's own [`EVENT_ORIGIN`], which a client named so is recorded under a prefix.
+fn client_origin(caller: &Caller) -> String {
+    let origin = caller.client_app().unwrap_or(caller.user());
+    if origin == EVENT_ORIGIN {
+        format!("client:{origin}")
+    } else {
+        origin.to_owned()
     }
 }

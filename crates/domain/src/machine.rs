@@ -311,7 +311,7 @@ fn new_entry(draft: SignerDraft, ids: &dyn IdSource, status: SigningStatus) -> S
         SigningStatus::NotRequired
     };
     StepSigner {
-        id: SignerId::from_uuid(ids.new_id()),
+        id: SignerId::from_uuid(ids.new_secret_id()),
         details: draft.details,
         signing_status: status,
         signer_comment: draft.signer_comment,

@@ -2,7 +2,7 @@
 //! a country; an anonymous entry is reached by its id alone.
 
 use crate::ids::SignerId;
-use crate::process::{ProcessData, StepSigner};
+use crate::process::{PortalView, ProcessData, ProcessStep, StepSigner};
 use crate::query::PersonKey;
 
 /// The entry belongs to `person`.
@@ -24,16 +24,17 @@ pub fn may_act(entry: &StepSigner, claimed: Option<&PersonKey>) -> bool {
     entry.anonymous() || claimed.is_some_and(|p| is_person(entry, p))
 }
 
-/// The process as the entry `viewer` may see it: other anonymous entries' names and codes
-/// masked.
-pub fn view_for_signer(process: &ProcessData, viewer: SignerId) -> ProcessData {
-    let mut view = process.clone();
-    for e in view.steps.iter_mut().flat_map(|s| s.signers.iter_mut()) {
-        if e.id != viewer && e.anonymous() {
-            e.details.signer_name = None;
-            e.details.signer_personal_code = None;
-            e.details.signer_email = None;
-        }
-    }
-    view
+/// The process as the entry `viewer` may see it: its own entry in full, the others as
+/// [`PortalView`] shows them.
+pub fn view_for_signer(process: &ProcessData, viewer: SignerId) -> PortalView {
+    PortalView::new(process.clone(), vec![viewer])
+}
+
+/// The entries of `person` in a step.
+pub fn own_entries(step: &ProcessStep, person: &PersonKey) -> Vec<SignerId> {
+    step.signers
+        .iter()
+        .filter(|e| is_person(e, person))
+        .map(|e| e.id)
+        .collect()
 }

@@ -79,6 +79,10 @@ impl Clock for FixedClock {
 pub trait IdSource: Send + Sync {
     /// A new, never used id.
     fn new_id(&self) -> Uuid;
+
+    /// A new id that is a secret too: an entry's id is the key of an anonymous portal link,
+    /// so it carries 122 random bits (UUID v4), not a timestamp (PRODUCT.md section 10).
+    fn new_secret_id(&self) -> Uuid;
 }
 
 /// Time-ordered UUID v7 ids: index-friendly and unguessable enough for portal links.
@@ -88,6 +92,10 @@ pub struct UuidV7Ids;
 impl IdSource for UuidV7Ids {
     fn new_id(&self) -> Uuid {
         Uuid::now_v7()
+    }
+
+    fn new_secret_id(&self) -> Uuid {
+        Uuid::new_v4()
     }
 }
 
@@ -99,6 +107,13 @@ impl IdSource for SequentialIds {
     fn new_id(&self) -> Uuid {
         let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
         Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000 | u128::from(n))
+    }
+
+    /// The same sequence, shaped as version 4 (`…-4000-8000-…`), so that tests stay
+    /// deterministic.
+    fn new_secret_id(&self) -> Uuid {
+        let n = self.0.fetch_add(1, Ordering::Relaxed) + 1;
+        Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000 | u128::from(n))
     }
 }
 

@@ -89,27 +89,111 @@ impl StepSigner {
 
 impl Serialize for StepSigner {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let d = &self.details;
+        EntryJson {
+            entry: self,
+            full: true,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// An entry's JSON: in full, or as another person's portal answer shows it (role, status,
+/// and the name unless anonymous; no id, personal code, email or comments).
+struct EntryJson<'a> {
+    entry: &'a StepSigner,
+    full: bool,
+}
+
+impl Serialize for EntryJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let e = self.entry;
+        let d = &e.details;
+        fn shown<T>(full: bool, v: Option<T>) -> Option<T> {
+            v.filter(|_| full)
+        }
+        let full = self.full;
         let mut s = serializer.serialize_struct("ProcessStepSigner", 12)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("signerName", &d.signer_name)?;
-        s.serialize_field("signerCountry", &d.signer_country)?;
-        s.serialize_field("signerPersonalCode", &d.signer_personal_code)?;
-        s.serialize_field("signerEmail", &d.signer_email)?;
+        s.serialize_field("id", &shown(full, Some(e.id)))?;
+        s.serialize_field(
+            "signerName",
+            &d.signer_name.as_ref().filter(|_| full || !e.anonymous()),
+        )?;
+        s.serialize_field("signerCountry", &shown(full, d.signer_country))?;
+        s.serialize_field(
+            "signerPersonalCode",
+            &shown(full, d.signer_personal_code.as_ref()),
+        )?;
+        s.serialize_field("signerEmail", &shown(full, d.signer_email.as_ref()))?;
         s.serialize_field("signerRole", &d.signer_role)?;
-        s.serialize_field("signerComment", &self.signer_comment)?;
-        s.serialize_field("commentForSigner", &d.comment_for_signer)?;
-        s.serialize_field("signingStatus", &self.signing_status)?;
+        s.serialize_field("signerComment", &shown(full, e.signer_comment.as_ref()))?;
+        s.serialize_field(
+            "commentForSigner",
+            &shown(full, d.comment_for_signer.as_ref()),
+        )?;
+        s.serialize_field("signingStatus", &e.signing_status)?;
         s.serialize_field("signerNotification", &d.signer_notification)?;
-        s.serialize_field("signerLanguage", &d.signer_language)?;
-        s.serialize_field("anonymous", &self.anonymous())?;
+        s.serialize_field("signerLanguage", &shown(full, d.signer_language.as_ref()))?;
+        s.serialize_field("anonymous", &e.anonymous())?;
+        s.end()
+    }
+}
+
+/// Whose entries a portal answer shows in full: `None` shows every entry in full.
+type Own<'a> = Option<&'a [SignerId]>;
+
+fn shows_in_full(own: Own<'_>, entry: &StepSigner) -> bool {
+    own.is_none_or(|own| own.contains(&entry.id))
+}
+
+struct EntriesJson<'a> {
+    entries: &'a [StepSigner],
+    own: Own<'a>,
+}
+
+impl Serialize for EntriesJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.entries.iter().map(|entry| EntryJson {
+            entry,
+            full: shows_in_full(self.own, entry),
+        }))
+    }
+}
+
+/// The fields of a step, written into a struct being serialised (a step of its own, or
+/// flattened into a signer's step with its process id).
+pub(crate) fn step_fields<S: SerializeStruct>(
+    s: &mut S,
+    step: &ProcessStep,
+    own: Own<'_>,
+) -> Result<(), S::Error> {
+    s.serialize_field("id", &step.id)?;
+    s.serialize_field("processOrder", &step.process_order)?;
+    s.serialize_field("stepStatus", &step.step_status)?;
+    s.serialize_field("dueDate", &step.due_date.map(Rfc3339))?;
+    s.serialize_field(
+        "processStepSigners",
+        &EntriesJson {
+            entries: &step.signers,
+            own,
+        },
+    )
+}
+
+struct StepJson<'a> {
+    step: &'a ProcessStep,
+    own: Own<'a>,
+}
+
+impl Serialize for StepJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("SigningProcessStep", 5)?;
+        step_fields(&mut s, self.step, self.own)?;
         s.end()
     }
 }
 
 /// One recipient group of a process (the seed's `SigningProcessStep`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessStep {
     /// Server-made id.
     pub id: StepId,
@@ -118,11 +202,19 @@ pub struct ProcessStep {
     /// Where the step stands.
     pub step_status: StepStatus,
     /// After this instant the step's tasks have expired (rule 3).
-    #[serde(with = "time::serde::rfc3339::option")]
     pub due_date: Option<OffsetDateTime>,
     /// The people of the step, acting in parallel.
-    #[serde(rename = "processStepSigners")]
     pub signers: Vec<StepSigner>,
+}
+
+impl Serialize for ProcessStep {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        StepJson {
+            step: self,
+            own: None,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl ProcessStep {
@@ -289,27 +381,100 @@ impl Deref for SigningProcess {
 
 impl Serialize for ProcessData {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let h = &self.header;
-        let signers: Vec<&StepSigner> = self.signers().collect();
+        ProcessJson {
+            data: self,
+            own: None,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// A process as a portal caller sees it (PRODUCT.md section 10): the caller's own entries
+/// in full, every other entry with its role, status and (unless anonymous) name only, so
+/// that no answer gives one person another entry's id, personal code or email.
+///
+/// ```
+/// use pas_domain::prelude::*;
+/// use pas_domain::process::PortalView;
+///
+/// let ids = SequentialIds::default();
+/// let now = time::macros::datetime!(2026-03-01 10:00 UTC);
+/// let input: ProcessInput = serde_json::from_value(serde_json::json!({
+///     "documentId": "doc-1",
+///     "signingProcessSteps": [{"processOrder": 1, "processStepSigners": [
+///         {"signerRole": "SIGNER", "signerName": "Anna", "signerEmail": "anna@example.lv", "signerNotification": false},
+///         {"signerRole": "SIGNER", "signerName": "Juris", "signerEmail": "juris@example.lv", "signerNotification": false}
+///     ]}]
+/// })).unwrap();
+/// let (process, _) = SigningProcess::create(input.validate().unwrap(), &ids, now).unwrap();
+/// let anna = process.steps[0].signers[0].id;
+/// let json = serde_json::to_value(PortalView::new(process.into_data(), vec![anna])).unwrap();
+/// let juris = &json["signingProcessSteps"][0]["processStepSigners"][1];
+/// assert!(juris["id"].is_null() && juris["signerEmail"].is_null());
+/// assert_eq!(json["signingProcessSteps"][0]["processStepSigners"][0]["signerEmail"], "anna@example.lv");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalView {
+    /// The whole process.
+    pub process: ProcessData,
+    /// The caller's own entries.
+    pub own: Vec<SignerId>,
+}
+
+impl PortalView {
+    /// The process as the owner of the entries `own` sees it.
+    pub fn new(process: ProcessData, own: Vec<SignerId>) -> Self {
+        Self { process, own }
+    }
+}
+
+impl Serialize for PortalView {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ProcessJson {
+            data: &self.process,
+            own: Some(&self.own),
+        }
+        .serialize(serializer)
+    }
+}
+
+struct ProcessJson<'a> {
+    data: &'a ProcessData,
+    own: Own<'a>,
+}
+
+impl Serialize for ProcessJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (p, own) = (self.data, self.own);
+        let h = &p.header;
+        let steps: Vec<StepJson<'_>> = p.steps.iter().map(|step| StepJson { step, own }).collect();
+        let signers: Vec<EntryJson<'_>> = p
+            .signers()
+            .map(|entry| EntryJson {
+                entry,
+                full: shows_in_full(own, entry),
+            })
+            .collect();
+        let current = p.current_step().map(|step| StepJson { step, own });
         let mut s = serializer.serialize_struct("SigningProcess", 18)?;
-        s.serialize_field("id", &self.id)?;
-        s.serialize_field("createdAt", &Rfc3339(self.created_at))?;
-        s.serialize_field("signingProcessSteps", &self.steps)?;
+        s.serialize_field("id", &p.id)?;
+        s.serialize_field("createdAt", &Rfc3339(p.created_at))?;
+        s.serialize_field("signingProcessSteps", &steps)?;
         s.serialize_field("processInitiatorEmail", &h.process_initiator_email)?;
         s.serialize_field("documentId", &h.document_id)?;
         s.serialize_field("documentName", &h.document_name)?;
         s.serialize_field("initiator", &h.initiator)?;
         s.serialize_field("comment", &h.comment)?;
-        s.serialize_field("canceled", &self.canceled())?;
-        s.serialize_field("status", &self.status)?;
+        s.serialize_field("canceled", &p.canceled())?;
+        s.serialize_field("status", &p.status)?;
         s.serialize_field("documentType", &h.document_type)?;
         s.serialize_field("ownerGroup", &h.owner_group)?;
-        s.serialize_field("completedAt", &self.completed_at.map(Rfc3339))?;
+        s.serialize_field("completedAt", &p.completed_at.map(Rfc3339))?;
         s.serialize_field("initiatorName", &h.initiator_name)?;
-        s.serialize_field("totalSigners", &self.total_signers())?;
-        s.serialize_field("totalSigned", &self.total_signed())?;
+        s.serialize_field("totalSigners", &p.total_signers())?;
+        s.serialize_field("totalSigned", &p.total_signed())?;
         s.serialize_field("signers", &signers)?;
-        s.serialize_field("currentInProgressStep", &self.current_step())?;
+        s.serialize_field("currentInProgressStep", &current)?;
         s.end()
     }
 }

@@ -106,13 +106,24 @@ impl From<&ProcessData> for SignerDocument {
     }
 }
 
-/// One step a person has an entry in, with its process id (`listSignerSteps`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One step a person has an entry in, with its process id (`listSignerSteps`). Other
+/// people's entries are shown as in a [`crate::process::PortalView`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignerStep {
     /// The process.
     pub process_id: ProcessId,
     /// The step.
-    #[serde(flatten)]
     pub step: ProcessStep,
+    /// The person's own entries in the step.
+    pub own: Vec<SignerId>,
+}
+
+impl Serialize for SignerStep {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("SignerStep", 6)?;
+        s.serialize_field("processId", &self.process_id)?;
+        crate::process::step_fields(&mut s, &self.step, Some(&self.own))?;
+        s.end()
+    }
 }

@@ -1,39 +1,36 @@
 //! Who is calling: the one place that turns a request into the domain's [`Caller`] (the
-//! acting user, the client application and the address recorded on every audit row).
+//! authenticated principal and the address recorded on every audit row), and that checks
+//! the principal's role for the route's operation before any body is read (PRODUCT.md
+//! section 10: the role first, then the object, then the body).
 //!
-//! Until authentication lands the user is the `X-User` header (absent: `api`) and the client
-//! application is `X-Client-App`, else `User-Agent` (PRODUCT.md section 4). A token-based
-//! principal will replace the body of [`RequestCaller::from_request`]; handlers take a
-//! `RequestCaller` and never read these headers themselves.
-//!
-//! The address is the peer's, or, when the peer is a trusted proxy (`TRUSTED_PROXIES`), the
-//! first `X-Forwarded-For` hop ([`NetworkSettings::client_ip`]).
+//! The principal is put into the request by the authentication middleware
+//! ([`crate::authn`]); without one (an app mounted without it) the request is treated as
+//! `AUTH_MODE=off`. The address is the peer's, or, when the peer is a trusted proxy
+//! (`TRUSTED_PROXIES`), the first `X-Forwarded-For` hop ([`NetworkSettings::client_ip`]).
 
+use std::collections::HashMap;
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{HeaderName, USER_AGENT};
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::http::Method;
+use actix_web::http::header::HeaderName;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use pas_domain::audit::Caller;
+use pas_domain::auth::{Operation, Principal};
+use pas_domain::service::ServiceError;
+use utoipa::openapi::OpenApi;
 
 use crate::ApiState;
 use crate::network::NetworkSettings;
 use crate::problem::ApiError;
 
-/// The acting user when the request names none.
-pub const DEFAULT_USER: &str = "api";
-
-/// Longest header value kept, in characters (longer ones are cut, never refused). Values
-/// are read as UTF-8, so user names with diacritics survive.
-const MAX_LEN: usize = 255;
-
-/// The caller of a request; every mutating handler takes one.
+/// The caller of a request; every handler of the API takes one, first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestCaller(pub Caller);
 
 impl RequestCaller {
-    /// Reads the caller from a request's headers and peer address, with the network
-    /// settings of the app's [`ApiState`] (none registered: no proxy is trusted).
+    /// The caller of a request, with the network settings of the app's [`ApiState`] (none
+    /// registered: no proxy is trusted).
     pub fn of(req: &HttpRequest) -> Self {
         match req.app_data::<web::Data<ApiState>>() {
             Some(state) => Self::resolve(req, &state.network),
@@ -41,31 +38,25 @@ impl RequestCaller {
         }
     }
 
-    /// Reads the caller from a request's headers and peer address, believing
-    /// `X-Forwarded-For` only from the trusted proxies of `network`.
+    /// The caller of a request, believing `X-Forwarded-For` only from the trusted proxies of
+    /// `network`.
     pub fn resolve(req: &HttpRequest, network: &NetworkSettings) -> Self {
-        let header = |name: &HeaderName| {
-            req.headers()
-                .get(name)
-                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(|v| v.chars().take(MAX_LEN).collect::<String>())
-        };
-        let user =
-            header(&HeaderName::from_static("x-user")).unwrap_or_else(|| DEFAULT_USER.to_owned());
-        let client_app =
-            header(&HeaderName::from_static("x-client-app")).or_else(|| header(&USER_AGENT));
+        let principal = req
+            .extensions()
+            .get::<Principal>()
+            .cloned()
+            .unwrap_or_else(|| crate::authn::development_principal(req));
         let forwarded_for = req
             .headers()
             .get_all(HeaderName::from_static("x-forwarded-for"))
             .filter_map(|v| v.to_str().ok());
         let ip = network.client_ip(req.peer_addr().map(|a| a.ip()), forwarded_for);
-        Self(Caller {
-            user,
-            ip_address: ip.map(|ip| ip.to_string()),
-            client_app,
-        })
+        Self(Caller::new(principal, ip.map(|ip| ip.to_string())))
+    }
+
+    /// The principal.
+    pub fn principal(&self) -> &Principal {
+        &self.0.principal
     }
 }
 
@@ -73,22 +64,96 @@ impl FromRequest for RequestCaller {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
+    /// Resolves the caller and checks its role for the matched route's operation: a caller
+    /// without the role gets 403 before its body or parameters are looked at.
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Self::of(req)))
+        let caller = Self::of(req);
+        let operation = req
+            .app_data::<web::Data<Operations>>()
+            .and_then(|ops| ops.of(req));
+        let checked = match operation {
+            Some(op) => caller
+                .principal()
+                .require(op)
+                .map(|()| caller)
+                .map_err(|_| ApiError::Service(ServiceError::Forbidden)),
+            None => Ok(caller),
+        };
+        ready(checked)
+    }
+}
+
+/// The operation of every route (method and path template), from the OpenAPI document,
+/// which is collected from the handlers themselves.
+pub(crate) struct Operations(HashMap<(Method, String), Operation>);
+
+impl Operations {
+    pub(crate) fn from_openapi(doc: &OpenApi) -> Self {
+        let mut table = HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            let by_method = [
+                (Method::GET, &item.get),
+                (Method::PUT, &item.put),
+                (Method::POST, &item.post),
+                (Method::DELETE, &item.delete),
+                (Method::PATCH, &item.patch),
+            ];
+            for (method, op) in by_method {
+                let found = op
+                    .as_ref()
+                    .and_then(|o| o.operation_id.as_deref())
+                    .and_then(Operation::from_id);
+                if let Some(found) = found {
+                    table.insert((method, path.clone()), found);
+                }
+            }
+        }
+        Self(table)
+    }
+
+    /// The operation of the route a request matched.
+    fn of(&self, req: &HttpRequest) -> Option<Operation> {
+        let pattern = req.match_pattern()?;
+        self.0.get(&(req.method().clone(), pattern)).copied()
+    }
+
+    /// Every operation that has a route.
+    #[cfg(test)]
+    pub(crate) fn operations(&self) -> impl Iterator<Item = Operation> + '_ {
+        self.0.values().copied()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn section10_every_operation_of_the_role_table_has_exactly_one_route_and_back() {
+        let doc = crate::openapi();
+        let table = Operations::from_openapi(&doc);
+        let mut routed: Vec<Operation> = table.operations().collect();
+        routed.sort();
+        assert_eq!(routed, Operation::ALL.to_vec());
+        // Every documented operation but the public probes is in the role table.
+        let unknown: Vec<String> = doc
+            .paths
+            .paths
+            .values()
+            .flat_map(|item| [&item.get, &item.put, &item.post, &item.delete, &item.patch])
+            .filter_map(|op| op.as_ref()?.operation_id.clone())
+            .filter(|id| Operation::from_id(id).is_none())
+            .collect();
+        assert_eq!(unknown, ["health", "ready"]);
+    }
     use actix_web::test::TestRequest;
 
     #[test]
     fn the_caller_defaults_to_api_without_headers() {
         let req = TestRequest::default().to_http_request();
         let caller = RequestCaller::of(&req).0;
-        assert_eq!(caller.user, "api");
-        assert_eq!(caller.client_app, None);
+        assert_eq!(caller.user(), "api");
+        assert_eq!(caller.client_app(), None);
     }
 
     #[test]
@@ -104,17 +169,14 @@ mod tests {
             .peer_addr("10.1.2.3:4567".parse().expect("addr"))
             .to_http_request();
         let caller = RequestCaller::of(&req).0;
-        assert_eq!(caller.user, "Jānis");
-        assert_eq!(caller.client_app.as_deref(), Some("portal"));
+        assert_eq!(caller.user(), "Jānis");
+        assert_eq!(caller.client_app(), Some("portal"));
         assert_eq!(caller.ip_address.as_deref(), Some("10.1.2.3"));
 
         let req = TestRequest::default()
             .insert_header(("User-Agent", "curl/8"))
             .to_http_request();
-        assert_eq!(
-            RequestCaller::of(&req).0.client_app.as_deref(),
-            Some("curl/8")
-        );
+        assert_eq!(RequestCaller::of(&req).0.client_app(), Some("curl/8"));
     }
 
     fn behind_proxy() -> NetworkSettings {

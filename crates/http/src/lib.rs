@@ -39,6 +39,7 @@ use futures::future::BoxFuture;
 use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
 use time::{Date, OffsetDateTime};
 
+pub mod authn;
 pub mod caller;
 mod fallback;
 mod logging;
@@ -134,9 +135,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) + Clon
     move |cfg: &mut web::ServiceConfig| {
         let doc = openapi();
         let known = fallback::KnownRoutes::from_openapi(&doc);
+        let operations = caller::Operations::from_openapi(&doc);
         let limits = state.limits;
         cfg.app_data(web::Data::new(state))
-            .app_data(web::Data::new(known));
+            .app_data(web::Data::new(known))
+            .app_data(web::Data::new(operations));
         {
             let mut ucfg = utoipa_actix_web::service_config::ServiceConfig::new(cfg);
             routes::register_root(&mut ucfg);

@@ -716,6 +716,7 @@ mod tests {
         let row = DomainStep {
             process_id: p.id,
             step: step.clone(),
+            own: vec![step.signers[0].id],
         };
         assert_eq!(keys(&row), properties::<SignerStep>());
     }

@@ -23,7 +23,7 @@ use pas_domain::timestamp::truncate;
 use crate::db::{Db, SqliteConn};
 use crate::models::{AuditRow, chain_key, db_time};
 use crate::paging::{offset, sorted, tie_direction, total};
-use crate::schema::{audit_chains, audit_events};
+use crate::schema::{audit_chains, audit_events, processes};
 
 /// Takes the lock that serialises appends to one chain, until the transaction ends.
 pub(crate) trait ChainLock {
@@ -139,6 +139,13 @@ macro_rules! filtered_events {
         }
         if let Some(to) = f.to {
             q = q.filter(audit_events::created_at.lt(db_time(to)));
+        }
+        if let Some(groups) = &f.owner_groups {
+            // Deleted processes keep their trail, so their events stay listed too.
+            let owned = processes::table
+                .filter(processes::owner_group.eq_any(groups.clone()))
+                .select(processes::id.nullable());
+            q = q.filter(audit_events::process_id.eq_any(owned));
         }
         q
     }};

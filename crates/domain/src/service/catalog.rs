@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::auth::{Operation, Principal};
 use crate::catalog::{AttributeInput, DocumentAttribute, DocumentProfile, ProfileInput};
 use crate::ids::{AttributeId, ProfileId};
 use crate::ports::{CatalogStore, Clock, IdSource};
@@ -46,7 +47,9 @@ impl CatalogService {
     pub async fn create_profile(
         &self,
         input: ProfileInput,
+        principal: &Principal,
     ) -> Result<DocumentProfile, ServiceError> {
+        principal.require(Operation::CreateDocumentProfile)?;
         let draft = input.validate(ProfileId::from_uuid(self.ids.new_id()), self.clock.now())?;
         let mut profile = draft.profile;
         profile.attributes = self.resolve(&draft.attribute_ids).await?;
@@ -59,8 +62,14 @@ impl CatalogService {
         &self,
         id: ProfileId,
         input: ProfileInput,
+        principal: &Principal,
     ) -> Result<DocumentProfile, ServiceError> {
-        let existing = self.get_profile(id).await?;
+        principal.require(Operation::UpdateDocumentProfile)?;
+        let existing = self
+            .store
+            .get_profile(id)
+            .await?
+            .ok_or(ServiceError::NotFound("document profile"))?;
         let draft = input.validate(id, existing.created_at)?;
         let mut profile = draft.profile;
         profile.attributes = self.resolve(&draft.attribute_ids).await?;
@@ -69,12 +78,22 @@ impl CatalogService {
     }
 
     /// `deleteDocumentProfile`.
-    pub async fn delete_profile(&self, id: ProfileId) -> Result<(), ServiceError> {
+    pub async fn delete_profile(
+        &self,
+        id: ProfileId,
+        principal: &Principal,
+    ) -> Result<(), ServiceError> {
+        principal.require(Operation::DeleteDocumentProfile)?;
         Ok(self.store.delete_profile(id).await?)
     }
 
     /// `getDocumentProfileById`.
-    pub async fn get_profile(&self, id: ProfileId) -> Result<DocumentProfile, ServiceError> {
+    pub async fn get_profile(
+        &self,
+        id: ProfileId,
+        principal: &Principal,
+    ) -> Result<DocumentProfile, ServiceError> {
+        principal.require(Operation::GetDocumentProfileById)?;
         self.store
             .get_profile(id)
             .await?
@@ -82,7 +101,12 @@ impl CatalogService {
     }
 
     /// `getDocumentProfileByName`: exact match.
-    pub async fn profile_by_name(&self, name: &str) -> Result<DocumentProfile, ServiceError> {
+    pub async fn profile_by_name(
+        &self,
+        name: &str,
+        principal: &Principal,
+    ) -> Result<DocumentProfile, ServiceError> {
+        principal.require(Operation::GetDocumentProfileByName)?;
         self.store
             .profile_by_name(name.to_owned())
             .await?
@@ -93,7 +117,9 @@ impl CatalogService {
     pub async fn list_profiles(
         &self,
         group: Option<String>,
+        principal: &Principal,
     ) -> Result<Vec<DocumentProfile>, ServiceError> {
+        principal.require(Operation::ListDocumentProfiles)?;
         Ok(self.store.list_profiles(group).await?)
     }
 
@@ -101,7 +127,9 @@ impl CatalogService {
     pub async fn create_attribute(
         &self,
         input: AttributeInput,
+        principal: &Principal,
     ) -> Result<DocumentAttribute, ServiceError> {
+        principal.require(Operation::CreateDocumentAttribute)?;
         let id = AttributeId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let attribute = input.validate(id, self.clock.now())?;
         self.store.insert_attribute(&attribute).await?;
@@ -113,20 +141,36 @@ impl CatalogService {
         &self,
         id: AttributeId,
         input: AttributeInput,
+        principal: &Principal,
     ) -> Result<DocumentAttribute, ServiceError> {
-        let existing = self.get_attribute(id).await?;
+        principal.require(Operation::UpdateDocumentAttribute)?;
+        let existing = self
+            .store
+            .get_attribute(id)
+            .await?
+            .ok_or(ServiceError::NotFound("document attribute"))?;
         let attribute = input.validate(id, existing.created_at)?;
         self.store.update_attribute(&attribute).await?;
         Ok(attribute)
     }
 
     /// `deleteDocumentAttribute`: 409 while a profile uses it.
-    pub async fn delete_attribute(&self, id: AttributeId) -> Result<(), ServiceError> {
+    pub async fn delete_attribute(
+        &self,
+        id: AttributeId,
+        principal: &Principal,
+    ) -> Result<(), ServiceError> {
+        principal.require(Operation::DeleteDocumentAttribute)?;
         Ok(self.store.delete_attribute(id).await?)
     }
 
     /// `getDocumentAttributeById`.
-    pub async fn get_attribute(&self, id: AttributeId) -> Result<DocumentAttribute, ServiceError> {
+    pub async fn get_attribute(
+        &self,
+        id: AttributeId,
+        principal: &Principal,
+    ) -> Result<DocumentAttribute, ServiceError> {
+        principal.require(Operation::GetDocumentAttributeById)?;
         self.store
             .get_attribute(id)
             .await?
@@ -134,7 +178,11 @@ impl CatalogService {
     }
 
     /// `listDocumentAttributes`.
-    pub async fn list_attributes(&self) -> Result<Vec<DocumentAttribute>, ServiceError> {
+    pub async fn list_attributes(
+        &self,
+        principal: &Principal,
+    ) -> Result<Vec<DocumentAttribute>, ServiceError> {
+        principal.require(Operation::ListDocumentAttributes)?;
         Ok(self.store.list_attributes().await?)
     }
 }

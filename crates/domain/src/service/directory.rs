@@ -1,10 +1,11 @@
 use std::sync::Arc;
 
 use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller};
+use crate::auth::{Denied, Operation, Principal};
 use crate::contact::{Contact, ContactFilter, ContactInput};
 use crate::ids::{AuditEventId, ContactId, ProcessId, TemplateId};
 use crate::paging::{AuditSort, ContactSort, Page, PageRequest, TemplateSort};
-use crate::ports::{AuditStore, Clock, ContactStore, IdSource, TemplateStore};
+use crate::ports::{AuditStore, Clock, ContactStore, IdSource, ProcessRepository, TemplateStore};
 use crate::status::Scope;
 use crate::template::{Template, TemplateFilter, TemplateInput};
 use crate::visibility::Viewer;
@@ -18,16 +19,19 @@ pub struct DirectoryService {
     contacts: Arc<dyn ContactStore>,
     templates: Arc<dyn TemplateStore>,
     audit: Arc<dyn AuditStore>,
+    processes: Arc<dyn ProcessRepository>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
 }
 
 impl DirectoryService {
-    /// Wires the use cases to their ports.
+    /// Wires the use cases to their ports (`processes` answers whose group an audit trail
+    /// belongs to).
     pub fn new(
         contacts: Arc<dyn ContactStore>,
         templates: Arc<dyn TemplateStore>,
         audit: Arc<dyn AuditStore>,
+        processes: Arc<dyn ProcessRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
     ) -> Self {
@@ -35,9 +39,32 @@ impl DirectoryService {
             contacts,
             templates,
             audit,
+            processes,
             clock,
             ids,
         }
+    }
+
+    /// The `owner`/`user` and `group` parameters name the principal itself (an
+    /// administrator may name anyone).
+    fn check_viewer(principal: &Principal, viewer: &Viewer) -> Result<(), Denied> {
+        let own = principal.may_name_user(&viewer.user)
+            && viewer.groups.iter().all(|g| principal.may_name_group(g));
+        if own { Ok(()) } else { Err(Denied) }
+    }
+
+    /// A row the principal may write: its own, in its groups; GLOBAL rows are written by
+    /// administrators only.
+    fn check_row(
+        principal: &Principal,
+        scope: Scope,
+        owner: &str,
+        group: Option<&str>,
+    ) -> Result<(), Denied> {
+        let allowed = principal.may_name_user(owner)
+            && group.is_none_or(|g| principal.may_name_group(g))
+            && (scope != Scope::Global || principal.is_admin());
+        if allowed { Ok(()) } else { Err(Denied) }
     }
 
     /// A row the viewer cannot see does not exist for it (404); one it sees but may not
@@ -59,9 +86,20 @@ impl DirectoryService {
     }
 
     /// `createContact`.
-    pub async fn create_contact(&self, input: ContactInput) -> Result<Contact, ServiceError> {
+    pub async fn create_contact(
+        &self,
+        input: ContactInput,
+        principal: &Principal,
+    ) -> Result<Contact, ServiceError> {
+        principal.require(Operation::CreateContact)?;
         let id = ContactId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let contact = input.validate(id, self.clock.now())?;
+        Self::check_row(
+            principal,
+            contact.scope,
+            &contact.owner,
+            contact.group.as_deref(),
+        )?;
         self.contacts.insert(&contact).await?;
         Ok(contact)
     }
@@ -71,7 +109,10 @@ impl DirectoryService {
         &self,
         input: ContactInput,
         viewer: &Viewer,
+        principal: &Principal,
     ) -> Result<Contact, ServiceError> {
+        principal.require(Operation::UpdateContact)?;
+        Self::check_viewer(principal, viewer)?;
         let id = input
             .id
             .map(ContactId::from_uuid)
@@ -93,12 +134,25 @@ impl DirectoryService {
         if !viewer.can_change(contact.scope, &contact.owner, contact.group.as_deref()) {
             return Err(ServiceError::Forbidden);
         }
+        Self::check_row(
+            principal,
+            contact.scope,
+            &contact.owner,
+            contact.group.as_deref(),
+        )?;
         self.contacts.update(&contact).await?;
         Ok(contact)
     }
 
     /// `deleteContact`.
-    pub async fn delete_contact(&self, id: ContactId, viewer: &Viewer) -> Result<(), ServiceError> {
+    pub async fn delete_contact(
+        &self,
+        id: ContactId,
+        viewer: &Viewer,
+        principal: &Principal,
+    ) -> Result<(), ServiceError> {
+        principal.require(Operation::DeleteContact)?;
+        Self::check_viewer(principal, viewer)?;
         let existing = self
             .contacts
             .get(id)
@@ -111,6 +165,12 @@ impl DirectoryService {
             &existing.owner,
             existing.group.as_deref(),
         )?;
+        Self::check_row(
+            principal,
+            existing.scope,
+            &existing.owner,
+            existing.group.as_deref(),
+        )?;
         Ok(self.contacts.delete(id).await?)
     }
 
@@ -119,14 +179,28 @@ impl DirectoryService {
         &self,
         filter: &ContactFilter,
         page: &PageRequest<ContactSort>,
+        principal: &Principal,
     ) -> Result<Page<Contact>, ServiceError> {
+        principal.require(Operation::ListContacts)?;
+        Self::check_viewer(principal, &filter.viewer)?;
         Ok(self.contacts.list(filter, page).await?)
     }
 
     /// `createTemplate`.
-    pub async fn create_template(&self, input: TemplateInput) -> Result<Template, ServiceError> {
+    pub async fn create_template(
+        &self,
+        input: TemplateInput,
+        principal: &Principal,
+    ) -> Result<Template, ServiceError> {
+        principal.require(Operation::CreateTemplate)?;
         let id = TemplateId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let template = input.validate(id, self.clock.now())?;
+        Self::check_row(
+            principal,
+            template.scope,
+            &template.owner,
+            template.group.as_deref(),
+        )?;
         self.templates.insert(&template).await?;
         Ok(template)
     }
@@ -136,7 +210,10 @@ impl DirectoryService {
         &self,
         id: TemplateId,
         viewer: &Viewer,
+        principal: &Principal,
     ) -> Result<(), ServiceError> {
+        principal.require(Operation::DeleteTemplate)?;
+        Self::check_viewer(principal, viewer)?;
         let existing = self
             .templates
             .get(id)
@@ -149,6 +226,12 @@ impl DirectoryService {
             &existing.owner,
             existing.group.as_deref(),
         )?;
+        Self::check_row(
+            principal,
+            existing.scope,
+            &existing.owner,
+            existing.group.as_deref(),
+        )?;
         Ok(self.templates.delete(id).await?)
     }
 
@@ -157,32 +240,57 @@ impl DirectoryService {
         &self,
         filter: &TemplateFilter,
         page: &PageRequest<TemplateSort>,
+        principal: &Principal,
     ) -> Result<Page<Template>, ServiceError> {
+        principal.require(Operation::ListTemplates)?;
+        Self::check_viewer(principal, &filter.viewer)?;
         Ok(self.templates.list(filter, page).await?)
     }
 
-    /// `createAuditingEvent`.
+    /// `createAuditingEvent`: other systems' events, recorded as the caller's (see
+    /// [`AuditEventInput::validate`]).
     pub async fn record_event(
         &self,
         input: AuditEventInput,
         caller: &Caller,
     ) -> Result<AuditingEvent, ServiceError> {
+        caller.principal.require(Operation::CreateAuditingEvent)?;
         let id = AuditEventId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let event = input.validate(id, self.clock.now(), caller)?;
         Ok(self.audit.append(&event).await?)
     }
 
-    /// `GET /audit-events`.
+    /// `GET /audit-events`: everything for those who see everything, the events of its
+    /// groups' processes for a `pas-user`.
     pub async fn list_events(
         &self,
         filter: &AuditFilter,
         page: &PageRequest<AuditSort>,
+        principal: &Principal,
     ) -> Result<Page<AuditingEvent>, ServiceError> {
-        Ok(self.audit.list(filter, page).await?)
+        principal.require(Operation::ListAuditEvents)?;
+        let confined = AuditFilter {
+            owner_groups: principal.confined_to().map(<[String]>::to_vec),
+            ..filter.clone()
+        };
+        Ok(self.audit.list(&confined, page).await?)
     }
 
-    /// `GET /processes/{id}/audit-trail`.
-    pub async fn trail(&self, process: ProcessId) -> Result<AuditTrail, ServiceError> {
+    /// `GET /processes/{id}/audit-trail`: 404 for a process outside the principal's reach
+    /// (a deleted process keeps its trail).
+    pub async fn trail(
+        &self,
+        process: ProcessId,
+        principal: &Principal,
+    ) -> Result<AuditTrail, ServiceError> {
+        principal.require(Operation::GetProcessAuditTrail)?;
+        if !principal.sees_everything() {
+            let found = self.processes.get_including_deleted(process).await?;
+            let group = found.as_ref().and_then(|p| p.header.owner_group.as_deref());
+            if !principal.reaches_group(group) {
+                return Err(ServiceError::NotFound("process"));
+            }
+        }
         Ok(self.audit.trail(process).await?)
     }
 }

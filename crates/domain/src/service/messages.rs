@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::auth::{Operation, Principal};
 use crate::error::ValidationErrors;
 use crate::ids::SignerId;
 use crate::input::ProcessDraft;
@@ -45,7 +46,9 @@ impl MessageService {
         draft: ProcessDraft,
         event: EventType,
         role: RecipientRole,
+        principal: &Principal,
     ) -> Result<Vec<SentEmail>, ServiceError> {
+        principal.require(Operation::SendTestEmail)?;
         // Rendered as a draft: a test email must not fail on the rules of starting.
         let draft = ProcessDraft {
             status: None,

@@ -51,6 +51,12 @@ pub enum ServiceError {
     Internal(String),
 }
 
+impl From<crate::auth::Denied> for ServiceError {
+    fn from(_: crate::auth::Denied) -> Self {
+        Self::Forbidden
+    }
+}
+
 impl From<CommandError> for ServiceError {
     fn from(e: CommandError) -> Self {
         match e {

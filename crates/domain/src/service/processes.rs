@@ -3,6 +3,8 @@ use std::sync::Arc;
 use time::{Date, OffsetDateTime};
 
 use crate::audit::{Caller, NewAuditEvent};
+use crate::auth::{Denied, Operation, Principal};
+use crate::error::ValidationErrors;
 use crate::events::Change;
 use crate::ids::{AuditEventId, ProcessId, SignerId, StepId};
 use crate::input::{ProcessDraft, StepDraft};
@@ -10,8 +12,8 @@ use crate::machine::Action;
 use crate::matching;
 use crate::paging::{Page, PageRequest, ProcessSort, TaskSort};
 use crate::ports::{ChangeSet, Clock, IdSource, ProcessRepository, RepoError};
-use crate::process::{ProcessData, SigningProcess};
-use crate::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter};
+use crate::process::{PortalView, ProcessData, SigningProcess};
+use crate::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter, TaskOwner};
 use crate::reminder::due_reminders;
 use crate::status::{EventType, ProcessStatus};
 use crate::task::{SignerDocument, SignerStep, SignerTask};
@@ -123,12 +125,24 @@ impl ProcessService {
         }
     }
 
-    /// `createProcess`.
+    /// `createProcess`. A `pas-user` creates in its own groups only (403 otherwise); one
+    /// that names no `ownerGroup` and has exactly one group creates in that group.
     pub async fn create(
         &self,
-        draft: ProcessDraft,
+        mut draft: ProcessDraft,
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
+        let principal = &caller.principal;
+        principal.require(Operation::CreateProcess)?;
+        draft.header.owner_group =
+            principal.owner_group_for(draft.header.owner_group.as_deref())?;
+        if draft.header.owner_group.is_none() && !principal.is_admin() {
+            return Err(ValidationErrors::single(
+                "ownerGroup",
+                "is required: name one of your groups",
+            )
+            .into());
+        }
         let (process, change) = SigningProcess::create(draft, self.ids.as_ref(), self.clock.now())?;
         let changes = self.change_set(&process, change, caller, "createProcess");
         self.repo
@@ -153,14 +167,15 @@ impl ProcessService {
     }
 
     /// `getProcessById`: the process, recording PROCESS_GETONE unless reads are not audited.
-    /// An unknown id records nothing (there is no chain to add to). When the row cannot be
-    /// written the read fails: an audited read is never served unrecorded.
+    /// An unknown id, or one outside the caller's reach, records nothing and is 404. When
+    /// the row cannot be written the read fails: an audited read is never served unrecorded.
     pub async fn get_audited(
         &self,
         id: ProcessId,
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
-        let process = self.get(id).await?;
+        caller.principal.require(Operation::GetProcessById)?;
+        let process = reachable(self.get(id).await?, &caller.principal)?;
         if self.read_audit != ReadAudit::Off {
             self.record_read(&process, EventType::ProcessGetone, caller, "getProcessById")
                 .await?;
@@ -227,22 +242,29 @@ impl ProcessService {
         })
     }
 
-    /// Load, check, command, save; retried on a concurrent change (rule 10).
+    /// Role, load, reach, check, command, save; retried on a concurrent change (rule 10).
+    /// A process outside the caller's reach is 404, as if it did not exist.
     async fn mutate<F>(
         &self,
         target: Target,
         pre: Precondition,
         caller: &Caller,
-        method: &str,
+        op: Operation,
         mut command: F,
     ) -> Result<SigningProcess, ServiceError>
     where
         F: FnMut(&mut SigningProcess, OffsetDateTime) -> Result<Change, ServiceError> + Send,
     {
+        caller.principal.require(op)?;
+        let method = op.id();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut process = self.load(&target).await?;
+            // The portal reaches an entry by its secret id, whatever the process's group.
+            if !op.is_portal() {
+                process = reachable(process, &caller.principal)?;
+            }
             let expected = process.version;
             if let Precondition::Version(v) = pre {
                 if v != expected {
@@ -268,7 +290,8 @@ impl ProcessService {
         }
     }
 
-    /// `updateProcess`.
+    /// `updateProcess`. A `pas-user` cannot move a process out of its groups; one that
+    /// leaves `ownerGroup` out keeps the current one.
     pub async fn update(
         &self,
         id: ProcessId,
@@ -277,12 +300,27 @@ impl ProcessService {
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
         let ids = self.ids.clone();
+        let principal = &caller.principal;
         self.mutate(
             Target::Process(id),
             pre,
             caller,
-            "updateProcess",
-            |p, now| Ok(p.update(draft.clone(), ids.as_ref(), now)?),
+            Operation::UpdateProcess,
+            |p, now| {
+                let mut draft = draft.clone();
+                if !principal.is_admin() {
+                    let group = draft
+                        .header
+                        .owner_group
+                        .take()
+                        .or_else(|| p.header.owner_group.clone());
+                    if !principal.reaches_group(group.as_deref()) {
+                        return Err(Denied.into());
+                    }
+                    draft.header.owner_group = group;
+                }
+                Ok(p.update(draft, ids.as_ref(), now)?)
+            },
         )
         .await
     }
@@ -298,7 +336,7 @@ impl ProcessService {
             Target::Process(id),
             pre,
             caller,
-            "startProcess",
+            Operation::StartProcess,
             |p, now| Ok(p.start(now)?),
         )
         .await
@@ -312,12 +350,12 @@ impl ProcessService {
         pre: Precondition,
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
-        let method = if disable_messages {
-            "cancelProcessWithMessageControl"
+        let op = if disable_messages {
+            Operation::CancelProcessWithMessageControl
         } else {
-            "cancelProcess"
+            Operation::CancelProcess
         };
-        self.mutate(Target::Process(id), pre, caller, method, |p, now| {
+        self.mutate(Target::Process(id), pre, caller, op, |p, now| {
             Ok(p.cancel(disable_messages, now)?)
         })
         .await
@@ -334,14 +372,16 @@ impl ProcessService {
             Target::Process(id),
             pre,
             caller,
-            "deleteProcess",
+            Operation::DeleteProcess,
             |p, now| Ok(p.delete(now)?),
         )
         .await
         .map(drop)
     }
 
-    /// `updateProcessStep`.
+    /// `updateProcessStep`. Changing an entry's `signingStatus` is an administrative
+    /// correction: only a `pas-admin` may (403), and it is recorded with the admin as
+    /// `creator`.
     pub async fn update_step(
         &self,
         step: StepId,
@@ -349,46 +389,57 @@ impl ProcessService {
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
         let ids = self.ids.clone();
+        let principal = &caller.principal;
         self.mutate(
             Target::Step(step),
             Precondition::None,
             caller,
-            "updateProcessStep",
-            |p, now| Ok(p.update_step(step, draft.clone(), ids.as_ref(), now)?),
+            Operation::UpdateProcessStep,
+            |p, now| {
+                if !principal.is_admin() && changes_a_status(p, &draft) {
+                    return Err(Denied.into());
+                }
+                Ok(p.update_step(step, draft.clone(), ids.as_ref(), now)?)
+            },
         )
         .await
     }
 
     /// `POST /process-step-signers/{id}/{action}`: the portal acts for an entry after the
     /// identity check of section 8 (403 on mismatch, the same answer as for an unknown id).
+    /// A `pas-signer` acts as its own person only; administrators never act for a signer.
+    /// The answer is the process as the entry may see it.
     pub async fn act(
         &self,
         signer: SignerId,
         action: Action,
         comment: Option<String>,
-        claimed: Option<&PersonKey>,
+        claimed: Option<PersonKey>,
         caller: &Caller,
-    ) -> Result<SigningProcess, ServiceError> {
-        let method = match action {
-            Action::Sign => "signProcessStep",
-            Action::Approve => "approveProcessStep",
-            Action::View => "viewProcessStep",
-            Action::Decline => "declineProcessStep",
+    ) -> Result<PortalView, ServiceError> {
+        let op = match action {
+            Action::Sign => Operation::SignProcessStep,
+            Action::Approve => Operation::ApproveProcessStep,
+            Action::View => Operation::ViewProcessStep,
+            Action::Decline => Operation::DeclineProcessStep,
         };
+        caller.principal.require(op)?;
+        let person = caller.principal.acting_person(claimed)?;
         self.mutate(
             Target::Signer(signer),
             Precondition::None,
             caller,
-            method,
+            op,
             |p, now| {
                 let (_, entry) = p.find_signer(signer).ok_or(ServiceError::Forbidden)?;
-                if !matching::may_act(entry, claimed) {
+                if !matching::may_act(entry, person.as_ref()) {
                     return Err(ServiceError::Forbidden);
                 }
                 Ok(p.act(signer, action, comment.clone(), now)?)
             },
         )
         .await
+        .map(|p| matching::view_for_signer(&p, signer))
         .map_err(|e| match e {
             ServiceError::NotFound("signer") => ServiceError::Forbidden,
             other => other,
@@ -401,7 +452,8 @@ impl ProcessService {
         signer: SignerId,
         caller: &Caller,
     ) -> Result<ProcessData, ServiceError> {
-        let process = self.load(&Target::Signer(signer)).await?;
+        caller.principal.require(Operation::SendSignerEmail)?;
+        let process = reachable(self.load(&Target::Signer(signer)).await?, &caller.principal)?;
         let change = process.resend_task(signer, self.clock.now())?;
         let changes = self.change_set(&process, change, caller, "sendSignerEmail");
         self.repo.record(process.id, &changes).await?;
@@ -416,7 +468,13 @@ impl ProcessService {
         signer: SignerId,
         person: &PersonKey,
         caller: &Caller,
-    ) -> Result<ProcessData, ServiceError> {
+    ) -> Result<PortalView, ServiceError> {
+        caller
+            .principal
+            .require(Operation::AuthorizeProcessAccess)?;
+        if !caller.principal.speaks_for(person) {
+            return Err(ServiceError::Forbidden);
+        }
         let process = self.repo.get_by_signer(signer).await?;
         let now = self.clock.now();
         let verdict = process.as_ref().and_then(|p| {
@@ -447,7 +505,7 @@ impl ProcessService {
                 notifications: Vec::new(),
             },
             caller,
-            "authorizeProcessAccess",
+            Operation::AuthorizeProcessAccess.id(),
         );
         self.repo.record(process.id, &changes).await?;
         if ok {
@@ -458,29 +516,46 @@ impl ProcessService {
     }
 
     /// `listProcesses`. With [`ReadAudit::All`] each process on the answered page records
-    /// PROCESS_GETALL (never the whole result set: a page holds at most 200).
+    /// PROCESS_GETALL (never the whole result set: a page holds at most 200). A list of
+    /// every group (`isAdmin=true`, no `ownerGroup`) is for those who see everything; naming
+    /// a group outside the caller's is 403.
     pub async fn list(
         &self,
         filter: &ProcessFilter,
         page: &PageRequest<ProcessSort>,
         caller: &Caller,
     ) -> Result<Page<SigningProcess>, ServiceError> {
+        let principal = &caller.principal;
+        principal.require(Operation::ListProcesses)?;
+        let allowed = match &filter.owner_group {
+            None => principal.sees_everything(),
+            Some(g) => principal.reaches_group(Some(g)),
+        };
+        if !allowed {
+            return Err(ServiceError::Forbidden);
+        }
         let found = self.repo.list(filter, page).await?;
         self.record_list(&found.content, caller, "listProcesses")
             .await?;
         Ok(found)
     }
 
-    /// `findProcesses` and `listProcessesByDocumentId` (`method` names which, for the audit
-    /// rows that [`ReadAudit::All`] writes).
+    /// `findProcesses` and `listProcessesByDocumentId` (`op` names which): the matches
+    /// within the caller's reach.
     pub async fn search(
         &self,
         search: &ProcessSearch,
         caller: &Caller,
-        method: &str,
+        op: Operation,
     ) -> Result<Vec<SigningProcess>, ServiceError> {
-        let found = self.repo.search(search).await?;
-        self.record_list(&found, caller, method).await?;
+        caller.principal.require(op)?;
+        let mut found = self.repo.search(search).await?;
+        found.retain(|p| {
+            caller
+                .principal
+                .reaches_group(p.header.owner_group.as_deref())
+        });
+        self.record_list(&found, caller, op.id()).await?;
         Ok(found)
     }
 
@@ -490,34 +565,56 @@ impl ProcessService {
         signer: SignerId,
         caller: &Caller,
     ) -> Result<Vec<SigningProcess>, ServiceError> {
-        let found: Vec<_> = self.repo.get_by_signer(signer).await?.into_iter().collect();
+        caller
+            .principal
+            .require(Operation::ListProcessesByStepSignerId)?;
+        let mut found: Vec<_> = self.repo.get_by_signer(signer).await?.into_iter().collect();
+        found.retain(|p| {
+            caller
+                .principal
+                .reaches_group(p.header.owner_group.as_deref())
+        });
         self.record_list(&found, caller, "listProcessesByStepSignerId")
             .await?;
         Ok(found)
     }
 
-    /// `listSignerTasks`.
+    /// `listSignerTasks`: a person's tasks for whom the caller speaks (403 otherwise), or an
+    /// anonymous entry's by its secret id.
     pub async fn signer_tasks(
         &self,
         filter: &SignerTaskFilter,
         page: &PageRequest<TaskSort>,
+        caller: &Caller,
     ) -> Result<Page<SignerTask>, ServiceError> {
+        caller.principal.require(Operation::ListSignerTasks)?;
+        if let TaskOwner::Person { person, .. } = &filter.owner {
+            speaks_for(&caller.principal, person)?;
+        }
         Ok(self.repo.signer_tasks(filter, page).await?)
     }
 
-    /// `listSignerSteps`: every step where the person has an entry.
-    pub async fn signer_steps(&self, person: &PersonKey) -> Result<Vec<SignerStep>, ServiceError> {
+    /// `listSignerSteps`: every step where the person has an entry, other people's entries
+    /// shown as in a [`PortalView`].
+    pub async fn signer_steps(
+        &self,
+        person: &PersonKey,
+        caller: &Caller,
+    ) -> Result<Vec<SignerStep>, ServiceError> {
+        caller.principal.require(Operation::ListSignerSteps)?;
+        speaks_for(&caller.principal, person)?;
         let processes = self.repo.for_person(person).await?;
         Ok(processes
             .iter()
             .flat_map(|p| {
-                p.steps
-                    .iter()
-                    .filter(|s| s.signers.iter().any(|e| matching::is_person(e, person)))
-                    .map(|s| SignerStep {
+                p.steps.iter().filter_map(|s| {
+                    let own = matching::own_entries(s, person);
+                    (!own.is_empty()).then(|| SignerStep {
                         process_id: p.id,
                         step: s.clone(),
+                        own,
                     })
+                })
             })
             .collect())
     }
@@ -526,7 +623,10 @@ impl ProcessService {
     pub async fn signer_documents(
         &self,
         person: &PersonKey,
+        caller: &Caller,
     ) -> Result<Vec<SignerDocument>, ServiceError> {
+        caller.principal.require(Operation::ListSignerDocuments)?;
+        speaks_for(&caller.principal, person)?;
         let processes = self.repo.for_person(person).await?;
         Ok(processes
             .iter()
@@ -544,6 +644,7 @@ impl ProcessService {
         local_date: &(dyn Fn(OffsetDateTime) -> Date + Sync),
         caller: &Caller,
     ) -> Result<usize, ServiceError> {
+        caller.principal.require(Operation::SendReminders)?;
         let now = self.clock.now();
         let horizon = i64::from(days_before.iter().copied().max().unwrap_or(0)) + 2;
         let from = now - time::Duration::days(1);
@@ -558,7 +659,8 @@ impl ProcessService {
                         due.due_date, due.days_before
                     ));
                 }
-                let mut changes = self.change_set(&process, change, caller, "sendReminders");
+                let mut changes =
+                    self.change_set(&process, change, caller, Operation::SendReminders.id());
                 changes.idempotency_key = Some(format!(
                     "reminder:{}:{}:{}",
                     due.signer_id, due.due_date, due.days_before
@@ -572,4 +674,37 @@ impl ProcessService {
         }
         Ok(sent)
     }
+}
+
+/// The process if the principal reaches it; 404 otherwise, as if it did not exist.
+fn reachable(
+    process: SigningProcess,
+    principal: &Principal,
+) -> Result<SigningProcess, ServiceError> {
+    if principal.reaches_group(process.header.owner_group.as_deref()) {
+        Ok(process)
+    } else {
+        Err(ServiceError::NotFound("process"))
+    }
+}
+
+fn speaks_for(principal: &Principal, person: &PersonKey) -> Result<(), ServiceError> {
+    if principal.speaks_for(person) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// Whether `draft` asks for a `signingStatus` other than an existing entry's current one.
+fn changes_a_status(process: &ProcessData, draft: &StepDraft) -> bool {
+    draft
+        .signers
+        .iter()
+        .any(|d| match (d.id, d.signing_status) {
+            (Some(id), Some(requested)) => process
+                .find_signer(id)
+                .is_some_and(|(_, e)| e.signing_status != requested),
+            _ => false,
+        })
 }

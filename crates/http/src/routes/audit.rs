@@ -71,7 +71,11 @@ async fn create_auditing_event(
     responses((status = 200, description = "One page of events", body = PageAuditingEvent), BadRequest)
 )]
 #[get("/audit-events")]
-async fn list_audit_events(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+async fn list_audit_events(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    q: QueryParams,
+) -> ApiResult {
     let page = q.page::<AuditSort>()?;
     let filter = AuditFilter {
         process_id: q.uuid("processId")?,
@@ -80,8 +84,12 @@ async fn list_audit_events(state: web::Data<ApiState>, q: QueryParams) -> ApiRes
         event_type: q.wire_enum("eventType")?,
         from: q.instant("from", DayBound::Start)?,
         to: q.instant("to", DayBound::End)?,
+        owner_groups: None,
     };
-    let events = state.directory.list_events(&filter, &page).await?;
+    let events = state
+        .directory
+        .list_events(&filter, &page, caller.principal())
+        .await?;
     Ok(HttpResponse::Ok().json(events))
 }
 
@@ -97,10 +105,14 @@ async fn list_audit_events(state: web::Data<ApiState>, q: QueryParams) -> ApiRes
     responses((status = 200, description = "The trail", body = AuditTrail), BadRequest)
 )]
 #[get("/processes/{processId}/audit-trail")]
-async fn get_process_audit_trail(state: web::Data<ApiState>, id: web::Path<Uuid>) -> ApiResult {
+async fn get_process_audit_trail(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+) -> ApiResult {
     let trail = state
         .directory
-        .trail(ProcessId::from_uuid(id.into_inner()))
+        .trail(ProcessId::from_uuid(id.into_inner()), caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(trail))
 }

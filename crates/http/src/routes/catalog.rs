@@ -40,10 +40,14 @@ pub(crate) fn register(cfg: &mut ServiceConfig) {
     responses((status = 200, description = "The profile", body = DocumentProfile), BadRequest, NotFound)
 )]
 #[get("/document-profiles/{id}")]
-async fn get_document_profile_by_id(state: web::Data<ApiState>, id: web::Path<Uuid>) -> ApiResult {
+async fn get_document_profile_by_id(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    id: web::Path<Uuid>,
+) -> ApiResult {
     let profile = state
         .catalog
-        .get_profile(ProfileId::from_uuid(id.into_inner()))
+        .get_profile(ProfileId::from_uuid(id.into_inner()), caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(profile))
 }
@@ -65,13 +69,18 @@ async fn get_document_profile_by_id(state: web::Data<ApiState>, id: web::Path<Uu
 #[put("/document-profiles/{id}")]
 async fn update_document_profile(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     id: web::Path<Uuid>,
     body: web::Json<ProfileInput>,
 ) -> ApiResult {
     let profile = state
         .catalog
-        .update_profile(ProfileId::from_uuid(id.into_inner()), body.into_inner())
+        .update_profile(
+            ProfileId::from_uuid(id.into_inner()),
+            body.into_inner(),
+            caller.principal(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(profile))
 }
@@ -87,12 +96,13 @@ async fn update_document_profile(
 #[delete("/document-profiles/{id}")]
 async fn delete_document_profile(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     id: web::Path<Uuid>,
 ) -> ApiResult {
     state
         .catalog
-        .delete_profile(ProfileId::from_uuid(id.into_inner()))
+        .delete_profile(ProfileId::from_uuid(id.into_inner()), caller.principal())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -107,8 +117,15 @@ async fn delete_document_profile(
     responses((status = 200, description = "The profiles", body = Vec<DocumentProfile>))
 )]
 #[get("/document-profiles")]
-async fn list_document_profiles(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
-    let profiles = state.catalog.list_profiles(q.text("group")).await?;
+async fn list_document_profiles(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    q: QueryParams,
+) -> ApiResult {
+    let profiles = state
+        .catalog
+        .list_profiles(q.text("group"), caller.principal())
+        .await?;
     Ok(HttpResponse::Ok().json(profiles))
 }
 
@@ -126,10 +143,14 @@ async fn list_document_profiles(state: web::Data<ApiState>, q: QueryParams) -> A
 #[post("/document-profiles")]
 async fn create_document_profile(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     body: web::Json<ProfileInput>,
 ) -> ApiResult {
-    let profile = state.catalog.create_profile(body.into_inner()).await?;
+    let profile = state
+        .catalog
+        .create_profile(body.into_inner(), caller.principal())
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
@@ -148,9 +169,16 @@ async fn create_document_profile(
     responses((status = 200, description = "The profile", body = DocumentProfile), BadRequest, NotFound)
 )]
 #[get("/document-profiles/by-name")]
-async fn get_document_profile_by_name(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+async fn get_document_profile_by_name(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    q: QueryParams,
+) -> ApiResult {
     let name = q.required("name")?;
-    let profile = state.catalog.profile_by_name(&name).await?;
+    let profile = state
+        .catalog
+        .profile_by_name(&name, caller.principal())
+        .await?;
     Ok(HttpResponse::Ok().json(profile))
 }
 
@@ -165,11 +193,12 @@ async fn get_document_profile_by_name(state: web::Data<ApiState>, q: QueryParams
 #[get("/document-attributes/{id}")]
 async fn get_document_attribute_by_id(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     id: web::Path<Uuid>,
 ) -> ApiResult {
     let attribute = state
         .catalog
-        .get_attribute(AttributeId::from_uuid(id.into_inner()))
+        .get_attribute(AttributeId::from_uuid(id.into_inner()), caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(attribute))
 }
@@ -189,13 +218,18 @@ async fn get_document_attribute_by_id(
 #[put("/document-attributes/{id}")]
 async fn update_document_attribute(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     id: web::Path<Uuid>,
     body: web::Json<AttributeInput>,
 ) -> ApiResult {
     let attribute = state
         .catalog
-        .update_attribute(AttributeId::from_uuid(id.into_inner()), body.into_inner())
+        .update_attribute(
+            AttributeId::from_uuid(id.into_inner()),
+            body.into_inner(),
+            caller.principal(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(attribute))
 }
@@ -213,12 +247,13 @@ async fn update_document_attribute(
 #[delete("/document-attributes/{id}")]
 async fn delete_document_attribute(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     id: web::Path<Uuid>,
 ) -> ApiResult {
     state
         .catalog
-        .delete_attribute(AttributeId::from_uuid(id.into_inner()))
+        .delete_attribute(AttributeId::from_uuid(id.into_inner()), caller.principal())
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -230,8 +265,8 @@ async fn delete_document_attribute(
     responses((status = 200, description = "Every attribute, by name", body = Vec<DocumentAttribute>))
 )]
 #[get("/document-attributes")]
-async fn list_document_attributes(state: web::Data<ApiState>) -> ApiResult {
-    let attributes = state.catalog.list_attributes().await?;
+async fn list_document_attributes(state: web::Data<ApiState>, caller: RequestCaller) -> ApiResult {
+    let attributes = state.catalog.list_attributes(caller.principal()).await?;
     Ok(HttpResponse::Ok().json(attributes))
 }
 
@@ -251,10 +286,14 @@ async fn list_document_attributes(state: web::Data<ApiState>) -> ApiResult {
 #[post("/document-attributes")]
 async fn create_document_attribute(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     body: web::Json<AttributeInput>,
 ) -> ApiResult {
-    let attribute = state.catalog.create_attribute(body.into_inner()).await?;
+    let attribute = state
+        .catalog
+        .create_attribute(body.into_inner(), caller.principal())
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,

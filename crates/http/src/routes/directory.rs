@@ -59,7 +59,11 @@ fn lower(v: String) -> String {
     responses((status = 200, description = "One page of contacts", body = PageContact), BadRequest)
 )]
 #[get("/contacts")]
-async fn list_contacts(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+async fn list_contacts(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    q: QueryParams,
+) -> ApiResult {
     let page = q.page::<ContactSort>()?;
     let filter = ContactFilter {
         viewer: q.viewer("owner")?,
@@ -71,7 +75,10 @@ async fn list_contacts(state: web::Data<ApiState>, q: QueryParams) -> ApiResult 
             .map(|c| normalize_personal_code(&c))
             .filter(|c| !c.is_empty()),
     };
-    let found = state.directory.list_contacts(&filter, &page).await?;
+    let found = state
+        .directory
+        .list_contacts(&filter, &page, caller.principal())
+        .await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -88,10 +95,14 @@ async fn list_contacts(state: web::Data<ApiState>, q: QueryParams) -> ApiResult 
 #[post("/contacts")]
 async fn create_contact(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     body: web::Json<ContactInput>,
 ) -> ApiResult {
-    let contact = state.directory.create_contact(body.into_inner()).await?;
+    let contact = state
+        .directory
+        .create_contact(body.into_inner(), caller.principal())
+        .await?;
     Ok(HttpResponse::Created().json(contact))
 }
 
@@ -114,6 +125,7 @@ async fn create_contact(
 #[put("/contacts")]
 async fn update_contact(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     q: QueryParams,
     body: web::Json<ContactInput>,
@@ -121,7 +133,7 @@ async fn update_contact(
     let viewer = q.viewer("user")?;
     let contact = state
         .directory
-        .update_contact(body.into_inner(), &viewer)
+        .update_contact(body.into_inner(), &viewer, caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(contact))
 }
@@ -141,6 +153,7 @@ async fn update_contact(
 #[delete("/contacts/{contactId}")]
 async fn delete_contact(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     id: web::Path<Uuid>,
     q: QueryParams,
@@ -148,7 +161,11 @@ async fn delete_contact(
     let viewer = q.viewer("user")?;
     state
         .directory
-        .delete_contact(ContactId::from_uuid(id.into_inner()), &viewer)
+        .delete_contact(
+            ContactId::from_uuid(id.into_inner()),
+            &viewer,
+            caller.principal(),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -171,14 +188,21 @@ async fn delete_contact(
     responses((status = 200, description = "One page of templates", body = PageTemplate), BadRequest)
 )]
 #[get("/templates")]
-async fn list_templates(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+async fn list_templates(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    q: QueryParams,
+) -> ApiResult {
     let page = q.page::<TemplateSort>()?;
     let filter = TemplateFilter {
         viewer: q.viewer("owner")?,
         scopes: scopes(&q.wire_enums::<ScopeFilter>("scope")?),
         name: q.text("name").map(lower),
     };
-    let found = state.directory.list_templates(&filter, &page).await?;
+    let found = state
+        .directory
+        .list_templates(&filter, &page, caller.principal())
+        .await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
@@ -195,10 +219,14 @@ async fn list_templates(state: web::Data<ApiState>, q: QueryParams) -> ApiResult
 #[post("/templates")]
 async fn create_template(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     body: web::Json<TemplateInput>,
 ) -> ApiResult {
-    let template = state.directory.create_template(body.into_inner()).await?;
+    let template = state
+        .directory
+        .create_template(body.into_inner(), caller.principal())
+        .await?;
     Ok(HttpResponse::Created().json(template))
 }
 
@@ -217,6 +245,7 @@ async fn create_template(
 #[delete("/templates/{templateId}")]
 async fn delete_template(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     _caller: RequestCaller,
     id: web::Path<Uuid>,
     q: QueryParams,
@@ -224,7 +253,11 @@ async fn delete_template(
     let viewer = q.viewer("user")?;
     state
         .directory
-        .delete_template(TemplateId::from_uuid(id.into_inner()), &viewer)
+        .delete_template(
+            TemplateId::from_uuid(id.into_inner()),
+            &viewer,
+            caller.principal(),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

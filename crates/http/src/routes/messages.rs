@@ -66,6 +66,7 @@ async fn send_reminders(state: web::Data<ApiState>, caller: RequestCaller) -> Ap
 #[post("/messages/test/{eventType}")]
 async fn send_test_email(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     event: web::Path<String>,
     query: QueryParams,
     body: web::Json<ProcessInput>,
@@ -79,7 +80,7 @@ async fn send_test_email(
     let draft = body.into_inner().validate()?;
     let sent = state
         .messages
-        .send_test(draft, event, RecipientRole::from(role))
+        .send_test(draft, event, RecipientRole::from(role), caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(sent))
 }

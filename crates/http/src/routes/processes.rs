@@ -2,6 +2,7 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, put, web};
+use pas_domain::auth::Operation;
 use pas_domain::error::ValidationErrors;
 use pas_domain::ids::{ProcessId, SignerId};
 use pas_domain::input::ProcessInput;
@@ -264,7 +265,7 @@ async fn find_processes(
     }
     let found = state
         .processes
-        .search(&search, &caller.0, "findProcesses")
+        .search(&search, &caller.0, Operation::FindProcesses)
         .await?;
     Ok(HttpResponse::Ok().json(found))
 }
@@ -415,7 +416,7 @@ async fn list_processes_by_document_id(
     };
     let found = state
         .processes
-        .search(&search, &caller.0, "listProcessesByDocumentId")
+        .search(&search, &caller.0, Operation::ListProcessesByDocumentId)
         .await?;
     Ok(HttpResponse::Ok().json(found))
 }

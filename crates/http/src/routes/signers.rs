@@ -1,6 +1,7 @@
 //! `process-step-signer-controller`: the signer portal (tasks, steps, documents) and the
 //! actions of one entry.
 
+use actix_web::http::header::ETAG;
 use actix_web::{HttpResponse, get, post, web};
 use pas_domain::ids::SignerId;
 use pas_domain::machine::Action;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
-use super::{ApiResult, process_response};
+use super::ApiResult;
 use crate::ApiState;
 use crate::caller::RequestCaller;
 use crate::params::{QueryParams, json_or_default, person};
@@ -71,7 +72,11 @@ pub(crate) fn register(cfg: &mut ServiceConfig) {
     )
 )]
 #[get("/signer-tasks")]
-async fn list_signer_tasks(state: web::Data<ApiState>, q: QueryParams) -> ApiResult {
+async fn list_signer_tasks(
+    state: web::Data<ApiState>,
+    caller: RequestCaller,
+    q: QueryParams,
+) -> ApiResult {
     let page = q.page::<TaskSort>()?;
     let params = SignerTaskParams {
         personal_code: q.text("personalCode"),
@@ -84,7 +89,10 @@ async fn list_signer_tasks(state: web::Data<ApiState>, q: QueryParams) -> ApiRes
         non_expired: q.bool("nonExpired")?,
     };
     let filter = params.validate(state.processes.now())?;
-    let tasks = state.processes.signer_tasks(&filter, &page).await?;
+    let tasks = state
+        .processes
+        .signer_tasks(&filter, &page, &caller.0)
+        .await?;
     Ok(HttpResponse::Ok().json(tasks))
 }
 
@@ -182,17 +190,13 @@ async fn act_unguarded(
     };
     // Trimmed and bounded by the domain's `act`, like every other comment.
     let comment = given(body.comment);
-    let process = state
+    let view = state
         .processes
-        .act(
-            SignerId::from_uuid(id),
-            action,
-            comment,
-            claimed.as_ref(),
-            &caller.0,
-        )
+        .act(SignerId::from_uuid(id), action, comment, claimed, &caller.0)
         .await?;
-    Ok(process_response(HttpResponse::Ok(), &process))
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, view.process.etag()))
+        .json(view))
 }
 
 /// One handler per entry action: each has its own operationId in the OpenAPI document, and
@@ -277,12 +281,13 @@ action_handler!(
 #[get("/signers/{personCode}/{country}/steps")]
 async fn list_signer_steps(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     path: web::Path<(String, String)>,
 ) -> ApiResult {
     let (code, country) = path.into_inner();
     let steps = state
         .processes
-        .signer_steps(&person(&code, &country)?)
+        .signer_steps(&person(&code, &country)?, &caller.0)
         .await?;
     Ok(HttpResponse::Ok().json(steps))
 }
@@ -307,12 +312,13 @@ async fn list_signer_steps(
 #[get("/signers/{personCode}/{country}/documents")]
 async fn list_signer_documents(
     state: web::Data<ApiState>,
+    caller: RequestCaller,
     path: web::Path<(String, String)>,
 ) -> ApiResult {
     let (code, country) = path.into_inner();
     let documents = state
         .processes
-        .signer_documents(&person(&code, &country)?)
+        .signer_documents(&person(&code, &country)?, &caller.0)
         .await?;
     Ok(HttpResponse::Ok().json(documents))
 }

@@ -96,6 +96,7 @@ impl Mocks {
                 Arc::new(self.contacts),
                 Arc::new(self.templates),
                 Arc::new(self.audit),
+                Arc::new(MockProcessRepository::new()),
                 clock,
                 ids,
             ),
