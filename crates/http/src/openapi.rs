@@ -7,6 +7,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{App, HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{self as oa, RefOr, Response};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -24,9 +25,11 @@ use crate::{Limits, routes};
             the signer portal, document profiles and attributes, contacts and templates, \
             reminders, and a hash-chained audit trail.\n\n\
             Errors are `application/problem+json` (RFC 9457). Process reads carry an `ETag`; \
-            send it back as `If-Match` on update, start, cancel and delete. The acting user is \
-            the `X-User` header (default `api`), the client application `X-Client-App` or \
-            `User-Agent`.",
+            send it back as `If-Match` on update, start, cancel and delete. Every operation \
+            under `/api/v1` but the probes needs a bearer token (an OpenID Connect JWT or a \
+            static token; use \"Authorize\"); the roles of each operation are in \
+            docs/SECURITY.md. In `AUTH_MODE=off` (development on loopback) no token is \
+            needed and the acting user is the `X-User` header.",
     ),
     tags(
         (name = "process-controller", description = "Signing processes"),
@@ -65,28 +68,79 @@ pub fn openapi() -> oa::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(collected);
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An OpenID Connect access token (JWT) or a static token of \
+                         AUTH_TOKENS_FILE",
+                    ))
+                    .build(),
+            ),
+        );
     for (path, item) in &mut doc.paths.paths {
         let is_api = path.starts_with(crate::BASE_PATH);
         for op in operations(item) {
-            let responses = &mut op.responses.responses;
-            let mut add = |extra: std::collections::BTreeMap<String, RefOr<Response>>| {
-                for (status, response) in extra {
-                    responses.entry(status).or_insert(response);
-                }
-            };
-            if is_api {
-                add(problem_responses(&[(
-                    "400",
-                    "Malformed JSON, parameter, header or id",
-                )]));
+            let protected = is_api
+                && op
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| pas_domain::auth::Operation::from_id(id).is_some());
+            if protected {
+                op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+                add_missing(
+                    &mut op.responses.responses,
+                    problem_responses(&[
+                        (
+                            "401",
+                            "No token, or a malformed, expired or badly signed one \
+                             (WWW-Authenticate: Bearer)",
+                        ),
+                        (
+                            "403",
+                            "The principal's roles may not call this operation, or not on \
+                             this object",
+                        ),
+                        (
+                            "503",
+                            "No key of the identity provider could be loaded yet; try again",
+                        ),
+                    ]),
+                );
             }
-            add(problem_responses(&[(
-                "500",
-                "The service failed; the detail never carries internals",
-            )]));
+            let responses = &mut op.responses.responses;
+            if is_api {
+                add_missing(
+                    responses,
+                    problem_responses(&[("400", "Malformed JSON, parameter, header or id")]),
+                );
+            }
+            add_missing(
+                responses,
+                problem_responses(&[(
+                    "500",
+                    "The service failed; the detail never carries internals",
+                )]),
+            );
         }
     }
     doc
+}
+
+/// The name of the bearer scheme in the document.
+const BEARER: &str = "bearer";
+
+fn add_missing(
+    responses: &mut std::collections::BTreeMap<String, RefOr<Response>>,
+    extra: std::collections::BTreeMap<String, RefOr<Response>>,
+) {
+    for (status, response) in extra {
+        responses.entry(status).or_insert(response);
+    }
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
