@@ -1,17 +1,104 @@
 //! Logs: `tracing` to stderr, filtered by `RUST_LOG` (default `info`). No component logs a
-//! personal code: the domain masks them in `Debug`, the HTTP layer masks paths and queries.
+//! personal code: the domain masks them in `Debug`, the HTTP request log shows route
+//! templates instead of paths, and the dependencies that would print request text at
+//! `debug` are held at `info` whatever `RUST_LOG` says ([`filter`]).
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing::{Level, Metadata};
+use tracing_subscriber::filter::{EnvFilter, FilterExt, FilterFn};
+use tracing_subscriber::layer::{Filter, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry, fmt};
+
+/// Targets whose `debug` and `trace` output carries request text: actix-web's extractors log
+/// the raw request path when a parameter does not parse, tokio-postgres logs statement
+/// parameters (personal codes among them).
+const REQUEST_TEXT_TARGETS: &[&str] = &["actix_web", "tokio_postgres"];
+
+/// Whether an event may carry request text: below `info` from one of
+/// [`REQUEST_TEXT_TARGETS`] (or a module of one).
+fn may_carry_request_text(meta: &Metadata<'_>) -> bool {
+    *meta.level() > Level::INFO
+        && REQUEST_TEXT_TARGETS.iter().any(|t| {
+            meta.target()
+                .strip_prefix(t)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+}
+
+/// The filter of the service's log: `spec` (a `RUST_LOG` value) without the events of
+/// [`may_carry_request_text`]. Tests that capture the log use it too.
+pub fn filter(spec: &str) -> impl Filter<Registry> + Send + Sync + 'static {
+    EnvFilter::new(spec).and(FilterFn::new(|meta| !may_carry_request_text(meta)))
+}
 
 /// Installs the global subscriber once; later calls (tests) are ignored.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let spec = std::env::var(EnvFilter::DEFAULT_ENV).unwrap_or_else(|_| "info".to_owned());
+    let layer = fmt::layer()
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_filter(filter(&spec));
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::callsite::Identifier;
+    use tracing::field::FieldSet;
+    use tracing::metadata::Kind;
+
+    use super::*;
+
+    struct Site;
+    impl tracing::callsite::Callsite for Site {
+        fn set_interest(&self, _: tracing::subscriber::Interest) {}
+        fn metadata(&self) -> &Metadata<'_> {
+            unimplemented!("not called")
+        }
+    }
+    static SITE: Site = Site;
+
+    fn meta(target: &'static str, level: Level) -> Metadata<'static> {
+        Metadata::new(
+            "event",
+            target,
+            level,
+            None,
+            None,
+            None,
+            FieldSet::new(&[], Identifier(&SITE)),
+            Kind::EVENT,
+        )
+    }
+
+    #[test]
+    fn debug_output_of_request_text_targets_is_dropped() {
+        for target in [
+            "actix_web",
+            "actix_web::types::path",
+            "tokio_postgres::query",
+        ] {
+            assert!(
+                may_carry_request_text(&meta(target, Level::DEBUG)),
+                "{target}"
+            );
+            assert!(
+                may_carry_request_text(&meta(target, Level::TRACE)),
+                "{target}"
+            );
+            assert!(
+                !may_carry_request_text(&meta(target, Level::INFO)),
+                "{target}"
+            );
+        }
+        for target in ["actix_web_lab", "actix_http", "pas_http::access", "diesel"] {
+            assert!(
+                !may_carry_request_text(&meta(target, Level::DEBUG)),
+                "{target}"
+            );
+        }
+    }
 }

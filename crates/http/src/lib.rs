@@ -1,6 +1,6 @@
 //! The HTTP adapter: the API of PRODUCT.md section 4 over the use cases of `pas-domain`,
 //! with its OpenAPI document, Swagger UI, RFC 9457 problem responses and a request log that
-//! never shows a personal code.
+//! never shows a personal code or a signer id (it names route templates, not paths).
 //!
 //! The app mounts everything with one call:
 //!
@@ -15,8 +15,9 @@
 //! ```
 //!
 //! What is mounted:
-//! - the API under [`BASE_PATH`] (`/api/v1`), wrapped by the request log and by a guard that
-//!   turns every error response into `application/problem+json`;
+//! - the API under [`BASE_PATH`] (`/api/v1`), wrapped by the request log (which also echoes
+//!   or makes `X-Request-Id`) and by a guard that turns every error response, a panicking
+//!   handler's included, into `application/problem+json`;
 //! - `GET /health` (liveness) and `GET /ready` (the app's [`ReadinessCheck`]: 200
 //!   `{"status":"UP"}` or 503 `{"status":"DOWN"}`), also answered as `/api/v1/health` and
 //!   `/api/v1/ready`; the root ones are not in the request log (probes are noisy);
@@ -52,7 +53,6 @@ mod routes;
 pub mod schema;
 pub mod throttle;
 
-pub use logging::{mask_path, mask_query};
 pub use network::NetworkSettings;
 pub use openapi::openapi;
 pub use throttle::AuthThrottle;

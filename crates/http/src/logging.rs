@@ -1,108 +1,217 @@
-//! The request log (method, masked path, status, latency) and the guard that makes every
-//! error response of the API a problem document.
+//! The request log and the guard that makes every error response of the API a problem
+//! document.
 //!
-//! No personal code reaches a log line: the `{personCode}` segments of
-//! `/processes/authorize/{signerId}/{personCode}/{country}` and
-//! `/signers/{personCode}/{country}/…`, and the values of query parameters holding a personal
-//! code (`personalCode`, `customerPersonalCode`, `personCode`), are replaced by `***`.
+//! A request log line is made of the service's own words, never of the client's text: the
+//! method, the route template that matched (`/api/v1/signers/{personCode}/{country}/documents`,
+//! or [`UNMATCHED`]), the status, the latency, the request id, the values of the path
+//! parameters of [`LOGGED_PARAMS`] (checked ids, re-rendered), and the names of the query
+//! parameters (known names only, anything else is `other`). The raw path and query string are
+//! never written, so no spelling of a personal code or of an anonymous signer's id (the
+//! portal secret) can slip through: masking raw text failed on encodings it did not expect.
+//!
+//! Everything logged while a request runs sits in a `request` span holding only the request
+//! id and the route template. A handler that panics is answered with a 500 problem and logged
+//! with those two, not with the panic's text.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::dev::{ServiceRequest, ServiceResponse, Url};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, ResponseError};
+use actix_web::{Error, HttpRequest, ResponseError};
+use futures::FutureExt;
+use pas_domain::status::EventType;
+use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::problem::{ApiError, PROBLEM_JSON};
 
-/// What a masked value is replaced by.
-pub const MASK: &str = "***";
+/// The header a request id arrives in and is echoed in.
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The path with every personal-code segment replaced by `***`.
-///
-/// ```
-/// assert_eq!(
-///     pas_http::mask_path("/api/v1/signers/161175-19997/LV/steps"),
-///     "/api/v1/signers/***/LV/steps"
-/// );
-/// ```
-pub fn mask_path(path: &str) -> String {
-    let mut segments: Vec<&str> = path.split('/').collect();
-    let mut masked = Vec::new();
-    for i in 0..segments.len() {
-        match segments[i] {
-            "signers" => masked.push(i + 1),
-            "processes" if segments.get(i + 1) == Some(&"authorize") => masked.push(i + 3),
-            _ => {}
+/// The route of a request no template matched (its path is the client's text).
+pub(crate) const UNMATCHED: &str = "(unmatched)";
+
+/// The stand-in for a query parameter name the API does not know, and for an empty list.
+const OTHER: &str = "other";
+const NONE: &str = "-";
+
+/// The longest incoming request id that is kept.
+const MAX_REQUEST_ID: usize = 64;
+
+/// How a logged path value is checked before it is shown.
+#[derive(Debug, Clone, Copy)]
+enum Shown {
+    /// A UUID, shown in its canonical form.
+    Id,
+    /// An audit event type of the seed's list.
+    Event,
+}
+
+/// The path parameters whose values the request log shows: the ids of processes, steps,
+/// profiles, attributes, contacts and templates, and the event type of a test email; an
+/// operator needs them to follow a request. Never a personal code (`personCode`), a signer
+/// entry id (`signerId`, `stepsignerId`, `processSignerId`: for anonymous entries the portal
+/// secret) or an email. `documentId` is left out: it is free text chosen by the client (a
+/// file name may hold a person's name or code). A value is shown only when it parses, and
+/// then in the service's rendering, so a client cannot smuggle text through a shown name.
+const LOGGED_PARAMS: &[(&str, Shown)] = &[
+    ("processId", Shown::Id),
+    ("processStepId", Shown::Id),
+    ("id", Shown::Id),
+    ("contactId", Shown::Id),
+    ("templateId", Shown::Id),
+    ("eventType", Shown::Event),
+];
+
+/// Every query parameter name of the API (kept true by a test against the OpenAPI
+/// document): the request log shows these by name, any other name as `other`, because a
+/// name is client text too.
+const KNOWN_QUERY_NAMES: &[&str] = &[
+    "country",
+    "createdDateAfter",
+    "createdDateBefore",
+    "docType",
+    "documentId",
+    "email",
+    "emailSearch",
+    "eventType",
+    "from",
+    "group",
+    "isAdmin",
+    "name",
+    "nameSearch",
+    "nonExpired",
+    "owner",
+    "ownerGroup",
+    "page",
+    "personalCode",
+    "processId",
+    "processStatus",
+    "role",
+    "scope",
+    "signerId",
+    "size",
+    "sort",
+    "to",
+    "user",
+];
+
+/// Whether an incoming `X-Request-Id` is kept: 1 to 64 characters of `[A-Za-z0-9._-]`, so it
+/// cannot break a log line or carry arbitrary text. It is the caller's correlation token;
+/// callers must not put personal data in it.
+pub(crate) fn is_sane_request_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The caller's request id when it is sane, else a fresh UUID v4.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_sane_request_id(v))
+        .map_or_else(|| Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// The distinct query parameter names, decoded, in order of appearance; a name the API does
+/// not know is `other`. Only names of [`KNOWN_QUERY_NAMES`] come out, never the client's text.
+pub(crate) fn query_names(query: &str) -> String {
+    let mut names: Vec<&'static str> = Vec::new();
+    for (name, _) in form_urlencoded::parse(query.as_bytes()) {
+        let shown = KNOWN_QUERY_NAMES
+            .iter()
+            .find(|known| **known == name)
+            .copied()
+            .unwrap_or(OTHER);
+        if !names.contains(&shown) {
+            names.push(shown);
         }
     }
-    for i in masked {
-        if let Some(s) = segments.get_mut(i) {
-            if !s.is_empty() {
-                *s = MASK;
-            }
-        }
-    }
-    segments.join("/")
-}
-
-fn holds_personal_code(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    k.contains("personalcode") || k.contains("personcode")
-}
-
-/// The raw query string with the values of personal-code parameters replaced by `***`.
-///
-/// ```
-/// assert_eq!(
-///     pas_http::mask_query("personalCode=161175-19997&country=LV"),
-///     "personalCode=***&country=LV"
-/// );
-/// ```
-pub fn mask_query(query: &str) -> String {
-    query
-        .split('&')
-        .map(|pair| {
-            let (raw_key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let key: String = form_urlencoded::parse(raw_key.as_bytes())
-                .map(|(k, _)| k.into_owned())
-                .collect();
-            if holds_personal_code(&key) && !value.is_empty() {
-                format!("{raw_key}={MASK}")
-            } else {
-                pair.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The path and query as a log line shows them.
-pub fn masked_target(path: &str, query: &str) -> String {
-    if query.is_empty() {
-        mask_path(path)
+    if names.is_empty() {
+        NONE.to_owned()
     } else {
-        format!("{}?{}", mask_path(path), mask_query(query))
+        names.join(",")
     }
 }
 
-/// Middleware of the API scope: logs each request and rewrites any error response that is
-/// not JSON (an extractor's plain-text 400, a 413 from the payload reader, a stray 500) into
-/// a problem, with a generic text.
+/// A logged parameter's value as the service renders it, or `None` when it does not parse.
+fn shown_value(kind: Shown, value: &str) -> Option<String> {
+    match kind {
+        Shown::Id => Uuid::parse_str(value)
+            .ok()
+            .map(|u| u.hyphenated().to_string()),
+        Shown::Event => value
+            .parse::<EventType>()
+            .ok()
+            .map(|e| e.as_str().to_owned()),
+    }
+}
+
+/// `name=value` for every matched path parameter of [`LOGGED_PARAMS`] whose value parses.
+fn logged_params(path: &actix_web::dev::Path<Url>) -> String {
+    let shown: Vec<String> = path
+        .iter()
+        .filter_map(|(name, value)| {
+            let (name, kind) = LOGGED_PARAMS.iter().find(|(n, _)| *n == name)?;
+            shown_value(*kind, value).map(|v| format!("{name}={v}"))
+        })
+        .collect();
+    if shown.is_empty() {
+        NONE.to_owned()
+    } else {
+        shown.join(",")
+    }
+}
+
+/// The route template the request's path matches, or [`UNMATCHED`]. It is matched against
+/// the path as routing sees it (unreserved characters decoded), so `/sign%65rs/…` is logged
+/// as the `/signers/…` template it was served by.
+fn route_of(req: &HttpRequest) -> String {
+    req.resource_map()
+        .match_pattern(req.match_info().as_str())
+        .unwrap_or_else(|| UNMATCHED.to_owned())
+}
+
+/// Middleware of the API scope: logs each request (see the module documentation), echoes
+/// its request id, and rewrites any error response that is not JSON (an extractor's
+/// plain-text 400, a 413 from the payload reader, a stray 500) into a problem, with a
+/// generic text.
 pub(crate) async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let method = req.method().clone();
-    let target = masked_target(req.path(), req.query_string());
+    let id = request_id(req.headers());
+    let route = route_of(req.request());
+    let query = query_names(req.query_string());
+    let span = tracing::info_span!("request", request_id = %id, route = %route);
     // Handlers' and extractors' errors arrive as responses; an `Err` only comes from inner
-    // middleware, and actix renders it after this one.
-    let result = next
-        .call(req)
-        .await
-        .map(|res| as_problem(res.map_into_boxed_body()));
+    // middleware (or a panic, below), and actix renders it after this one.
+    let outcome = AssertUnwindSafe(next.call(req))
+        .catch_unwind()
+        .instrument(span.clone())
+        .await;
+    let (result, params) = match outcome {
+        Ok(Ok(res)) => {
+            let params = logged_params(res.request().match_info());
+            let res = with_request_id(as_problem(res.map_into_boxed_body()), &id);
+            (Ok(res), params)
+        }
+        Ok(Err(e)) => (Err(e), NONE.to_owned()),
+        Err(_panic) => {
+            // The payload is not logged: it may quote whatever the handler was holding.
+            span.in_scope(|| tracing::error!("the handler panicked; answered 500"));
+            let e = ApiError::Status(StatusCode::INTERNAL_SERVER_ERROR);
+            (Err(e.into()), NONE.to_owned())
+        }
+    };
     let status = match &result {
         Ok(res) => res.status(),
         Err(e) => e.as_response_error().status_code(),
@@ -111,12 +220,22 @@ pub(crate) async fn observe(
     tracing::info!(
         target: "pas_http::access",
         method = %method,
-        path = %target,
+        route = %route,
         status = status.as_u16(),
         latency_ms,
+        request_id = %id,
+        params = %params,
+        query = %query,
         "request"
     );
     result
+}
+
+fn with_request_id(mut res: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<BoxBody> {
+    if let Ok(value) = HeaderValue::from_str(id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    res
 }
 
 fn as_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
@@ -135,69 +254,186 @@ fn as_problem(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use actix_web::middleware::from_fn;
+    use actix_web::test as actix_test;
+    use actix_web::{App, HttpResponse, web};
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::path::ParameterIn;
+
     use super::*;
 
+    const CODE: &str = "161175-19997";
+
     #[test]
-    fn the_person_code_of_an_authorize_path_is_masked() {
-        assert_eq!(
-            mask_path(
-                "/api/v1/processes/authorize/0190d3e4-0000-7000-8000-000000000001/161175-19997/LV"
-            ),
-            "/api/v1/processes/authorize/0190d3e4-0000-7000-8000-000000000001/***/LV"
-        );
+    fn sane_request_ids_are_short_visible_tokens() {
+        for id in ["a", "0190d3e4-0000-7000-8000-000000000001", "req_1.2-x"] {
+            assert!(is_sane_request_id(id), "{id}");
+        }
+        for id in ["", "a b", "a\nb", "id=1", "ä", &"x".repeat(65)] {
+            assert!(!is_sane_request_id(id), "{id:?}");
+        }
+        assert!(is_sane_request_id(&"x".repeat(64)));
     }
 
     #[test]
-    fn the_person_code_of_signer_paths_is_masked() {
+    fn query_names_are_known_names_or_other_never_values() {
         assert_eq!(
-            mask_path("/api/v1/signers/39001011234/EE/documents"),
-            "/api/v1/signers/***/EE/documents"
+            query_names(&format!("personalCode={CODE}&country=LV&personalCode=x")),
+            "personalCode,country"
         );
+        // Decoded before the look-up, so an encoded known name is still itself.
         assert_eq!(
-            mask_path("/signers/x%20y/LV/steps"),
-            "/signers/***/LV/steps"
+            query_names("personal%43ode=1&sign%65rId=2"),
+            "personalCode,signerId"
         );
+        // A name that is client text (a code, an id, a sentence) is only ever `other`.
+        assert_eq!(
+            query_names(&format!("{CODE}=1&16117519997&PERSONALCODE=3&a%20b=4")),
+            "other"
+        );
+        assert_eq!(query_names(""), "-");
+        assert_eq!(query_names("&&"), "-");
     }
 
     #[test]
-    fn other_paths_are_left_alone() {
-        for p in [
-            "/api/v1/processes/0190d3e4-0000-7000-8000-000000000001",
-            "/api/v1/process-step-signers/abc/sign",
-            "/api/v1/signer-tasks",
-            "/api/v1/processes/authorize",
-            "/health",
-        ] {
-            assert_eq!(mask_path(p), p);
+    fn shown_values_are_re_rendered_or_dropped() {
+        let id = "0190D3E4-0000-7000-8000-000000000001";
+        assert_eq!(
+            shown_value(Shown::Id, id).as_deref(),
+            Some("0190d3e4-0000-7000-8000-000000000001")
+        );
+        assert_eq!(shown_value(Shown::Id, CODE), None);
+        assert_eq!(shown_value(Shown::Id, "16117519997"), None);
+        assert_eq!(
+            shown_value(Shown::Event, "PROCESS_STARTED").as_deref(),
+            Some("PROCESS_STARTED")
+        );
+        assert_eq!(shown_value(Shown::Event, CODE), None);
+    }
+
+    #[test]
+    fn no_parameter_holding_a_person_or_a_secret_is_logged_by_value() {
+        for (name, _) in LOGGED_PARAMS {
+            let lower = name.to_ascii_lowercase();
+            assert!(
+                !lower.contains("person")
+                    && !lower.contains("signer")
+                    && !lower.contains("email")
+                    && !lower.contains("document"),
+                "{name}"
+            );
         }
     }
 
     #[test]
-    fn personal_code_query_values_are_masked_in_any_spelling() {
-        assert_eq!(
-            mask_query("ownerGroup=g&personalCode=161175-19997&personalCode=x&page=2"),
-            "ownerGroup=g&personalCode=***&personalCode=***&page=2"
-        );
-        assert_eq!(
-            mask_query("customerPersonalCode=1&personal%43ode=2&PERSONALCODE=3"),
-            "customerPersonalCode=***&personal%43ode=***&PERSONALCODE=***"
-        );
-        assert_eq!(mask_query("nameSearch=Anna"), "nameSearch=Anna");
-        assert_eq!(mask_query(""), "");
+    fn every_query_parameter_of_the_api_is_a_known_name() {
+        let doc = crate::openapi();
+        let mut names = BTreeSet::new();
+        for item in doc.paths.paths.values() {
+            let operations = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+            for op in operations.into_iter().flatten() {
+                for p in op.parameters.iter().flatten() {
+                    let RefOr::T(p) = p else {
+                        panic!("parameters are inline")
+                    };
+                    if !matches!(p.parameter_in, ParameterIn::Query) {
+                        continue;
+                    }
+                    if p.name == "pageable" {
+                        // An exploded form object: its fields are the names on the wire.
+                        names.extend(["page", "size", "sort"].map(str::to_owned));
+                    } else {
+                        names.insert(p.name.clone());
+                    }
+                }
+            }
+        }
+        let known: BTreeSet<String> = KNOWN_QUERY_NAMES.iter().map(|n| (*n).to_owned()).collect();
+        assert_eq!(names, known);
     }
 
-    #[test]
-    fn a_masked_target_keeps_path_and_query_apart() {
-        assert_eq!(
-            masked_target(
-                "/api/v1/signer-tasks",
-                "personalCode=161175-19997&country=LV"
+    async fn panics() -> HttpResponse {
+        panic!("holding {CODE}")
+    }
+
+    async fn ok() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    async fn call(uri: &str, request_id: Option<&str>) -> ServiceResponse {
+        match try_call(uri, request_id).await {
+            Ok(res) => res,
+            Err(e) => panic!("the middleware failed: {e}"),
+        }
+    }
+
+    async fn try_call(uri: &str, request_id: Option<&str>) -> Result<ServiceResponse, Error> {
+        let app = actix_test::init_service(
+            App::new().service(
+                web::scope("/api/v1")
+                    .route("/signers/{personCode}/{country}/steps", web::get().to(ok))
+                    .route("/processes/{processId}", web::get().to(ok))
+                    .route("/boom/{personCode}", web::get().to(panics))
+                    .wrap(from_fn(observe)),
             ),
-            "/api/v1/signer-tasks?personalCode=***&country=LV"
-        );
+        )
+        .await;
+        let mut req = actix_test::TestRequest::get().uri(uri);
+        if let Some(id) = request_id {
+            req = req.insert_header((REQUEST_ID, id));
+        }
+        actix_test::try_call_service(&app, req.to_request()).await
+    }
+
+    #[actix_web::test]
+    async fn the_route_is_found_through_encodings_and_ids_are_echoed() {
+        let res = call(&format!("/api/v1/sign%65rs/{CODE}/LV/steps"), Some("abc-1")).await;
+        assert_eq!(res.status().as_u16(), 200);
         assert_eq!(
-            masked_target("/api/v1/signers/161175-19997/LV/steps", ""),
-            "/api/v1/signers/***/LV/steps"
+            route_of(res.request()),
+            "/api/v1/signers/{personCode}/{country}/steps"
+        );
+        assert_eq!(logged_params(res.request().match_info()), "-");
+        assert_eq!(
+            res.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()),
+            Some("abc-1")
+        );
+
+        let res = call(
+            "/api/v1/processes/0190d3e4-0000-7000-8000-000000000001",
+            Some("not sane"),
+        )
+        .await;
+        assert_eq!(
+            logged_params(res.request().match_info()),
+            "processId=0190d3e4-0000-7000-8000-000000000001"
+        );
+        let echoed = res.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok());
+        assert!(
+            echoed.is_some_and(|id| Uuid::parse_str(id).is_ok()),
+            "{echoed:?}"
+        );
+
+        let res = call(&format!("/api/v1/SIGNERS/{CODE}/LV/steps/"), None).await;
+        assert_eq!(res.status().as_u16(), 404);
+        assert_eq!(route_of(res.request()), UNMATCHED);
+    }
+
+    #[actix_web::test]
+    async fn a_panicking_handler_is_a_500_problem() {
+        // actix renders the middleware's error after it, as it does in the server.
+        let Err(e) = try_call(&format!("/api/v1/boom/{CODE}"), None).await else {
+            panic!("a panic must not pass as a response");
+        };
+        let res = e.error_response();
+        assert_eq!(res.status().as_u16(), 500);
+        assert_eq!(
+            res.headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some(PROBLEM_JSON)
         );
     }
 }
