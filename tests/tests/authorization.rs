@@ -1,0 +1,296 @@
+//! PRODUCT.md section 10 over HTTP with static tokens, on both databases: every operation
+//! refuses the wrong group, role or person (403 or 404, or 401 without a valid token), and a
+//! refused call changes nothing: neither the process nor its audit trail.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use pas_e2e::{Answer, TestApp, each_backend};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const ME: &str = "161175-19997";
+
+/// (name, roles, groups, person)
+const TOKENS: &[(&str, &[&str], &[&str], Option<&str>)] = &[
+    ("admin", &["pas-admin"], &[], None),
+    ("sales", &["pas-user"], &["sales"], None),
+    ("legal", &["pas-user"], &["legal"], None),
+    ("auditor", &["pas-auditor"], &[], None),
+    ("writer", &["pas-audit-writer"], &[], None),
+    ("portal", &["pas-portal"], &[], None),
+    ("me", &["pas-signer"], &[], Some("PNOLV-161175-19997")),
+    ("other", &["pas-signer"], &[], Some("PNOEE-37605030299")),
+];
+
+fn secret(name: &str) -> String {
+    format!("e2e-secret-of-{name}-0123456789abcdef")
+}
+
+fn tokens_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut toml = String::new();
+    for (name, roles, groups, person) in TOKENS {
+        let hash = hex::encode(Sha256::digest(secret(name).as_bytes()));
+        toml.push_str(&format!(
+            "[[token]]\nname = \"{name}\"\nsha256 = \"{hash}\"\nroles = {roles:?}\ngroups = {groups:?}\n"
+        ));
+        if let Some(p) = person {
+            toml.push_str(&format!("person = \"{p}\"\n"));
+        }
+        toml.push('\n');
+    }
+    let path = dir.join("tokens.toml");
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+struct Api {
+    app: TestApp,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        who: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let bearer = who.map(|w| format!("Bearer {}", secret(w)));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| vec![("Authorization", b)])
+            .unwrap_or_default();
+        self.app.call(method, path, body, &headers).await
+    }
+
+    /// What a refused call must leave as it was: the process and its audit trail.
+    async fn state(&self, pid: &str) -> (Value, usize) {
+        let p = self
+            .call(
+                Some("admin"),
+                Method::GET,
+                &format!("/processes/{pid}"),
+                None,
+            )
+            .await;
+        assert_eq!(p.status, StatusCode::OK);
+        let trail = self
+            .call(
+                Some("admin"),
+                Method::GET,
+                &format!("/processes/{pid}/audit-trail"),
+                None,
+            )
+            .await;
+        (p.body, trail.body["events"].as_array().unwrap().len())
+    }
+}
+
+fn process() -> Value {
+    json!({
+        "documentId": "bola-doc",
+        "documentName": "Lease",
+        "ownerGroup": "sales",
+        "status": "STARTED",
+        "signingProcessSteps": [{"processOrder": 1, "processStepSigners": [
+            {"signerRole": "SIGNER", "signerName": "Me", "signerCountry": "LV",
+             "signerPersonalCode": ME, "signerEmail": "me@example.lv", "signerNotification": false},
+            {"signerRole": "SIGNER", "signerName": "Colleague", "signerCountry": "EE",
+             "signerPersonalCode": "49403136515", "signerEmail": "c@example.ee", "signerNotification": false}
+        ]}]
+    })
+}
+
+each_backend!(
+    section10_a_wrong_group_role_or_person_is_refused_and_changes_nothing,
+    |backend, test| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let file = tokens_file(dir.path());
+        let file = file.to_string_lossy().into_owned();
+        let extra = [
+            ("AUTH_MODE", "tokens"),
+            ("AUTH_TOKENS_FILE", file.as_str()),
+            ("AUDIT_READS", "none"),
+        ];
+        let Some(app) = TestApp::start_with(backend, test, &extra).await else {
+            return;
+        };
+        let api = Api { app };
+        let created = api
+            .call(Some("sales"), Method::POST, "/processes", Some(process()))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let pid = created.body["id"].as_str().unwrap().to_owned();
+        let step = created.body["signingProcessSteps"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mine = created.body["signers"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            uuid_version(&mine),
+            '4',
+            "entry ids are random v4, not time-ordered"
+        );
+        let before = api.state(&pid).await;
+
+        let p = |rest: &str| format!("/processes/{pid}{rest}");
+        let sign = format!("/process-step-signers/{mine}/sign");
+        let me_body = json!({"personalCode": ME, "country": "LV"});
+        let mut corrected = created.body["signingProcessSteps"][0].clone();
+        corrected["processStepSigners"][0]["signingStatus"] = json!("SIGNED");
+
+        #[rustfmt::skip]
+    let refused: Vec<(Option<&str>, Method, String, Option<Value>, StatusCode)> = vec![
+        // No or a bad token.
+        (None, Method::GET, p(""), None, StatusCode::UNAUTHORIZED),
+        (Some("nobody"), Method::POST, p("/cancel"), None, StatusCode::UNAUTHORIZED),
+        // Another group: the process does not exist for it.
+        (Some("legal"), Method::GET, p(""), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::PUT, p(""), Some(process()), StatusCode::NOT_FOUND),
+        (Some("legal"), Method::DELETE, p(""), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::POST, p("/cancel"), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::POST, p("/cancel/true"), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::POST, p("/start"), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::GET, p("/audit-trail"), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::PUT, format!("/process-steps/{step}"), Some(corrected.clone()), StatusCode::NOT_FOUND),
+        (Some("legal"), Method::POST, format!("/process-step-signers/{mine}/email"), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::GET, "/processes?ownerGroup=sales".into(), None, StatusCode::FORBIDDEN),
+        (Some("legal"), Method::GET, "/processes?isAdmin=true".into(), None, StatusCode::FORBIDDEN),
+        (Some("legal"), Method::POST, "/processes".into(), Some(process()), StatusCode::FORBIDDEN),
+        // The right group, the wrong role.
+        (Some("sales"), Method::PUT, format!("/process-steps/{step}"), Some(corrected), StatusCode::FORBIDDEN),
+        (Some("sales"), Method::POST, sign.clone(), Some(me_body.clone()), StatusCode::FORBIDDEN),
+        (Some("sales"), Method::POST, "/audit-events".into(), Some(json!({"eventType": "DOCUMENT_INFO", "processId": pid})), StatusCode::FORBIDDEN),
+        (Some("sales"), Method::POST, "/messages/reminders".into(), None, StatusCode::FORBIDDEN),
+        (Some("sales"), Method::POST, "/document-profiles".into(), Some(json!({"name": "x"})), StatusCode::FORBIDDEN),
+        (Some("auditor"), Method::POST, p("/cancel"), None, StatusCode::FORBIDDEN),
+        // The role is checked before the body is read.
+        (Some("auditor"), Method::PUT, p(""), Some(json!("not a process")), StatusCode::FORBIDDEN),
+        (Some("writer"), Method::GET, p(""), None, StatusCode::FORBIDDEN),
+        (Some("writer"), Method::POST, "/audit-events".into(), Some(json!({"eventType": "SIGNER_SIGNED", "processId": pid})), StatusCode::UNPROCESSABLE_ENTITY),
+        (Some("portal"), Method::GET, p(""), None, StatusCode::FORBIDDEN),
+        (Some("portal"), Method::GET, format!("/processes/authorize/{mine}/010101-10000/LV"), None, StatusCode::FORBIDDEN),
+        (Some("admin"), Method::POST, sign.clone(), Some(me_body.clone()), StatusCode::FORBIDDEN),
+        // Another person.
+        (Some("other"), Method::POST, sign.clone(), Some(me_body), StatusCode::FORBIDDEN),
+        (Some("other"), Method::POST, sign.clone(), None, StatusCode::FORBIDDEN),
+        (Some("other"), Method::GET, format!("/signers/{ME}/LV/steps"), None, StatusCode::FORBIDDEN),
+        (Some("other"), Method::GET, format!("/signers/{ME}/LV/documents"), None, StatusCode::FORBIDDEN),
+        (Some("other"), Method::GET, format!("/signer-tasks?personalCode={ME}&country=LV"), None, StatusCode::FORBIDDEN),
+        (Some("other"), Method::GET, format!("/processes/authorize/{mine}/{ME}/LV"), None, StatusCode::FORBIDDEN),
+    ];
+        for (who, method, path, body, expected) in refused {
+            let what = format!("{who:?} {method} {path}");
+            let answer = api.call(who, method, &path, body).await;
+            assert_eq!(answer.status, expected, "{what}: {}", answer.body);
+            assert!(
+                answer
+                    .header("content-type")
+                    .is_some_and(|c| c.starts_with("application/problem+json")),
+                "{what}"
+            );
+            if expected == StatusCode::UNAUTHORIZED {
+                assert!(
+                    answer
+                        .header("www-authenticate")
+                        .is_some_and(|h| h.starts_with("Bearer")),
+                    "{what}"
+                );
+            }
+            assert_eq!(api.state(&pid).await, before, "{what} changed something");
+        }
+
+        // Lists of another group hold nothing of this one.
+        for path in [
+            "/processes/by-document/bola-doc".to_owned(),
+            format!("/processes/by-step-signer/{mine}"),
+        ] {
+            let answer = api.call(Some("legal"), Method::GET, &path, None).await;
+            assert_eq!(
+                (answer.status, answer.body),
+                (StatusCode::OK, json!([])),
+                "{path}"
+            );
+        }
+        let found = api
+            .call(
+                Some("legal"),
+                Method::POST,
+                "/processes/search",
+                Some(json!({"documentId": "bola-doc"})),
+            )
+            .await;
+        assert_eq!(found.body, json!([]));
+        let events = api
+            .call(
+                Some("legal"),
+                Method::GET,
+                &format!("/audit-events?processId={pid}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            events.body["totalElements"], 0,
+            "another group's audit events"
+        );
+        let events = api
+            .call(
+                Some("sales"),
+                Method::GET,
+                &format!("/audit-events?processId={pid}"),
+                None,
+            )
+            .await;
+        assert!(events.body["totalElements"].as_u64().unwrap() > 0);
+
+        // The right callers succeed; the signer sees its own entry only in full.
+        assert_eq!(
+            api.call(Some("auditor"), Method::GET, &p(""), None)
+                .await
+                .status,
+            StatusCode::OK
+        );
+        let signed = api.call(Some("me"), Method::POST, &sign, None).await;
+        assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
+        let entries = signed.body["signingProcessSteps"][0]["processStepSigners"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(entries[0]["signingStatus"], "SIGNED");
+        assert_eq!(entries[0]["signerEmail"], "me@example.lv");
+        assert!(
+            entries[1]["id"].is_null()
+                && entries[1]["signerPersonalCode"].is_null()
+                && entries[1]["signerEmail"].is_null(),
+            "another entry's secrets: {}",
+            entries[1]
+        );
+        assert_eq!(entries[1]["signerName"], "Colleague");
+        let trail = api
+            .call(Some("sales"), Method::GET, &p("/audit-trail"), None)
+            .await;
+        let last = trail.body["events"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (
+                last["eventType"].clone(),
+                last["creator"].clone(),
+                last["clientAppName"].clone()
+            ),
+            (json!("SIGNER_SIGNED"), json!("me"), json!("me"))
+        );
+        api.app.stop().await;
+    }
+);
+
+fn uuid_version(id: &str) -> char {
+    id.chars().nth(14).unwrap()
+}
