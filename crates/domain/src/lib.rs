@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod contact;
 pub mod error;
