@@ -39,6 +39,7 @@ use futures::future::BoxFuture;
 use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
 use time::{Date, OffsetDateTime};
 
+pub mod authn;
 pub mod caller;
 mod fallback;
 mod logging;
