@@ -300,7 +300,7 @@ mod tests {
             ("".to_owned(), "no [[token]]"),
             ("[[token]\nname = \"hunter2".to_owned(), "not valid TOML"),
         ] {
-            let e = TokenTable::parse(&text).err().expect("refused");
+            let e = TokenTable::parse(&text).expect_err("refused");
             assert!(e.contains(needle), "{e}");
             assert!(!e.contains('\n'), "{e}");
             if needle != "unknown role \"hunter2\"" {
