@@ -173,7 +173,6 @@ each_backend!(
         (Some("writer"), Method::GET, p(""), None, StatusCode::FORBIDDEN),
         (Some("writer"), Method::POST, "/audit-events".into(), Some(json!({"eventType": "SIGNER_SIGNED", "processId": pid})), StatusCode::UNPROCESSABLE_ENTITY),
         (Some("portal"), Method::GET, p(""), None, StatusCode::FORBIDDEN),
-        (Some("portal"), Method::GET, format!("/processes/authorize/{mine}/010101-10000/LV"), None, StatusCode::FORBIDDEN),
         (Some("admin"), Method::POST, sign.clone(), Some(me_body.clone()), StatusCode::FORBIDDEN),
         // Another person.
         (Some("other"), Method::POST, sign.clone(), Some(me_body), StatusCode::FORBIDDEN),
@@ -203,6 +202,26 @@ each_backend!(
             }
             assert_eq!(api.state(&pid).await, before, "{what} changed something");
         }
+
+        // A portal's failed identity check is refused and, by section 8, recorded.
+        let failed = api
+            .call(
+                Some("portal"),
+                Method::GET,
+                &format!("/processes/authorize/{mine}/010101-10000/LV"),
+                None,
+            )
+            .await;
+        assert_eq!(failed.status, StatusCode::FORBIDDEN);
+        let after = api.state(&pid).await;
+        assert_eq!((&after.0, after.1), (&before.0, before.1 + 1));
+        let trail = api
+            .call(Some("admin"), Method::GET, &p("/audit-trail"), None)
+            .await;
+        assert_eq!(
+            trail.body["events"][before.1]["eventType"],
+            "AUDIT_LOGIN_FAULT"
+        );
 
         // Lists of another group hold nothing of this one.
         for path in [

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use pas_http::authn::{AuthMode, AuthSettings, OidcSettings, check_provider_url};
+
 /// A configuration value that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {variable}: {message}")]
@@ -73,6 +75,10 @@ pub struct Config {
     /// `AUTH_FAILURES_PER_MINUTE`: failed portal authorizations per signer id or client
     /// address within a sliding minute before further attempts answer 429.
     pub auth_failures_per_minute: u32,
+    /// `AUTH_MODE`, `OIDC_*`, `AUTH_LEEWAY_SECONDS`, `AUTH_TOKENS_FILE`: how callers prove
+    /// who they are (PRODUCT.md section 10). The tokens file is read by
+    /// `pas_http::authn::Authenticator::new`, not here.
+    pub auth: AuthSettings,
 }
 
 /// Where values come from: the environment wins over the file.
@@ -235,6 +241,7 @@ impl Config {
         if auth_failures_per_minute == 0 {
             return Err(bad("AUTH_FAILURES_PER_MINUTE", "must be at least 1"));
         }
+        let auth = parse_auth(src, bind)?;
         Ok(Self {
             bind,
             database_url,
@@ -257,6 +264,7 @@ impl Config {
             trusted_proxies,
             audit_reads,
             auth_failures_per_minute,
+            auth,
         })
     }
 
@@ -287,6 +295,88 @@ pub fn local_date(tz: &jiff::tz::TimeZone, t: time::OffsetDateTime) -> time::Dat
             .ok()
         })
         .unwrap_or(fallback)
+}
+
+/// Longest accepted `AUTH_LEEWAY_SECONDS`: more would keep expired tokens alive.
+const MAX_LEEWAY_SECONDS: u64 = 600;
+
+fn parse_auth(src: &Source, bind: SocketAddr) -> Result<AuthSettings, ConfigError> {
+    let mode: AuthMode = src
+        .get("AUTH_MODE")
+        .unwrap_or("off")
+        .parse()
+        .map_err(|e: pas_http::authn::UnknownAuthMode| bad("AUTH_MODE", e.to_string()))?;
+    if mode == AuthMode::Off && !bind.ip().is_loopback() {
+        return Err(bad(
+            "AUTH_MODE",
+            "off is for development on a loopback address only (APP_BIND is not one); set oidc, tokens or oidc,tokens",
+        ));
+    }
+    let leeway: u64 = src.parse("AUTH_LEEWAY_SECONDS", 60, "a number of seconds")?;
+    if leeway > MAX_LEEWAY_SECONDS {
+        return Err(bad(
+            "AUTH_LEEWAY_SECONDS",
+            format!("must be at most {MAX_LEEWAY_SECONDS} seconds"),
+        ));
+    }
+    let oidc = if mode.uses_oidc() {
+        let issuer = src
+            .get("OIDC_ISSUER")
+            .ok_or_else(|| bad("OIDC_ISSUER", "is required when AUTH_MODE uses oidc"))?;
+        check_provider_url(issuer).map_err(|m| bad("OIDC_ISSUER", m))?;
+        let audience = src
+            .get("OIDC_AUDIENCE")
+            .ok_or_else(|| bad("OIDC_AUDIENCE", "is required when AUTH_MODE uses oidc"))?;
+        let mut oidc = OidcSettings::new(issuer, audience);
+        if let Some(url) = src.get("OIDC_JWKS_URL") {
+            check_provider_url(url).map_err(|m| bad("OIDC_JWKS_URL", m))?;
+            oidc.jwks_url = Some(url.to_owned());
+        }
+        if let Some(claim) = src.get("OIDC_GROUPS_CLAIM") {
+            oidc.groups_claim = claim_path("OIDC_GROUPS_CLAIM", claim)?;
+        }
+        if let Some(list) = src.get("OIDC_ROLES_CLAIMS") {
+            oidc.roles_claims = list
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| claim_path("OIDC_ROLES_CLAIMS", p))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(claim) = src.get("OIDC_PERSON_CLAIM") {
+            oidc.person_claim = claim_path("OIDC_PERSON_CLAIM", claim)?;
+        }
+        Some(oidc)
+    } else {
+        None
+    };
+    let tokens_file = src.get("AUTH_TOKENS_FILE").map(PathBuf::from);
+    if mode.uses_tokens() && tokens_file.is_none() {
+        return Err(bad(
+            "AUTH_TOKENS_FILE",
+            "is required when AUTH_MODE uses tokens",
+        ));
+    }
+    Ok(AuthSettings {
+        mode,
+        oidc,
+        tokens_file,
+        leeway: Duration::from_secs(leeway),
+    })
+}
+
+/// A dotted claim path such as `resource_access.pas.roles`: no empty segment, no spaces.
+fn claim_path(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
+    if raw
+        .split('.')
+        .any(|s| s.is_empty() || s.contains(char::is_whitespace))
+    {
+        return Err(bad(
+            variable,
+            "expected claim names or dotted paths such as realm_access.roles",
+        ));
+    }
+    Ok(raw.to_owned())
 }
 
 fn parse_audit_reads(raw: &str) -> Result<pas_domain::service::ReadAudit, ConfigError> {
@@ -391,13 +481,141 @@ mod tests {
     fn the_toml_file_sets_the_same_keys_and_the_environment_wins() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.toml");
-        std::fs::write(&path, "APP_BIND = \"0.0.0.0:9000\"\nREMINDER_DAYS_BEFORE_DUE = [2, 7]\nDATABASE_POOL_SIZE = 4\n").unwrap();
+        std::fs::write(&path, "APP_BIND = \"0.0.0.0:9000\"\nREMINDER_DAYS_BEFORE_DUE = [2, 7]\nDATABASE_POOL_SIZE = 4\nAUTH_MODE = \"tokens\"\nAUTH_TOKENS_FILE = \"/etc/pas/tokens.toml\"\n").unwrap();
         let mut values = read_toml(path.to_str().unwrap()).unwrap();
         values.insert("DATABASE_POOL_SIZE".into(), "6".into());
         let c = Config::load(&Source { values }).unwrap();
         assert_eq!(c.bind.to_string(), "0.0.0.0:9000");
         assert_eq!(c.reminder_days, [2, 7]);
         assert_eq!(c.pool_size, 6);
+        assert_eq!(c.auth.mode, AuthMode::Tokens);
+        assert_eq!(
+            c.auth.tokens_file.as_deref(),
+            Some(std::path::Path::new("/etc/pas/tokens.toml"))
+        );
+    }
+
+    #[test]
+    fn authentication_defaults_to_off_on_loopback() {
+        let c = Config::load(&Source::from_pairs([])).unwrap();
+        assert_eq!(c.auth, AuthSettings::off());
+        assert_eq!(c.auth.leeway, Duration::from_secs(60));
+        let v6 = Config::load(&Source::from_pairs([("APP_BIND", "[::1]:8080")])).unwrap();
+        assert_eq!(v6.auth.mode, AuthMode::Off);
+    }
+
+    #[test]
+    fn off_is_refused_unless_bound_to_loopback() {
+        for bind in ["0.0.0.0:8080", "192.0.2.10:8080", "[::]:8080"] {
+            for mode in [None, Some("off")] {
+                let mut pairs = vec![("APP_BIND", bind)];
+                pairs.extend(mode.map(|m| ("AUTH_MODE", m)));
+                let e = Config::load(&Source::from_pairs(pairs)).unwrap_err();
+                assert_eq!(e.variable, "AUTH_MODE", "{bind}");
+                assert!(e.message.contains("development on a loopback address only"));
+            }
+        }
+    }
+
+    #[test]
+    fn oidc_settings_are_read_with_their_defaults() {
+        let c = Config::load(&Source::from_pairs([
+            ("APP_BIND", "0.0.0.0:8080"),
+            ("AUTH_MODE", "oidc,tokens"),
+            ("OIDC_ISSUER", "https://login.example.com/realms/pas"),
+            ("OIDC_AUDIENCE", "pas"),
+            ("AUTH_TOKENS_FILE", "tokens.toml"),
+            ("AUTH_LEEWAY_SECONDS", "30"),
+        ]))
+        .unwrap();
+        assert_eq!(c.auth.mode, AuthMode::OidcAndTokens);
+        assert_eq!(c.auth.leeway, Duration::from_secs(30));
+        let o = c.auth.oidc.unwrap();
+        assert_eq!(
+            o,
+            OidcSettings::new("https://login.example.com/realms/pas", "pas")
+        );
+        assert_eq!(o.groups_claim, "groups");
+        assert_eq!(o.person_claim, "serialNumber");
+
+        let c = Config::load(&Source::from_pairs([
+            ("AUTH_MODE", "oidc"),
+            ("OIDC_ISSUER", "http://127.0.0.1:8081/realms/pas"),
+            ("OIDC_AUDIENCE", "pas"),
+            ("OIDC_JWKS_URL", "http://localhost:8081/certs"),
+            ("OIDC_GROUPS_CLAIM", "memberOf"),
+            (
+                "OIDC_ROLES_CLAIMS",
+                "resource_access.portal.roles, ext.roles",
+            ),
+            ("OIDC_PERSON_CLAIM", "eid.serialNumber"),
+        ]))
+        .unwrap();
+        let o = c.auth.oidc.unwrap();
+        assert_eq!(o.jwks_url.as_deref(), Some("http://localhost:8081/certs"));
+        assert_eq!(o.groups_claim, "memberOf");
+        assert_eq!(
+            o.roles_claims,
+            ["resource_access.portal.roles", "ext.roles"]
+        );
+        assert_eq!(o.person_claim, "eid.serialNumber");
+        assert!(c.auth.tokens_file.is_none());
+    }
+
+    #[test]
+    fn bad_authentication_settings_name_their_variable() {
+        let oidc = [
+            ("AUTH_MODE", "oidc"),
+            ("OIDC_ISSUER", "https://login.example.com/realms/pas"),
+            ("OIDC_AUDIENCE", "pas"),
+        ];
+        let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+            ("AUTH_MODE", vec![("AUTH_MODE", "on")]),
+            ("AUTH_MODE", vec![("AUTH_MODE", "off,oidc")]),
+            (
+                "OIDC_ISSUER",
+                vec![("AUTH_MODE", "oidc"), ("OIDC_AUDIENCE", "pas")],
+            ),
+            (
+                "OIDC_AUDIENCE",
+                vec![
+                    ("AUTH_MODE", "oidc"),
+                    ("OIDC_ISSUER", "https://idp/realms/pas"),
+                ],
+            ),
+            ("OIDC_ISSUER", {
+                let mut v = oidc.to_vec();
+                v.push(("OIDC_ISSUER", "http://login.example.com/realms/pas"));
+                v
+            }),
+            ("OIDC_JWKS_URL", {
+                let mut v = oidc.to_vec();
+                v.push(("OIDC_JWKS_URL", "http://10.0.0.1/certs"));
+                v
+            }),
+            ("OIDC_ROLES_CLAIMS", {
+                let mut v = oidc.to_vec();
+                v.push(("OIDC_ROLES_CLAIMS", "a..b"));
+                v
+            }),
+            ("AUTH_TOKENS_FILE", vec![("AUTH_MODE", "tokens")]),
+            ("AUTH_TOKENS_FILE", {
+                let mut v = oidc.to_vec();
+                v.push(("AUTH_MODE", "oidc,tokens"));
+                v
+            }),
+            ("AUTH_LEEWAY_SECONDS", vec![("AUTH_LEEWAY_SECONDS", "-1")]),
+            ("AUTH_LEEWAY_SECONDS", vec![("AUTH_LEEWAY_SECONDS", "3600")]),
+        ];
+        for (variable, pairs) in cases {
+            let e = Config::load(&Source::from_pairs(pairs.clone())).unwrap_err();
+            assert_eq!(e.variable, variable, "{pairs:?}");
+            let line = e.to_string();
+            assert!(
+                line.starts_with(&format!("invalid {variable}: ")) && !line.contains('\n'),
+                "{line}"
+            );
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ use pas_smtp::{
 use tokio::sync::watch;
 
 use crate::config::Config;
+use pas_http::authn::Authenticator;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum StartError {
     /// The notification matrix, its templates or the mail transport cannot be used.
     #[error("{0}")]
     Mail(String),
+    /// Authentication cannot be set up (`AUTH_TOKENS_FILE`, the OIDC client).
+    #[error("{0}")]
+    Auth(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -74,14 +78,17 @@ impl Mail {
 }
 
 /// The use cases and HTTP state over one database.
-pub fn api_state(config: &Config, db: &Db, mail: &Mail) -> ApiState {
+pub fn api_state(config: &Config, db: &Db, mail: &Mail, authenticator: Authenticator) -> ApiState {
     let store = Arc::new(db.clone());
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(UuidV7Ids);
     let ready_db = db.clone();
+    let keys = authenticator.clone();
+    // Not ready while OIDC is on and no key of the provider was ever loaded.
     let readiness: ReadinessCheck = Arc::new(move || {
         let db = ready_db.clone();
-        Box::pin(async move { db.ping().await.is_ok() })
+        let keys_loaded = keys.is_ready();
+        Box::pin(async move { keys_loaded && db.ping().await.is_ok() })
     });
     ApiState {
         processes: ProcessService::new(store.clone(), clock.clone(), ids.clone())
@@ -115,6 +122,7 @@ pub fn api_state(config: &Config, db: &Db, mail: &Mail) -> ApiState {
         },
         auth_throttle: AuthThrottle::per_minute(config.auth_failures_per_minute),
         readiness,
+        authenticator,
     }
 }
 
@@ -175,7 +183,15 @@ pub fn serve(
     mail: &Mail,
     signals: Signals,
 ) -> Result<Running, StartError> {
-    let state = api_state(config, db, mail);
+    let authenticator =
+        Authenticator::new(config.auth.clone()).map_err(|e| StartError::Auth(e.to_string()))?;
+    if authenticator.is_off() {
+        tracing::warn!(
+            "AUTH_MODE=off: no credentials are checked and every caller is an administrator; \
+             for development on a loopback address only"
+        );
+    }
+    let state = api_state(config, db, mail, authenticator.clone());
     let (shutdown, stop_rx) = watch::channel(false);
     let store = Arc::new(db.clone());
     let admin_email = config
@@ -196,7 +212,15 @@ pub fn serve(
             ..DispatchSettings::default()
         },
     );
+    let key_stop = jobs::stopped(stop_rx.clone());
     let background = vec![
+        // Retries until the provider's keys load (at once when OIDC is off), or the stop.
+        tokio::spawn(async move {
+            tokio::select! {
+                () = authenticator.keep_keys_loaded() => {}
+                () = key_stop => {}
+            }
+        }),
         tokio::spawn(dispatcher.run(jobs::stopped(stop_rx.clone()))),
         tokio::spawn(jobs::reminders(
             state.processes.clone(),

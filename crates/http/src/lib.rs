@@ -85,6 +85,8 @@ pub struct ApiState {
     pub auth_throttle: AuthThrottle,
     /// `GET /ready`.
     pub readiness: ReadinessCheck,
+    /// Who a request is (`AUTH_MODE`): the middleware around the API reads it.
+    pub authenticator: authn::Authenticator,
 }
 
 /// Reminder settings (`REMINDER_DAYS_BEFORE_DUE`, `APP_TIMEZONE`).
@@ -137,9 +139,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) + Clon
         let known = fallback::KnownRoutes::from_openapi(&doc);
         let operations = caller::Operations::from_openapi(&doc);
         let limits = state.limits;
-        cfg.app_data(web::Data::new(state))
+        cfg.app_data(web::Data::new(state.authenticator.clone()))
+            .app_data(web::Data::new(state))
             .app_data(web::Data::new(known))
             .app_data(web::Data::new(operations));
+        routes::register_base_probes(cfg);
         {
             let mut ucfg = utoipa_actix_web::service_config::ServiceConfig::new(cfg);
             routes::register_root(&mut ucfg);

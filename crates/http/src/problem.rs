@@ -91,6 +91,13 @@ pub enum ApiError {
         /// Seconds until an attempt is admitted again (`Retry-After`).
         retry_after: u64,
     },
+    /// No bearer token, or one that is not valid (401 with `WWW-Authenticate`).
+    Unauthorized {
+        /// A token was sent and refused (`error="invalid_token"`), rather than none sent.
+        invalid_token: bool,
+    },
+    /// The identity provider's keys are not loaded yet (503 with `Retry-After: 5`).
+    AuthUnavailable,
     /// Any other error status, with a generic text (used when a non-problem error response
     /// is rewritten).
     Status(StatusCode),
@@ -201,6 +208,24 @@ impl ApiError {
                 format!("too many failed attempts; try again in {retry_after} seconds"),
                 vec![],
             ),
+            Self::Unauthorized { invalid_token } => (
+                "unauthorized",
+                "Unauthorized",
+                if *invalid_token {
+                    "the bearer token is malformed, expired or not signed by a trusted key"
+                } else {
+                    "this operation needs a bearer token (Authorization: Bearer ...)"
+                }
+                .to_owned(),
+                vec![],
+            ),
+            Self::AuthUnavailable => (
+                "unavailable",
+                "Service Unavailable",
+                "the identity provider's signing keys are not loaded yet; try again shortly"
+                    .to_owned(),
+                vec![],
+            ),
             Self::Status(s) if s.is_server_error() => (
                 "internal",
                 "Internal Server Error",
@@ -276,6 +301,8 @@ impl ResponseError for ApiError {
             Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::AuthUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Status(s) => *s,
         }
     }
@@ -297,6 +324,19 @@ impl ResponseError for ApiError {
         }
         if let Self::TooManyRequests { retry_after } = self {
             res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after)));
+        }
+        if let Self::Unauthorized { invalid_token } = self {
+            res.insert_header((
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(if *invalid_token {
+                    r#"Bearer realm="pas", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="pas""#
+                }),
+            ));
+        }
+        if let Self::AuthUnavailable = self {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
         res.body(body)
     }

@@ -57,15 +57,27 @@ pub(crate) fn api_scope(
         .configure(catalog::register)
         .configure(directory::register)
         .configure(messages::register)
-        .route("/health", web::get().to(health::liveness))
-        .route("/ready", web::get().to(health::readiness))
         .default_service(web::to(fallback::unmatched))
+        .wrap(from_fn(crate::authn::authenticate))
         .wrap(from_fn(logging::observe))
 }
 
 /// The operations outside [`BASE_PATH`]: liveness and readiness.
 pub(crate) fn register_root(cfg: &mut ServiceConfig) {
     health::register(cfg);
+}
+
+/// The probes under [`BASE_PATH`] too; registered before the API scope, so that they answer
+/// without a token like the root ones.
+pub(crate) fn register_base_probes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        &format!("{BASE_PATH}/health"),
+        web::get().to(health::liveness),
+    )
+    .route(
+        &format!("{BASE_PATH}/ready"),
+        web::get().to(health::readiness),
+    );
 }
 
 /// A process answer with its `ETag`.

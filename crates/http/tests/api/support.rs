@@ -107,6 +107,7 @@ impl Mocks {
                 .auth_failures_per_minute
                 .map_or_else(AuthThrottle::default, AuthThrottle::per_minute),
             readiness: Arc::new(move || Box::pin(async move { ready })),
+            authenticator: pas_http::authn::Authenticator::off(),
         }
     }
 
