@@ -11,8 +11,18 @@ use sha2::{Digest, Sha256};
 
 const ME: &str = "161175-19997";
 
-/// (name, roles, groups, person)
-const TOKENS: &[(&str, &[&str], &[&str], Option<&str>)] = &[
+/// A static token: name, roles, groups, person.
+type Token = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    Option<&'static str>,
+);
+
+/// A call that must be refused: who, what, and the answer.
+type Refused<'a> = (Option<&'a str>, Method, String, Option<Value>, StatusCode);
+
+const TOKENS: &[Token] = &[
     ("admin", &["pas-admin"], &[], None),
     ("sales", &["pas-user"], &["sales"], None),
     ("legal", &["pas-user"], &["legal"], None),
@@ -144,7 +154,7 @@ each_backend!(
         corrected["processStepSigners"][0]["signingStatus"] = json!("SIGNED");
 
         #[rustfmt::skip]
-    let refused: Vec<(Option<&str>, Method, String, Option<Value>, StatusCode)> = vec![
+    let refused: Vec<Refused<'_>> = vec![
         // No or a bad token.
         (None, Method::GET, p(""), None, StatusCode::UNAUTHORIZED),
         (Some("nobody"), Method::POST, p("/cancel"), None, StatusCode::UNAUTHORIZED),

@@ -70,7 +70,6 @@ async fn get_document_profile_by_id(
 async fn update_document_profile(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     id: web::Path<Uuid>,
     body: web::Json<ProfileInput>,
 ) -> ApiResult {
@@ -97,7 +96,6 @@ async fn update_document_profile(
 async fn delete_document_profile(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     id: web::Path<Uuid>,
 ) -> ApiResult {
     state
@@ -144,7 +142,6 @@ async fn list_document_profiles(
 async fn create_document_profile(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     body: web::Json<ProfileInput>,
 ) -> ApiResult {
     let profile = state
@@ -219,7 +216,6 @@ async fn get_document_attribute_by_id(
 async fn update_document_attribute(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     id: web::Path<Uuid>,
     body: web::Json<AttributeInput>,
 ) -> ApiResult {
@@ -248,7 +244,6 @@ async fn update_document_attribute(
 async fn delete_document_attribute(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     id: web::Path<Uuid>,
 ) -> ApiResult {
     state
@@ -287,7 +282,6 @@ async fn list_document_attributes(state: web::Data<ApiState>, caller: RequestCal
 async fn create_document_attribute(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     body: web::Json<AttributeInput>,
 ) -> ApiResult {
     let attribute = state

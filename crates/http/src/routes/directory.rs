@@ -96,7 +96,6 @@ async fn list_contacts(
 async fn create_contact(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     body: web::Json<ContactInput>,
 ) -> ApiResult {
     let contact = state
@@ -126,7 +125,6 @@ async fn create_contact(
 async fn update_contact(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     q: QueryParams,
     body: web::Json<ContactInput>,
 ) -> ApiResult {
@@ -154,7 +152,6 @@ async fn update_contact(
 async fn delete_contact(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     id: web::Path<Uuid>,
     q: QueryParams,
 ) -> ApiResult {
@@ -220,7 +217,6 @@ async fn list_templates(
 async fn create_template(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     body: web::Json<TemplateInput>,
 ) -> ApiResult {
     let template = state
@@ -246,7 +242,6 @@ async fn create_template(
 async fn delete_template(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    _caller: RequestCaller,
     id: web::Path<Uuid>,
     q: QueryParams,
 ) -> ApiResult {
