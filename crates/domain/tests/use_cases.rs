@@ -24,6 +24,7 @@ fn service(repo: MockProcessRepository) -> ProcessService {
     )
 }
 
+/// The address is only recorded on audit rows, never dialled.
 fn caller() -> Caller {
     Caller::new(
         Principal::development("anna", Some("portal".into())),
