@@ -56,10 +56,20 @@ mod tests {
     impl tracing::callsite::Callsite for Site {
         fn set_interest(&self, _: tracing::subscriber::Interest) {}
         fn metadata(&self) -> &Metadata<'_> {
-            unimplemented!("not called")
+            &SITE_META
         }
     }
     static SITE: Site = Site;
+    static SITE_META: Metadata<'static> = Metadata::new(
+        "site",
+        "test",
+        Level::INFO,
+        None,
+        None,
+        None,
+        FieldSet::new(&[], Identifier(&SITE)),
+        Kind::EVENT,
+    );
 
     fn meta(target: &'static str, level: Level) -> Metadata<'static> {
         Metadata::new(

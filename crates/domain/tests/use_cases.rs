@@ -362,6 +362,7 @@ fn audit_a_single_read_records_process_getone_by_default() {
     assert_eq!(row.process_id, Some(p.id));
     assert_eq!(row.method.as_deref(), Some("getProcessById"));
     assert_eq!(row.creator.as_deref(), Some("anna"));
+    // The recorded caller address (parsed text, never dialled).
     assert_eq!(row.ip_address.as_deref(), Some("10.0.0.7"));
     assert_eq!(row.created_at, at(5));
     assert!(recorded[0].change.notifications.is_empty());

@@ -380,6 +380,8 @@ async fn entry_actions_answering_403_count_and_the_eleventh_is_refused_unsaved()
 async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
     let process = started();
     let signer = entry(&process, SignerRole::Signer);
+    // Addresses here are parsed and compared as header values and test peers; nothing is
+    // ever dialled.
     let mut m = Mocks {
         network: pas_http::NetworkSettings {
             trusted_proxies: pas_http::network::parse_ip_blocks("10.0.0.0/8").unwrap(),
