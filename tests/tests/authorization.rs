@@ -276,6 +276,147 @@ each_backend!(
             .await;
         assert!(events.body["totalElements"].as_u64().unwrap() > 0);
 
+        // Contacts, templates, profiles, attributes and test emails.
+        let contact = api
+            .call(
+                Some("sales"),
+                Method::POST,
+                "/contacts",
+                Some(json!({"name": "Team", "owner": "sales",
+            "group": "sales", "scope": "GROUP", "email": "team@example.lv"})),
+            )
+            .await;
+        assert_eq!(contact.status, StatusCode::CREATED, "{}", contact.body);
+        let cid = contact.body["id"].as_str().unwrap().to_owned();
+        let template = api
+            .call(
+                Some("sales"),
+                Method::POST,
+                "/templates",
+                Some(json!({"name": "NDA", "data": "{}",
+            "owner": "sales", "group": "sales", "scope": "GROUP"})),
+            )
+            .await;
+        assert_eq!(template.status, StatusCode::CREATED, "{}", template.body);
+        let tid = template.body["id"].as_str().unwrap().to_owned();
+        let attribute = api
+            .call(
+                Some("admin"),
+                Method::POST,
+                "/document-attributes",
+                Some(json!({"name": "amount", "type": "NUMBER"})),
+            )
+            .await;
+        let aid = attribute.body["id"].as_str().unwrap().to_owned();
+        let profile = api
+            .call(
+                Some("admin"),
+                Method::POST,
+                "/document-profiles",
+                Some(json!({"name": "Lease profile",
+            "ownerGroup": "sales", "attributes": [{"id": aid}]})),
+            )
+            .await;
+        assert_eq!(profile.status, StatusCode::CREATED, "{}", profile.body);
+        let fid = profile.body["id"].as_str().unwrap().to_owned();
+        let catalog_state = || async {
+            (
+                api.call(
+                    Some("sales"),
+                    Method::GET,
+                    "/contacts?owner=sales&group=sales",
+                    None,
+                )
+                .await
+                .body,
+                api.call(
+                    Some("sales"),
+                    Method::GET,
+                    "/templates?owner=sales&group=sales",
+                    None,
+                )
+                .await
+                .body,
+                api.call(
+                    Some("admin"),
+                    Method::GET,
+                    &format!("/document-profiles/{fid}"),
+                    None,
+                )
+                .await
+                .body,
+                api.call(
+                    Some("admin"),
+                    Method::GET,
+                    &format!("/document-attributes/{aid}"),
+                    None,
+                )
+                .await
+                .body,
+            )
+        };
+        let catalog_before = catalog_state().await;
+        #[rustfmt::skip]
+    let refused: Vec<Refused<'_>> = vec![
+        (Some("legal"), Method::GET, "/contacts?owner=sales&group=sales".into(), None, StatusCode::FORBIDDEN),
+        (Some("legal"), Method::GET, "/templates?owner=legal&group=sales".into(), None, StatusCode::FORBIDDEN),
+        (Some("legal"), Method::DELETE, format!("/contacts/{cid}?user=legal&group=legal"), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::DELETE, format!("/contacts/{cid}?user=sales&group=sales"), None, StatusCode::FORBIDDEN),
+        (Some("legal"), Method::PUT, "/contacts?user=legal&group=sales".into(),
+            Some(json!({"id": cid, "name": "Mine now", "owner": "legal", "group": "sales", "scope": "GROUP"})), StatusCode::FORBIDDEN),
+        (Some("legal"), Method::DELETE, format!("/templates/{tid}?user=legal&group=legal"), None, StatusCode::NOT_FOUND),
+        (Some("legal"), Method::DELETE, format!("/templates/{tid}?user=sales&group=sales"), None, StatusCode::FORBIDDEN),
+        (Some("sales"), Method::POST, "/contacts".into(),
+            Some(json!({"name": "All", "owner": "sales", "scope": "GLOBAL", "email": "a@example.lv"})), StatusCode::FORBIDDEN),
+        (Some("sales"), Method::POST, "/templates".into(),
+            Some(json!({"name": "All", "data": "{}", "owner": "other-user", "group": "sales", "scope": "GROUP"})), StatusCode::FORBIDDEN),
+        (Some("auditor"), Method::GET, "/contacts?owner=auditor".into(), None, StatusCode::FORBIDDEN),
+        (Some("sales"), Method::PUT, format!("/document-profiles/{fid}"), Some(json!({"name": "Renamed"})), StatusCode::FORBIDDEN),
+        (Some("sales"), Method::DELETE, format!("/document-profiles/{fid}"), None, StatusCode::FORBIDDEN),
+        (Some("sales"), Method::PUT, format!("/document-attributes/{aid}"), Some(json!({"name": "sum", "type": "NUMBER"})), StatusCode::FORBIDDEN),
+        (Some("sales"), Method::DELETE, format!("/document-attributes/{aid}"), None, StatusCode::FORBIDDEN),
+        (Some("sales"), Method::POST, "/messages/test/TASK_STARTED?role=signer".into(), Some(process()), StatusCode::FORBIDDEN),
+        (Some("sales"), Method::GET, format!("/signer-tasks?signerId={mine}"), None, StatusCode::FORBIDDEN),
+        (Some("writer"), Method::GET, format!("/document-profiles/{fid}"), None, StatusCode::FORBIDDEN),
+    ];
+        for (who, method, path, body, expected) in refused {
+            let what = format!("{who:?} {method} {path}");
+            let answer = api.call(who, method, &path, body).await;
+            assert_eq!(answer.status, expected, "{what}: {}", answer.body);
+            assert_eq!(
+                catalog_state().await,
+                catalog_before,
+                "{what} changed something"
+            );
+        }
+        assert_eq!(
+            api.state(&pid).await,
+            (after.0.clone(), after.1),
+            "no process change either"
+        );
+        // Reads the contract grants: a portal finds an anonymous-style task by its secret id,
+        // a user reads the catalog.
+        let tasks = api
+            .call(
+                Some("portal"),
+                Method::GET,
+                &format!("/signer-tasks?signerId={mine}"),
+                None,
+            )
+            .await;
+        assert_eq!(tasks.status, StatusCode::OK, "{}", tasks.body);
+        assert_eq!(
+            api.call(
+                Some("sales"),
+                Method::GET,
+                &format!("/document-profiles/{fid}"),
+                None
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+
         // The right callers succeed; the signer sees its own entry only in full.
         assert_eq!(
             api.call(Some("auditor"), Method::GET, &p(""), None)
