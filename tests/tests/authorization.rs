@@ -162,6 +162,9 @@ each_backend!(
         (Some("legal"), Method::GET, p(""), None, StatusCode::NOT_FOUND),
         (Some("legal"), Method::PUT, p(""), Some(process()), StatusCode::NOT_FOUND),
         (Some("legal"), Method::DELETE, p(""), None, StatusCode::NOT_FOUND),
+        // The object before the body: invalid input for an unreachable object is 404, not 422.
+        (Some("legal"), Method::PUT, p(""), Some(json!({"signingProcessSteps": []})), StatusCode::NOT_FOUND),
+        (Some("legal"), Method::PUT, format!("/process-steps/{step}"), Some(json!({"processOrder": -1})), StatusCode::NOT_FOUND),
         (Some("legal"), Method::POST, p("/cancel"), None, StatusCode::NOT_FOUND),
         (Some("legal"), Method::POST, p("/cancel/true"), None, StatusCode::NOT_FOUND),
         (Some("legal"), Method::POST, p("/start"), None, StatusCode::NOT_FOUND),
@@ -171,6 +174,8 @@ each_backend!(
         (Some("legal"), Method::GET, "/processes?ownerGroup=sales".into(), None, StatusCode::FORBIDDEN),
         (Some("legal"), Method::GET, "/processes?isAdmin=true".into(), None, StatusCode::FORBIDDEN),
         (Some("legal"), Method::POST, "/processes".into(), Some(process()), StatusCode::FORBIDDEN),
+        // The object before the body: an invalid process in a foreign group is 403, not 422.
+        (Some("legal"), Method::POST, "/processes".into(), Some(json!({"ownerGroup": "sales"})), StatusCode::FORBIDDEN),
         // The right group, the wrong role.
         (Some("sales"), Method::PUT, format!("/process-steps/{step}"), Some(corrected), StatusCode::FORBIDDEN),
         (Some("sales"), Method::POST, sign.clone(), Some(me_body.clone()), StatusCode::FORBIDDEN),

@@ -208,12 +208,17 @@ fn section10_a_user_creates_and_lists_only_in_its_groups() {
     let mut foreign = two_steps();
     foreign["ownerGroup"] = json!("legal");
     assert_eq!(
-        block(svc.create(draft(foreign), &user)).unwrap_err(),
+        block(svc.create(process_input(foreign), &user)).unwrap_err(),
         ServiceError::Forbidden
+    );
+    assert_eq!(
+        block(svc.create(process_input(json!({"ownerGroup": "legal"})), &user)).unwrap_err(),
+        ServiceError::Forbidden,
+        "the group is checked before the body"
     );
     let mut unnamed = two_steps();
     unnamed.as_object_mut().unwrap().remove("ownerGroup");
-    let created = block(svc.create(draft(unnamed), &user)).unwrap();
+    let created = block(svc.create(process_input(unnamed), &user)).unwrap();
     assert_eq!(created.header.owner_group.as_deref(), Some("sales"));
 
     let every_group = ProcessFilter::default();
@@ -263,7 +268,12 @@ fn section10_a_signer_acts_only_as_itself_and_a_user_cannot_correct_a_status() {
     let mut correction = serde_json::to_value(&p.steps[0]).unwrap();
     correction["processStepSigners"][0]["signingStatus"] = json!("SIGNED");
     assert_eq!(
-        block(svc.update_step(p.steps[0].id, step_draft(correction), &user)).unwrap_err(),
+        block(svc.update_step(
+            p.steps[0].id,
+            serde_json::from_value(correction).unwrap(),
+            &user
+        ))
+        .unwrap_err(),
         ServiceError::Forbidden,
         "a signingStatus correction is for administrators"
     );

@@ -47,7 +47,7 @@ fn rule10_create_inserts_state_audit_rows_and_emails_together() {
     });
     let mut v = two_steps();
     v["status"] = serde_json::json!("STARTED");
-    let p = block(service(repo).create(draft(v), &caller())).unwrap();
+    let p = block(service(repo).create(process_input(v), &caller())).unwrap();
     let changes = seen.lock().unwrap().clone().unwrap();
     let types: Vec<EventType> = changes.audit.iter().map(|a| a.event_type).collect();
     assert_eq!(
@@ -83,7 +83,7 @@ fn rule10_a_client_id_already_used_is_a_conflict() {
     let mut repo = MockProcessRepository::new();
     repo.expect_insert()
         .returning(|_, _| Err(RepoError::Duplicate("process")));
-    let e = block(service(repo).create(draft(two_steps()), &caller())).unwrap_err();
+    let e = block(service(repo).create(process_input(two_steps()), &caller())).unwrap_err();
     assert!(matches!(e, ServiceError::Conflict(_)));
 }
 

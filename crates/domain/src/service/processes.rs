@@ -7,7 +7,7 @@ use crate::auth::{Denied, Operation, Principal};
 use crate::error::ValidationErrors;
 use crate::events::Change;
 use crate::ids::{AuditEventId, ProcessId, SignerId, StepId};
-use crate::input::{ProcessDraft, StepDraft};
+use crate::input::{ProcessInput, StepDraft, StepInput};
 use crate::machine::Action;
 use crate::matching;
 use crate::paging::{Page, PageRequest, ProcessSort, TaskSort};
@@ -125,24 +125,30 @@ impl ProcessService {
         }
     }
 
-    /// `createProcess`. A `pas-user` creates in its own groups only (403 otherwise); one
-    /// that names no `ownerGroup` and has exactly one group creates in that group.
+    /// `createProcess`. A `pas-user` creates in its own groups only (403, before the body
+    /// is validated); one that names no `ownerGroup` and has exactly one group creates in
+    /// that group.
     pub async fn create(
         &self,
-        mut draft: ProcessDraft,
+        mut input: ProcessInput,
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
         let principal = &caller.principal;
         principal.require(Operation::CreateProcess)?;
-        draft.header.owner_group =
-            principal.owner_group_for(draft.header.owner_group.as_deref())?;
-        if draft.header.owner_group.is_none() && !principal.is_admin() {
+        let named = input
+            .owner_group
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty());
+        input.owner_group = principal.owner_group_for(named)?;
+        if input.owner_group.is_none() && !principal.is_admin() {
             return Err(ValidationErrors::single(
                 "ownerGroup",
                 "is required: name one of your groups",
             )
             .into());
         }
+        let draft = input.validate()?;
         let (process, change) = SigningProcess::create(draft, self.ids.as_ref(), self.clock.now())?;
         let changes = self.change_set(&process, change, caller, "createProcess");
         self.repo
@@ -295,7 +301,7 @@ impl ProcessService {
     pub async fn update(
         &self,
         id: ProcessId,
-        draft: ProcessDraft,
+        input: ProcessInput,
         pre: Precondition,
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
@@ -307,19 +313,22 @@ impl ProcessService {
             caller,
             Operation::UpdateProcess,
             |p, now| {
-                let mut draft = draft.clone();
+                let mut input = input.clone();
                 if !principal.is_admin() {
-                    let group = draft
-                        .header
+                    let named = input
                         .owner_group
-                        .take()
-                        .or_else(|| p.header.owner_group.clone());
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|g| !g.is_empty())
+                        .map(str::to_owned);
+                    let group = named.or_else(|| p.header.owner_group.clone());
                     if !principal.reaches_group(group.as_deref()) {
                         return Err(Denied.into());
                     }
-                    draft.header.owner_group = group;
+                    input.owner_group = group;
                 }
-                Ok(p.update(draft, ids.as_ref(), now)?)
+                // Validated only once the process is known to be within reach.
+                Ok(p.update(input.validate()?, ids.as_ref(), now)?)
             },
         )
         .await
@@ -385,7 +394,7 @@ impl ProcessService {
     pub async fn update_step(
         &self,
         step: StepId,
-        draft: StepDraft,
+        input: StepInput,
         caller: &Caller,
     ) -> Result<SigningProcess, ServiceError> {
         let ids = self.ids.clone();
@@ -396,10 +405,12 @@ impl ProcessService {
             caller,
             Operation::UpdateProcessStep,
             |p, now| {
+                // Validated only once the step is known to be within reach.
+                let draft = input.clone().into_draft()?;
                 if !principal.is_admin() && changes_a_status(p, &draft) {
                     return Err(Denied.into());
                 }
-                Ok(p.update_step(step, draft.clone(), ids.as_ref(), now)?)
+                Ok(p.update_step(step, draft, ids.as_ref(), now)?)
             },
         )
         .await

@@ -34,6 +34,10 @@ pub fn input(steps: Vec<Value>) -> Value {
     })
 }
 
+pub fn process_input(v: Value) -> ProcessInput {
+    serde_json::from_value(v).expect("test input parses")
+}
+
 pub fn draft(v: Value) -> pas_domain::input::ProcessDraft {
     serde_json::from_value::<ProcessInput>(v)
         .expect("test input parses")

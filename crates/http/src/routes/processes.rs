@@ -62,8 +62,7 @@ async fn create_process(
     caller: RequestCaller,
     body: web::Json<ProcessInput>,
 ) -> ApiResult {
-    let draft = body.into_inner().validate()?;
-    let process = state.processes.create(draft, &caller.0).await?;
+    let process = state.processes.create(body.into_inner(), &caller.0).await?;
     let location = format!("{BASE_PATH}/processes/{}", process.id);
     let mut builder = HttpResponse::Created();
     builder.insert_header((LOCATION, location));
@@ -123,12 +122,11 @@ async fn update_process(
     if_match: IfMatch,
     body: web::Json<ProcessInput>,
 ) -> ApiResult {
-    let draft = body.into_inner().validate()?;
     let process = state
         .processes
         .update(
             ProcessId::from_uuid(id.into_inner()),
-            draft,
+            body.into_inner(),
             if_match.0,
             &caller.0,
         )

@@ -42,8 +42,10 @@ async fn update_process_step(
     body: web::Json<StepInput>,
 ) -> ApiResult {
     let step = StepId::from_uuid(id.into_inner());
-    let draft = body.into_inner().into_draft()?;
-    let process = state.processes.update_step(step, draft, &caller.0).await?;
+    let process = state
+        .processes
+        .update_step(step, body.into_inner(), &caller.0)
+        .await?;
     let updated = process
         .find_step(step)
         .ok_or(ServiceError::NotFound("step"))?;
