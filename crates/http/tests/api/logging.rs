@@ -1,40 +1,13 @@
 //! The request log as a subscriber sees it: no personal code or signer id, ever.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use actix_web::test::TestRequest;
 use pas_domain::ports::RepoError;
-use tracing_subscriber::fmt::MakeWriter;
 
 use crate::support::{CODE, Mocks};
 
-/// Collects everything the subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+#[path = "../support/captured_log.rs"]
+mod captured_log;
+use captured_log::Captured;
 
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let out = Captured::default();

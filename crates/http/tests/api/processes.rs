@@ -279,10 +279,18 @@ async fn update_step_answers_the_step() {
 
 #[actix_web::test]
 async fn update_step_without_process_order_is_a_422() {
-    let p = Mocks::default()
+    // The body is judged once the step is known to be within reach (section 10).
+    let process = started();
+    let step = process.steps[0].id;
+    let mut m = Mocks::default();
+    m.repo
+        .expect_get_by_step()
+        .returning(move |_| Ok(Some(process.clone())));
+    m.repo.expect_save().never();
+    let p = m
         .call(
             TestRequest::put()
-                .uri(&format!("/api/v1/process-steps/{}", uuid::Uuid::now_v7()))
+                .uri(&format!("/api/v1/process-steps/{step}"))
                 .set_json(json!({"processStepSigners": []})),
         )
         .await
