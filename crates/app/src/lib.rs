@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
-use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
+use pas_domain::service::{
+    AuditService, CatalogService, DirectoryService, MessageService, ProcessService,
+};
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReadinessCheck, ReminderSettings};
 use pas_persistence::Db;
 use pas_smtp::{
@@ -94,14 +96,8 @@ pub fn api_state(config: &Config, db: &Db, mail: &Mail, authenticator: Authentic
         processes: ProcessService::new(store.clone(), clock.clone(), ids.clone())
             .with_read_audit(config.audit_reads),
         catalog: CatalogService::new(store.clone(), clock.clone(), ids.clone()),
-        directory: DirectoryService::new(
-            store.clone(),
-            store.clone(),
-            store.clone(),
-            store,
-            clock.clone(),
-            ids.clone(),
-        ),
+        directory: DirectoryService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
+        audit: AuditService::new(store.clone(), store, clock.clone(), ids.clone()),
         messages: MessageService::new(
             Arc::new(SmtpMailer::new(
                 mail.renderer.clone(),

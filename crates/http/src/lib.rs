@@ -37,7 +37,9 @@ use std::sync::Arc;
 
 use actix_web::web;
 use futures::future::BoxFuture;
-use pas_domain::service::{CatalogService, DirectoryService, MessageService, ProcessService};
+use pas_domain::service::{
+    AuditService, CatalogService, DirectoryService, MessageService, ProcessService,
+};
 use time::{Date, OffsetDateTime};
 
 pub mod authn;
@@ -70,8 +72,10 @@ pub struct ApiState {
     pub processes: ProcessService,
     /// Document profiles and attributes.
     pub catalog: CatalogService,
-    /// Contacts, templates and the audit log.
+    /// Contacts and templates.
     pub directory: DirectoryService,
+    /// The audit log.
+    pub audit: AuditService,
     /// Test emails and subjects (the mail adapter behind the `Mailer` port).
     pub messages: MessageService,
     /// What `sendReminders` needs besides the clock.

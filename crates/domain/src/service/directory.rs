@@ -1,45 +1,36 @@
 use std::sync::Arc;
 
-use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller};
 use crate::auth::{Denied, Operation, Principal};
 use crate::contact::{Contact, ContactFilter, ContactInput};
-use crate::ids::{AuditEventId, ContactId, ProcessId, TemplateId};
-use crate::paging::{AuditSort, ContactSort, Page, PageRequest, TemplateSort};
-use crate::ports::{AuditStore, Clock, ContactStore, IdSource, ProcessRepository, TemplateStore};
+use crate::ids::{ContactId, TemplateId};
+use crate::paging::{ContactSort, Page, PageRequest, TemplateSort};
+use crate::ports::{Clock, ContactStore, IdSource, TemplateStore};
 use crate::status::Scope;
 use crate::template::{Template, TemplateFilter, TemplateInput};
 use crate::visibility::Viewer;
 
 use super::ServiceError;
 
-/// Contacts, templates and the audit log: the use cases with visibility rules and no state
-/// machine.
+/// Contacts and templates: the use cases with visibility rules and no state machine.
 #[derive(Clone)]
 pub struct DirectoryService {
     contacts: Arc<dyn ContactStore>,
     templates: Arc<dyn TemplateStore>,
-    audit: Arc<dyn AuditStore>,
-    processes: Arc<dyn ProcessRepository>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
 }
 
 impl DirectoryService {
-    /// Wires the use cases to their ports (`processes` answers whose group an audit trail
-    /// belongs to).
+    /// Wires the use cases to their ports.
     pub fn new(
         contacts: Arc<dyn ContactStore>,
         templates: Arc<dyn TemplateStore>,
-        audit: Arc<dyn AuditStore>,
-        processes: Arc<dyn ProcessRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
     ) -> Self {
         Self {
             contacts,
             templates,
-            audit,
-            processes,
             clock,
             ids,
         }
@@ -245,52 +236,5 @@ impl DirectoryService {
         principal.require(Operation::ListTemplates)?;
         Self::check_viewer(principal, &filter.viewer)?;
         Ok(self.templates.list(filter, page).await?)
-    }
-
-    /// `createAuditingEvent`: other systems' events, recorded as the caller's (see
-    /// [`AuditEventInput::validate`]).
-    pub async fn record_event(
-        &self,
-        input: AuditEventInput,
-        caller: &Caller,
-    ) -> Result<AuditingEvent, ServiceError> {
-        caller.principal.require(Operation::CreateAuditingEvent)?;
-        let id = AuditEventId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
-        let event = input.validate(id, self.clock.now(), caller)?;
-        Ok(self.audit.append(&event).await?)
-    }
-
-    /// `GET /audit-events`: everything for those who see everything, the events of its
-    /// groups' processes for a `pas-user`.
-    pub async fn list_events(
-        &self,
-        filter: &AuditFilter,
-        page: &PageRequest<AuditSort>,
-        principal: &Principal,
-    ) -> Result<Page<AuditingEvent>, ServiceError> {
-        principal.require(Operation::ListAuditEvents)?;
-        let confined = AuditFilter {
-            owner_groups: principal.confined_to().map(<[String]>::to_vec),
-            ..filter.clone()
-        };
-        Ok(self.audit.list(&confined, page).await?)
-    }
-
-    /// `GET /processes/{id}/audit-trail`: 404 for a process outside the principal's reach
-    /// (a deleted process keeps its trail).
-    pub async fn trail(
-        &self,
-        process: ProcessId,
-        principal: &Principal,
-    ) -> Result<AuditTrail, ServiceError> {
-        principal.require(Operation::GetProcessAuditTrail)?;
-        if !principal.sees_everything() {
-            let found = self.processes.get_including_deleted(process).await?;
-            let group = found.as_ref().and_then(|p| p.header.owner_group.as_deref());
-            if !principal.reaches_group(group) {
-                return Err(ServiceError::NotFound("process"));
-            }
-        }
-        Ok(self.audit.trail(process).await?)
     }
 }

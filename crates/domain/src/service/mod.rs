@@ -2,11 +2,13 @@
 //! handlers, jobs and embedders share the rules. Each operation's failures are one
 //! [`ServiceError`], mapped to HTTP once at the edge.
 
+mod audit;
 mod catalog;
 mod directory;
 mod messages;
 mod processes;
 
+pub use audit::AuditService;
 pub use catalog::CatalogService;
 pub use directory::DirectoryService;
 pub use messages::MessageService;

@@ -42,7 +42,7 @@ async fn create_auditing_event(
     body: web::Json<AuditEventInput>,
 ) -> ApiResult {
     let event = state
-        .directory
+        .audit
         .record_event(body.into_inner(), &caller.0)
         .await?;
     Ok(HttpResponse::Created().json(event))
@@ -87,7 +87,7 @@ async fn list_audit_events(
         owner_groups: None,
     };
     let events = state
-        .directory
+        .audit
         .list_events(&filter, &page, caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(events))
@@ -111,7 +111,7 @@ async fn get_process_audit_trail(
     id: web::Path<Uuid>,
 ) -> ApiResult {
     let trail = state
-        .directory
+        .audit
         .trail(ProcessId::from_uuid(id.into_inner()), caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(trail))

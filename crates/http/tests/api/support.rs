@@ -12,7 +12,7 @@ use pas_domain::ports::{
 };
 use pas_domain::process::SigningProcess;
 use pas_domain::service::{
-    CatalogService, DirectoryService, MessageService, ProcessService, ReadAudit,
+    AuditService, CatalogService, DirectoryService, MessageService, ProcessService, ReadAudit,
 };
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReminderSettings};
 use serde_json::{Value, json};
@@ -95,6 +95,10 @@ impl Mocks {
             directory: DirectoryService::new(
                 Arc::new(self.contacts),
                 Arc::new(self.templates),
+                clock.clone(),
+                ids.clone(),
+            ),
+            audit: AuditService::new(
                 Arc::new(self.audit),
                 Arc::new(MockProcessRepository::new()),
                 clock,
