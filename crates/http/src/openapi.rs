@@ -112,6 +112,12 @@ pub fn openapi() -> oa::OpenApi {
                     ]),
                 );
             }
+            if op.request_body.is_some() {
+                add_missing(
+                    &mut op.responses.responses,
+                    problem_responses(&[("415", "The body is not sent as application/json")]),
+                );
+            }
             let responses = &mut op.responses.responses;
             if is_api {
                 add_missing(

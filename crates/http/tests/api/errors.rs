@@ -291,6 +291,19 @@ async fn a_body_that_is_not_json_is_a_415_problem() {
         )
         .await
         .problem(415);
+    // And the document says so for every operation that takes a body (schemathesis checks
+    // that every status answered is documented).
+    let doc = serde_json::to_value(pas_http::openapi()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("requestBody").is_some() {
+                assert!(
+                    op["responses"].get("415").is_some(),
+                    "{method} {path} takes a body but documents no 415"
+                );
+            }
+        }
+    }
 }
 
 #[actix_web::test]
