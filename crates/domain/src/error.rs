@@ -155,12 +155,47 @@ pub enum TransitionError {
     },
 }
 
+/// What a request named that does not exist (404): a kind, never free text, so that a
+/// caller can match on it.
+///
+/// ```
+/// use pas_domain::error::Missing;
+/// assert_eq!(Missing::DocumentProfile.to_string(), "document profile");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum Missing {
+    /// A signing process (or one outside the caller's reach).
+    #[error("process")]
+    Process,
+    /// A step.
+    #[error("step")]
+    Step,
+    /// An entry of a step.
+    #[error("signer")]
+    Signer,
+    /// A document profile.
+    #[error("document profile")]
+    DocumentProfile,
+    /// A document attribute.
+    #[error("document attribute")]
+    DocumentAttribute,
+    /// A contact.
+    #[error("contact")]
+    Contact,
+    /// A process template.
+    #[error("template")]
+    Template,
+    /// An outbox row's lease (taken over by another dispatcher).
+    #[error("outbox lease")]
+    OutboxLease,
+}
+
 /// Why a command on a process failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     /// The request names a step or entry the process does not have.
     #[error("{0} not found in this process")]
-    NotFound(&'static str),
+    NotFound(Missing),
     /// A well-formed request broke a rule (422).
     #[error("invalid request: {0}")]
     Invalid(#[from] ValidationErrors),

@@ -3,6 +3,7 @@
 //! succeeds, so a refused command changes nothing. Each success adds one to `version` and
 //! returns the [`Change`] (events and emails) to save with the new state (rule 10).
 
+use crate::error::Missing;
 use std::collections::HashSet;
 
 use time::OffsetDateTime;
@@ -276,7 +277,7 @@ impl SigningProcess {
         f: impl FnOnce(&mut ProcessData, &mut Recorder) -> Result<(), CommandError>,
     ) -> Result<Change, CommandError> {
         if self.data.deleted_at.is_some() {
-            return Err(CommandError::NotFound("process"));
+            return Err(CommandError::NotFound(Missing::Process));
         }
         let mut next = self.data.clone();
         let mut rec = Recorder::new(now);
@@ -459,7 +460,7 @@ fn open_task<'a>(
 ) -> Result<(&'a ProcessStep, &'a StepSigner), CommandError> {
     let (step, entry) = p
         .find_signer(signer)
-        .ok_or(CommandError::NotFound("signer"))?;
+        .ok_or(CommandError::NotFound(Missing::Signer))?;
     if p.status != ProcessStatus::Started {
         return Err(status_error(action, p.status, "STARTED"));
     }
@@ -658,7 +659,9 @@ fn update_step(
     ids: &dyn IdSource,
     rec: &mut Recorder,
 ) -> Result<(), CommandError> {
-    let step = p.find_step(step_id).ok_or(CommandError::NotFound("step"))?;
+    let step = p
+        .find_step(step_id)
+        .ok_or(CommandError::NotFound(Missing::Step))?;
     if p.status.is_final() {
         return Err(status_error(
             "update a step of",
@@ -764,7 +767,7 @@ fn edit_step(
 ) -> Result<(), CommandError> {
     let process_status = p.status;
     let Some(i) = p.steps.iter().position(|s| s.id == id) else {
-        return Err(CommandError::NotFound("step"));
+        return Err(CommandError::NotFound(Missing::Step));
     };
     let step = &p.steps[i];
     let known: HashSet<SignerId> = step.signers.iter().map(|e| e.id).collect();

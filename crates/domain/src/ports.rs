@@ -2,6 +2,7 @@
 //! them (`pas-persistence` the stores, the app the clock and ids); tests use the mockall mocks
 //! that the `mocks` feature exposes (`MockProcessRepository`, …).
 
+use crate::error::Missing;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
@@ -41,7 +42,7 @@ pub enum RepoError {
     InUse(&'static str),
     /// The row does not exist (for updates and deletes).
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Missing),
     /// The database failed or is unreachable; the text is for logs, never for clients.
     #[error("storage failure: {0}")]
     Storage(String),

@@ -7,6 +7,7 @@ mod support;
 
 use pas_domain::audit::Caller;
 use pas_domain::auth::{Operation, Principal, Role, Roles};
+use pas_domain::error::Missing;
 use pas_domain::machine::Action;
 use pas_domain::paging::PageRequest;
 use pas_domain::ports::{FixedClock, MockProcessRepository};
@@ -171,11 +172,11 @@ fn section10_a_process_of_another_group_is_not_found_and_nothing_is_written() {
         as_caller(Principal::new("juris", Roles::of(&[Role::User])).with_groups(["legal"]));
     assert_eq!(
         block(svc.get_audited(p.id, &stranger)).unwrap_err(),
-        ServiceError::NotFound("process")
+        ServiceError::NotFound(Missing::Process)
     );
     assert_eq!(
         block(svc.cancel(p.id, true, Precondition::None, &stranger)).unwrap_err(),
-        ServiceError::NotFound("process")
+        ServiceError::NotFound(Missing::Process)
     );
 }
 

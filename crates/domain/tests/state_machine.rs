@@ -4,6 +4,7 @@
 
 mod support;
 
+use pas_domain::error::Missing;
 use pas_domain::error::{CommandError, TransitionError};
 use pas_domain::prelude::*;
 use serde_json::json;
@@ -408,7 +409,7 @@ fn rule3_a_signer_of_an_unknown_id_is_not_found() {
             at(1),
         )
         .unwrap_err();
-    assert_eq!(e, CommandError::NotFound("signer"));
+    assert_eq!(e, CommandError::NotFound(Missing::Signer));
 }
 
 // ---- Rule 4: completion ----
@@ -1040,7 +1041,7 @@ fn rule8_update_step_of_an_unknown_step_is_not_found() {
             at(1),
         )
         .unwrap_err();
-    assert_eq!(e, CommandError::NotFound("step"));
+    assert_eq!(e, CommandError::NotFound(Missing::Step));
 }
 
 // ---- Rule 9: delete ----
@@ -1061,7 +1062,7 @@ fn rule9_delete_hides_the_process_and_records_process_deleted() {
     assert_eq!(p.deleted_at, Some(at(1)));
     assert_eq!(
         p.start(at(2)).unwrap_err(),
-        CommandError::NotFound("process")
+        CommandError::NotFound(Missing::Process)
     );
 }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+use pas_domain::error::Missing;
 use std::sync::{Arc, Mutex};
 
 use pas_domain::audit::Caller;
@@ -425,7 +426,7 @@ fn audit_an_unknown_process_is_not_found_and_records_nothing() {
     repo.expect_record().never();
     let e = block(service(repo).get_audited(ProcessId::from_uuid(uuid::Uuid::nil()), &caller()))
         .unwrap_err();
-    assert_eq!(e, ServiceError::NotFound("process"));
+    assert_eq!(e, ServiceError::NotFound(Missing::Process));
 }
 
 #[test]

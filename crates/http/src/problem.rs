@@ -411,13 +411,13 @@ pub mod responses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pas_domain::error::TransitionError;
+    use pas_domain::error::{Missing, TransitionError};
     use pas_domain::status::ProcessStatus;
 
     #[test]
     fn every_service_error_maps_to_its_status() {
         let cases = [
-            (ServiceError::NotFound("process"), 404),
+            (ServiceError::NotFound(Missing::Process), 404),
             (ValidationErrors::single("a", "b").into(), 422),
             (
                 TransitionError::ProcessStatus {

@@ -2,6 +2,7 @@
 //! attributes are read by name; an attribute that a profile links cannot be deleted
 //! (`InUse`, backed by the foreign key of `profile_attributes`).
 
+use pas_domain::error::Missing;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -59,7 +60,7 @@ macro_rules! insert_links {
     ($conn:ident, $links:expr) => {
         InsertMany::insert_links(&mut *$conn, $links)
             .await
-            .foreign_key_as(RepoError::NotFound(ATTRIBUTE))?;
+            .foreign_key_as(RepoError::NotFound(Missing::DocumentAttribute))?;
     };
 }
 
@@ -91,7 +92,7 @@ impl CatalogStore for Db {
                 .execute(conn)
                 .await
                 .unique_as(PROFILE)?;
-            found(updated, PROFILE)?;
+            found(updated, Missing::DocumentProfile)?;
             diesel::delete(
                 profile_attributes::table.filter(profile_attributes::profile_id.eq(&row.id)),
             )
@@ -114,7 +115,7 @@ impl CatalogStore for Db {
             let deleted = diesel::delete(document_profiles::table.find(&id))
                 .execute(conn)
                 .await?;
-            found(deleted, PROFILE)
+            found(deleted, Missing::DocumentProfile)
         })
         .await
     }
@@ -188,7 +189,7 @@ impl CatalogStore for Db {
                 .set(&row)
                 .execute(conn)
                 .await?;
-            found(updated, ATTRIBUTE)
+            found(updated, Missing::DocumentAttribute)
         })
         .await
     }
@@ -209,7 +210,7 @@ impl CatalogStore for Db {
                 .execute(conn)
                 .await
                 .foreign_key_as(RepoError::InUse(ATTRIBUTE))?;
-            found(deleted, ATTRIBUTE)
+            found(deleted, Missing::DocumentAttribute)
         })
         .await
     }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use pas_domain::contact::{Contact, ContactFilter};
+use pas_domain::error::Missing;
 use pas_domain::ids::{ContactId, TemplateId};
 use pas_domain::paging::{ContactSort, Page, PageRequest, TemplateSort};
 use pas_domain::ports::{ContactStore, RepoError, TemplateStore};
@@ -123,7 +124,7 @@ impl ContactStore for Db {
                 .set(&row)
                 .execute(conn)
                 .await?;
-            found(updated, CONTACT)
+            found(updated, Missing::Contact)
         })
         .await
     }
@@ -134,7 +135,7 @@ impl ContactStore for Db {
             let deleted = diesel::delete(contacts::table.find(&id))
                 .execute(conn)
                 .await?;
-            found(deleted, CONTACT)
+            found(deleted, Missing::Contact)
         })
         .await
     }
@@ -206,7 +207,7 @@ impl TemplateStore for Db {
             let deleted = diesel::delete(templates::table.find(&id))
                 .execute(conn)
                 .await?;
-            found(deleted, TEMPLATE)
+            found(deleted, Missing::Template)
         })
         .await
     }

@@ -4,6 +4,7 @@
 //! conversion failures name the column only, so a personal code cannot reach an error or a log.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use pas_domain::error::Missing;
 use pas_domain::ports::RepoError;
 
 /// An error inside a store operation: a database error not yet classified, or a domain answer.
@@ -73,7 +74,7 @@ impl<T> Classify<T> for Result<T, DieselError> {
 }
 
 /// `Ok` when a write touched a row, else `NotFound(what)`.
-pub(crate) fn found(rows: usize, what: &'static str) -> Result<(), Error> {
+pub(crate) fn found(rows: usize, what: Missing) -> Result<(), Error> {
     if rows == 0 {
         Err(Error::Repo(RepoError::NotFound(what)))
     } else {

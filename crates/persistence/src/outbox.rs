@@ -6,8 +6,9 @@
 //! LOCKED LIMIT n) RETURNING …`, so concurrent claimers skip each other's rows; SQLite: the
 //! same `UPDATE` without the locking clause inside a `BEGIN IMMEDIATE` transaction, which
 //! runs one claimer at a time. Marking a row sent, retried or failed acts only while the
-//! caller still holds its lease; otherwise it answers `NotFound("outbox lease")`.
+//! caller still holds its lease; otherwise it answers `NotFound(Missing::OutboxLease)`.
 
+use pas_domain::error::Missing;
 use std::future::Future;
 
 use async_trait::async_trait;
@@ -162,7 +163,7 @@ impl Outbox for Db {
                 ))
                 .execute(conn)
                 .await?;
-            found(updated, "outbox lease")
+            found(updated, Missing::OutboxLease)
         })
         .await
     }
@@ -186,7 +187,7 @@ impl Outbox for Db {
                 ))
                 .execute(conn)
                 .await?;
-            found(updated, "outbox lease")
+            found(updated, Missing::OutboxLease)
         })
         .await
     }
@@ -204,7 +205,7 @@ impl Outbox for Db {
                 ))
                 .execute(conn)
                 .await?;
-            found(updated, "outbox lease")
+            found(updated, Missing::OutboxLease)
         })
         .await
     }

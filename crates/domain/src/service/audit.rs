@@ -1,3 +1,4 @@
+use crate::error::Missing;
 use std::sync::Arc;
 
 use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller};
@@ -75,7 +76,7 @@ impl AuditService {
             let found = self.processes.get_including_deleted(process).await?;
             let group = found.as_ref().and_then(|p| p.header.owner_group.as_deref());
             if !principal.reaches_group(group) {
-                return Err(ServiceError::NotFound("process"));
+                return Err(ServiceError::NotFound(Missing::Process));
             }
         }
         Ok(self.audit.trail(process).await?)

@@ -1,3 +1,4 @@
+use crate::error::Missing;
 use std::sync::Arc;
 
 use crate::auth::{Operation, Principal};
@@ -69,7 +70,7 @@ impl CatalogService {
             .store
             .get_profile(id)
             .await?
-            .ok_or(ServiceError::NotFound("document profile"))?;
+            .ok_or(ServiceError::NotFound(Missing::DocumentProfile))?;
         let draft = input.validate(id, existing.created_at)?;
         let mut profile = draft.profile;
         profile.attributes = self.resolve(&draft.attribute_ids).await?;
@@ -97,7 +98,7 @@ impl CatalogService {
         self.store
             .get_profile(id)
             .await?
-            .ok_or(ServiceError::NotFound("document profile"))
+            .ok_or(ServiceError::NotFound(Missing::DocumentProfile))
     }
 
     /// `getDocumentProfileByName`: exact match.
@@ -110,7 +111,7 @@ impl CatalogService {
         self.store
             .profile_by_name(name.to_owned())
             .await?
-            .ok_or(ServiceError::NotFound("document profile"))
+            .ok_or(ServiceError::NotFound(Missing::DocumentProfile))
     }
 
     /// `listDocumentProfiles`.
@@ -148,7 +149,7 @@ impl CatalogService {
             .store
             .get_attribute(id)
             .await?
-            .ok_or(ServiceError::NotFound("document attribute"))?;
+            .ok_or(ServiceError::NotFound(Missing::DocumentAttribute))?;
         let attribute = input.validate(id, existing.created_at)?;
         self.store.update_attribute(&attribute).await?;
         Ok(attribute)
@@ -174,7 +175,7 @@ impl CatalogService {
         self.store
             .get_attribute(id)
             .await?
-            .ok_or(ServiceError::NotFound("document attribute"))
+            .ok_or(ServiceError::NotFound(Missing::DocumentAttribute))
     }
 
     /// `listDocumentAttributes`.

@@ -1,3 +1,4 @@
+use crate::error::Missing;
 use std::sync::Arc;
 
 use crate::auth::{Denied, Operation, Principal};
@@ -62,7 +63,7 @@ impl DirectoryService {
     /// change is forbidden (403).
     fn guard(
         viewer: &Viewer,
-        what: &'static str,
+        what: Missing,
         scope: Scope,
         owner: &str,
         group: Option<&str>,
@@ -112,10 +113,10 @@ impl DirectoryService {
             .contacts
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound("contact"))?;
+            .ok_or(ServiceError::NotFound(Missing::Contact))?;
         Self::guard(
             viewer,
-            "contact",
+            Missing::Contact,
             existing.scope,
             &existing.owner,
             existing.group.as_deref(),
@@ -148,10 +149,10 @@ impl DirectoryService {
             .contacts
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound("contact"))?;
+            .ok_or(ServiceError::NotFound(Missing::Contact))?;
         Self::guard(
             viewer,
-            "contact",
+            Missing::Contact,
             existing.scope,
             &existing.owner,
             existing.group.as_deref(),
@@ -209,10 +210,10 @@ impl DirectoryService {
             .templates
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound("template"))?;
+            .ok_or(ServiceError::NotFound(Missing::Template))?;
         Self::guard(
             viewer,
-            "template",
+            Missing::Template,
             existing.scope,
             &existing.owner,
             existing.group.as_deref(),

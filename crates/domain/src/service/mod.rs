@@ -14,7 +14,7 @@ pub use directory::DirectoryService;
 pub use messages::MessageService;
 pub use processes::{Precondition, ProcessService, ReadAudit};
 
-use crate::error::{CommandError, TransitionError, ValidationErrors};
+use crate::error::{CommandError, Missing, TransitionError, ValidationErrors};
 use crate::ports::RepoError;
 
 /// Why a use case failed.
@@ -22,7 +22,7 @@ use crate::ports::RepoError;
 pub enum ServiceError {
     /// The id names nothing (404).
     #[error("{0} not found")]
-    NotFound(&'static str),
+    NotFound(Missing),
     /// The request broke a rule (422).
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),

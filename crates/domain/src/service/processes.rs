@@ -1,3 +1,4 @@
+use crate::error::Missing;
 use std::sync::Arc;
 
 use time::{Date, OffsetDateTime};
@@ -169,7 +170,7 @@ impl ProcessService {
         self.repo
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound("process"))
+            .ok_or(ServiceError::NotFound(Missing::Process))
     }
 
     /// `getProcessById`: the process, recording PROCESS_GETONE unless reads are not audited.
@@ -242,9 +243,9 @@ impl ProcessService {
             Target::Signer(id) => self.repo.get_by_signer(*id).await?,
         };
         found.ok_or(match target {
-            Target::Process(_) => ServiceError::NotFound("process"),
-            Target::Step(_) => ServiceError::NotFound("step"),
-            Target::Signer(_) => ServiceError::NotFound("signer"),
+            Target::Process(_) => ServiceError::NotFound(Missing::Process),
+            Target::Step(_) => ServiceError::NotFound(Missing::Step),
+            Target::Signer(_) => ServiceError::NotFound(Missing::Signer),
         })
     }
 
@@ -452,7 +453,7 @@ impl ProcessService {
         .await
         .map(|p| matching::view_for_signer(&p, signer))
         .map_err(|e| match e {
-            ServiceError::NotFound("signer") => ServiceError::Forbidden,
+            ServiceError::NotFound(Missing::Signer) => ServiceError::Forbidden,
             other => other,
         })
     }
@@ -695,7 +696,7 @@ fn reachable(
     if principal.reaches_group(process.header.owner_group.as_deref()) {
         Ok(process)
     } else {
-        Err(ServiceError::NotFound("process"))
+        Err(ServiceError::NotFound(Missing::Process))
     }
 }
 

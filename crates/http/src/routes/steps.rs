@@ -1,6 +1,7 @@
 //! `process-step-controller`: one step of a process.
 
 use actix_web::{HttpResponse, put, web};
+use pas_domain::error::Missing;
 use pas_domain::ids::StepId;
 use pas_domain::input::StepInput;
 use pas_domain::service::ServiceError;
@@ -48,6 +49,6 @@ async fn update_process_step(
         .await?;
     let updated = process
         .find_step(step)
-        .ok_or(ServiceError::NotFound("step"))?;
+        .ok_or(ServiceError::NotFound(Missing::Step))?;
     Ok(HttpResponse::Ok().json(updated))
 }

@@ -1,5 +1,6 @@
 //! The audit log (hash chains, PRODUCT.md section 8) and the outbox (section 7).
 
+use pas_domain::error::Missing;
 use std::collections::HashSet;
 
 use pas_domain::audit::{AuditEventInput, AuditFilter, Caller, NewAuditEvent};
@@ -243,7 +244,7 @@ contract_tests! {
         assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
 
         let lost = outbox.mark_sent(id, "a".into(), T0 + minute * 2).await;
-        assert_eq!(lost, Err(RepoError::NotFound("outbox lease")));
+        assert_eq!(lost, Err(RepoError::NotFound(Missing::OutboxLease)));
         outbox.retry_later(id, "b".into(), at(1), "421 try later".into()).await.unwrap();
         assert!(outbox.claim("c".into(), 10, at(1) - minute, at(2)).await.unwrap().is_empty());
         let retried = outbox.claim("c".into(), 10, at(1), at(2)).await.unwrap();
@@ -256,6 +257,6 @@ contract_tests! {
         outbox.mark_sent(later[0].id, "d".into(), at(10)).await.unwrap();
         assert!(outbox.claim("e".into(), 10, at(20), at(21)).await.unwrap().is_empty());
         let twice = outbox.mark_sent(later[0].id, "d".into(), at(10)).await;
-        assert_eq!(twice, Err(RepoError::NotFound("outbox lease")));
+        assert_eq!(twice, Err(RepoError::NotFound(Missing::OutboxLease)));
     }
 }

@@ -3,6 +3,7 @@
 
 use pas_domain::catalog::{AttributeInput, DocumentAttribute, DocumentProfile, ProfileInput};
 use pas_domain::contact::{Contact, ContactFilter, ContactInput};
+use pas_domain::error::Missing;
 use pas_domain::ids::{AttributeId, ContactId, ProfileId, TemplateId};
 use pas_domain::paging::{ContactSort, Direction, PageRequest, TemplateSort};
 use pas_domain::ports::RepoError;
@@ -118,11 +119,11 @@ contract_tests! {
         let duplicate = profile(json!({"name": "Contracts 2"}), &[]);
         assert_eq!(ctx.catalog().insert_profile(&duplicate).await, Err(RepoError::Duplicate("document profile")));
         let unknown = profile(json!({"name": "Unknown"}), &[]);
-        assert_eq!(ctx.catalog().update_profile(&unknown).await, Err(RepoError::NotFound("document profile")));
+        assert_eq!(ctx.catalog().update_profile(&unknown).await, Err(RepoError::NotFound(Missing::DocumentProfile)));
 
         ctx.catalog().delete_profile(p.id).await.unwrap();
         assert_eq!(ctx.catalog().get_profile(p.id).await.unwrap(), None);
-        assert_eq!(ctx.catalog().delete_profile(p.id).await, Err(RepoError::NotFound("document profile")));
+        assert_eq!(ctx.catalog().delete_profile(p.id).await, Err(RepoError::NotFound(Missing::DocumentProfile)));
         // The attribute is free again.
         ctx.catalog().delete_attribute(size.id).await.unwrap();
     }
@@ -164,9 +165,9 @@ contract_tests! {
         assert_eq!(ctx.catalog().get_attribute(used.id).await.unwrap(), Some(used.clone()));
         ctx.catalog().delete_attribute(free.id).await.unwrap();
         assert_eq!(ctx.catalog().get_attribute(free.id).await.unwrap(), None);
-        assert_eq!(ctx.catalog().delete_attribute(free.id).await, Err(RepoError::NotFound("document attribute")));
+        assert_eq!(ctx.catalog().delete_attribute(free.id).await, Err(RepoError::NotFound(Missing::DocumentAttribute)));
         let ghost = profile(json!({"name": "Ghost"}), &[&free]);
-        assert_eq!(ctx.catalog().insert_profile(&ghost).await, Err(RepoError::NotFound("document attribute")));
+        assert_eq!(ctx.catalog().insert_profile(&ghost).await, Err(RepoError::NotFound(Missing::DocumentAttribute)));
         assert_eq!(ctx.catalog().get_profile(ghost.id).await.unwrap(), None);
     }
 
@@ -191,8 +192,8 @@ contract_tests! {
 
         ctx.contacts().delete(c.id).await.unwrap();
         assert_eq!(ctx.contacts().get(c.id).await.unwrap(), None);
-        assert_eq!(ctx.contacts().delete(c.id).await, Err(RepoError::NotFound("contact")));
-        assert_eq!(ctx.contacts().update(&c).await, Err(RepoError::NotFound("contact")));
+        assert_eq!(ctx.contacts().delete(c.id).await, Err(RepoError::NotFound(Missing::Contact)));
+        assert_eq!(ctx.contacts().update(&c).await, Err(RepoError::NotFound(Missing::Contact)));
     }
 
     /// PERSONAL rows to their owner, GROUP rows to the group's members, GLOBAL rows to all;
@@ -286,7 +287,7 @@ contract_tests! {
 
         ctx.templates().delete(group.id).await.unwrap();
         assert_eq!(ctx.templates().get(group.id).await.unwrap(), None);
-        assert_eq!(ctx.templates().delete(group.id).await, Err(RepoError::NotFound("template")));
+        assert_eq!(ctx.templates().delete(group.id).await, Err(RepoError::NotFound(Missing::Template)));
         assert_eq!(list(anna, by_name).await, vec![global.id, personal.id]);
     }
 }

@@ -2,6 +2,7 @@
 //! outbox honouring leases and owners, a settable clock, process builders.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use pas_domain::error::Missing;
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -266,7 +267,7 @@ impl MemoryOutbox {
         let row = rows
             .iter_mut()
             .find(|r| r.message.id == id && r.lease_owner.as_deref() == Some(owner))
-            .ok_or(RepoError::NotFound("leased outbox row"))?;
+            .ok_or(RepoError::NotFound(Missing::OutboxLease))?;
         row.lease_owner = None;
         row.lease_until = None;
         change(row);
