@@ -47,34 +47,30 @@ impl DirectoryService {
 
     /// A row the principal may write: its own, in its groups; GLOBAL rows are written by
     /// administrators only.
-    fn check_row(
-        principal: &Principal,
-        scope: Scope,
-        owner: &str,
-        group: Option<&str>,
-    ) -> Result<(), Denied> {
-        let allowed = principal.may_name_user(owner)
-            && group.is_none_or(|g| principal.may_name_group(g))
-            && (scope != Scope::Global || principal.is_admin());
+    fn check_row(principal: &Principal, row: &impl Scoped) -> Result<(), Denied> {
+        let allowed = principal.may_name_user(row.owner())
+            && row.group().is_none_or(|g| principal.may_name_group(g))
+            && (row.scope() != Scope::Global || principal.is_admin());
         if allowed { Ok(()) } else { Err(Denied) }
     }
 
-    /// A row the viewer cannot see does not exist for it (404); one it sees but may not
-    /// change is forbidden (403).
-    fn guard(
+    /// A stored row the viewer wants to change: one it cannot see does not exist for it
+    /// (404); one it sees but may not change, or the principal may not write, is forbidden
+    /// (403).
+    fn may_change(
+        principal: &Principal,
         viewer: &Viewer,
+        row: &impl Scoped,
         what: Missing,
-        scope: Scope,
-        owner: &str,
-        group: Option<&str>,
     ) -> Result<(), ServiceError> {
+        let (scope, owner, group) = (row.scope(), row.owner(), row.group());
         if !viewer.can_see(scope, owner, group) {
             return Err(ServiceError::NotFound(what));
         }
         if !viewer.can_change(scope, owner, group) {
             return Err(ServiceError::Forbidden);
         }
-        Ok(())
+        Ok(Self::check_row(principal, row)?)
     }
 
     /// `createContact`.
@@ -86,12 +82,7 @@ impl DirectoryService {
         principal.require(Operation::CreateContact)?;
         let id = ContactId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let contact = input.validate(id, self.clock.now())?;
-        Self::check_row(
-            principal,
-            contact.scope,
-            &contact.owner,
-            contact.group.as_deref(),
-        )?;
+        Self::check_row(principal, &contact)?;
         self.contacts.insert(&contact).await?;
         Ok(contact)
     }
@@ -114,24 +105,13 @@ impl DirectoryService {
             .get(id)
             .await?
             .ok_or(ServiceError::NotFound(Missing::Contact))?;
-        Self::guard(
-            viewer,
-            Missing::Contact,
-            existing.scope,
-            &existing.owner,
-            existing.group.as_deref(),
-        )?;
+        Self::may_change(principal, viewer, &existing, Missing::Contact)?;
         let contact = input.validate(id, existing.created_at)?;
         // The new scope and owner must be the viewer's to give, too.
         if !viewer.can_change(contact.scope, &contact.owner, contact.group.as_deref()) {
             return Err(ServiceError::Forbidden);
         }
-        Self::check_row(
-            principal,
-            contact.scope,
-            &contact.owner,
-            contact.group.as_deref(),
-        )?;
+        Self::check_row(principal, &contact)?;
         self.contacts.update(&contact).await?;
         Ok(contact)
     }
@@ -150,19 +130,7 @@ impl DirectoryService {
             .get(id)
             .await?
             .ok_or(ServiceError::NotFound(Missing::Contact))?;
-        Self::guard(
-            viewer,
-            Missing::Contact,
-            existing.scope,
-            &existing.owner,
-            existing.group.as_deref(),
-        )?;
-        Self::check_row(
-            principal,
-            existing.scope,
-            &existing.owner,
-            existing.group.as_deref(),
-        )?;
+        Self::may_change(principal, viewer, &existing, Missing::Contact)?;
         Ok(self.contacts.delete(id).await?)
     }
 
@@ -187,12 +155,7 @@ impl DirectoryService {
         principal.require(Operation::CreateTemplate)?;
         let id = TemplateId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let template = input.validate(id, self.clock.now())?;
-        Self::check_row(
-            principal,
-            template.scope,
-            &template.owner,
-            template.group.as_deref(),
-        )?;
+        Self::check_row(principal, &template)?;
         self.templates.insert(&template).await?;
         Ok(template)
     }
@@ -211,19 +174,7 @@ impl DirectoryService {
             .get(id)
             .await?
             .ok_or(ServiceError::NotFound(Missing::Template))?;
-        Self::guard(
-            viewer,
-            Missing::Template,
-            existing.scope,
-            &existing.owner,
-            existing.group.as_deref(),
-        )?;
-        Self::check_row(
-            principal,
-            existing.scope,
-            &existing.owner,
-            existing.group.as_deref(),
-        )?;
+        Self::may_change(principal, viewer, &existing, Missing::Template)?;
         Ok(self.templates.delete(id).await?)
     }
 
@@ -237,5 +188,36 @@ impl DirectoryService {
         principal.require(Operation::ListTemplates)?;
         Self::check_viewer(principal, &filter.viewer)?;
         Ok(self.templates.list(filter, page).await?)
+    }
+}
+
+/// The visibility fields contacts and templates share.
+trait Scoped {
+    fn scope(&self) -> Scope;
+    fn owner(&self) -> &str;
+    fn group(&self) -> Option<&str>;
+}
+
+impl Scoped for Contact {
+    fn scope(&self) -> Scope {
+        self.scope
+    }
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+    fn group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+}
+
+impl Scoped for Template {
+    fn scope(&self) -> Scope {
+        self.scope
+    }
+    fn owner(&self) -> &str {
+        &self.owner
+    }
+    fn group(&self) -> Option<&str> {
+        self.group.as_deref()
     }
 }
