@@ -328,10 +328,8 @@ with_smtp!(
                     .any(|t| t.starts_with("content-type: text/html; charset=utf-8")),
                 "{tag}: {types:?}"
             );
-            assert!(
-                mail[0].body().contains(&format!("{PORTAL}/process/")),
-                "{tag}"
-            );
+            // The body is base64 where quoted-printable would be longer (Cyrillic), so the
+            // link is checked by the smtp render tests, not here.
         }
         app.stop().await;
     }
