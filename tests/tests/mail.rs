@@ -277,6 +277,118 @@ with_smtp!(
     }
 );
 
+/// Each built-in language: a signer's `signerLanguage` (with a region where Baltic
+/// signers often have one) and the TASK_STARTED subject it gets.
+const TASK_STARTED_IN_EVERY_LANGUAGE: [(&str, &str, &str); 5] = [
+    ("en@example.lv", "en", "Please sign: Līgums 8"),
+    ("lv@example.lv", "lv", "Lūdzu, parakstiet: Līgums 8"),
+    ("lt@example.lt", "lt-LT", "Prašome pasirašyti: Līgums 8"),
+    ("et@example.ee", "et", "Palun allkirjastage: Līgums 8"),
+    ("ru@example.lv", "ru-LV", "Просим подписать: Līgums 8"),
+];
+
+/// The `Content-Type` headers of every part of `mail`, lower-cased.
+fn content_types(mail: &Mail) -> Vec<String> {
+    mail.data
+        .split("\r\n")
+        .filter(|line| line.to_ascii_lowercase().starts_with("content-type:"))
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+with_smtp!(
+    task_started_reaches_each_signer_in_their_language_with_an_encoded_utf8_subject,
+    |app: TestApp, smtp: SmtpServer| async move {
+        // Issue 16: lt, et and ru join en and lv; a regional tag uses its primary subtag.
+        let entries: Vec<Value> = TASK_STARTED_IN_EVERY_LANGUAGE
+            .iter()
+            .map(|(email, tag, _)| with(entry("SIGNER", email), "signerLanguage", json!(tag)))
+            .collect();
+        create(&app, process("Līgums 8", INITIATOR, &[step(1, &entries)])).await;
+        for (email, tag, subject) in TASK_STARTED_IN_EVERY_LANGUAGE {
+            let mail = smtp.wait_to(email, 1).await;
+            assert_eq!(mail[0].subject(), subject, "{tag}");
+            // The header on the wire is 7-bit: RFC 2047 encoded words, UTF-8.
+            let raw = mail[0].header("Subject").unwrap();
+            assert!(raw.is_ascii(), "{tag}: {raw}");
+            assert!(
+                raw.to_ascii_lowercase().contains("=?utf-8?"),
+                "{tag}: {raw}"
+            );
+            let types = content_types(&mail[0]);
+            assert!(
+                types
+                    .iter()
+                    .any(|t| t.starts_with("content-type: text/plain; charset=utf-8")),
+                "{tag}: {types:?}"
+            );
+            assert!(
+                types
+                    .iter()
+                    .any(|t| t.starts_with("content-type: text/html; charset=utf-8")),
+                "{tag}: {types:?}"
+            );
+            // The body is base64 where quoted-printable would be longer (Cyrillic), so the
+            // link is checked by the smtp render tests, not here.
+        }
+        app.stop().await;
+    }
+);
+
+pas_e2e::each_backend!(
+    mail_default_language_is_used_when_the_signer_language_is_absent_or_unknown,
+    |backend, test| async move {
+        // Issue 16: signerLanguage, then MAIL_DEFAULT_LANGUAGE, then en.
+        let smtp = SmtpServer::start();
+        let Some(app) = start(
+            backend,
+            test,
+            &smtp.url(),
+            &[("MAIL_DEFAULT_LANGUAGE", "et")],
+        )
+        .await
+        else {
+            return;
+        };
+        create(
+            &app,
+            process(
+                "Leping 9",
+                INITIATOR,
+                &[step(
+                    1,
+                    &[
+                        entry("SIGNER", "none@example.ee"),
+                        with(
+                            entry("SIGNER", "de@example.ee"),
+                            "signerLanguage",
+                            json!("de"),
+                        ),
+                        with(
+                            entry("SIGNER", "ru@example.ee"),
+                            "signerLanguage",
+                            json!("ru-EE"),
+                        ),
+                    ],
+                )],
+            ),
+        )
+        .await;
+        for (email, subject) in [
+            ("none@example.ee", "Palun allkirjastage: Leping 9"),
+            ("de@example.ee", "Palun allkirjastage: Leping 9"),
+            ("ru@example.ee", "Просим подписать: Leping 9"),
+        ] {
+            assert_eq!(
+                smtp.wait_to(email, 1).await[0].subject(),
+                subject,
+                "{email}"
+            );
+        }
+        app.stop().await;
+    }
+);
+
 // ---------------------------------------------------------------------------------------
 // 3. signerNotification=false (section 7)
 
@@ -564,6 +676,62 @@ with_smtp!(
         assert!(smtp.to("boss@example.lv").is_empty());
         assert!(smtp.to(INITIATOR).is_empty());
         assert_eq!(smtp.to("t1@example.lv").len(), 1);
+        app.stop().await;
+    }
+);
+
+with_smtp!(
+    test_email_in_all_languages_sends_one_email_per_language_of_the_entry,
+    |app: TestApp, smtp: SmtpServer| async move {
+        // Issue 16: language=all renders every language so that an operator can review them.
+        let mut body = process(
+            "Review",
+            INITIATOR,
+            &[step(1, &[entry("SIGNER", "reviewer@example.lv")])],
+        );
+        body["status"] = json!("PENDING");
+        let sent = app
+            .post(
+                "/messages/test/TASK_STARTED?role=SIGNER&language=all",
+                body.clone(),
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let mut subjects: Vec<String> = sent
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["subject"].as_str().unwrap().to_owned())
+            .collect();
+        subjects.sort();
+        let mut expected = [
+            "Please sign: Review",
+            "Lūdzu, parakstiet: Review",
+            "Prašome pasirašyti: Review",
+            "Palun allkirjastage: Review",
+            "Просим подписать: Review",
+        ]
+        .map(str::to_owned);
+        expected.sort();
+        assert_eq!(subjects, expected);
+        assert_eq!(smtp.wait_to("reviewer@example.lv", 5).await.len(), 5);
+
+        let one = app
+            .post(
+                "/messages/test/TASK_STARTED?role=SIGNER&language=ru-LV",
+                body.clone(),
+            )
+            .await;
+        assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+        assert_eq!(one.body[0]["subject"], "Просим подписать: Review");
+        let bad = app
+            .post(
+                "/messages/test/TASK_STARTED?role=SIGNER&language=latvian!",
+                body,
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
         app.stop().await;
     }
 );

@@ -50,6 +50,9 @@ pub struct Config {
     pub admin_email: Option<String>,
     /// `NOTIFICATIONS_FILE`; `None` is the built-in matrix.
     pub notifications_file: Option<PathBuf>,
+    /// `MAIL_DEFAULT_LANGUAGE`: the email language of a recipient without a
+    /// `signerLanguage` the matrix has (see [`Config::check_mail_language`]).
+    pub mail_default_language: pas_domain::language::Language,
     /// `REMINDER_CRON` (seconds minutes hours day-of-month month day-of-week).
     pub reminder_cron: cron::Schedule,
     /// `REMINDER_DAYS_BEFORE_DUE`.
@@ -209,6 +212,9 @@ impl Config {
         if !(portal_url.starts_with("http://") || portal_url.starts_with("https://")) {
             return Err(bad("PORTAL_URL", "must start with http:// or https://"));
         }
+        let mail_default_language =
+            pas_domain::language::Language::parse(src.get("MAIL_DEFAULT_LANGUAGE").unwrap_or("en"))
+                .map_err(|e| bad("MAIL_DEFAULT_LANGUAGE", e.to_string()))?;
         let admin_email = src.get("ADMIN_EMAIL").map(str::to_owned);
         if let Some(a) = &admin_email {
             pas_domain::values::Email::parse(a).map_err(|e| bad("ADMIN_EMAIL", e.to_string()))?;
@@ -253,6 +259,7 @@ impl Config {
             portal_url,
             admin_email,
             notifications_file: src.get("NOTIFICATIONS_FILE").map(PathBuf::from),
+            mail_default_language,
             reminder_cron,
             reminder_days,
             timezone,
@@ -266,6 +273,24 @@ impl Config {
             auth_failures_per_minute,
             auth,
         })
+    }
+
+    /// Checks `MAIL_DEFAULT_LANGUAGE` against the loaded notification matrix: a language the
+    /// matrix has no entry in (`de` with the built-in one) would silently send the matrix's
+    /// default language instead, so it stops the start.
+    pub fn check_mail_language(&self, matrix: &pas_smtp::Matrix) -> Result<(), ConfigError> {
+        if matrix.has_language(&self.mail_default_language) {
+            return Ok(());
+        }
+        Err(bad(
+            "MAIL_DEFAULT_LANGUAGE",
+            format!(
+                "the notification matrix ({}) has no templates in {}; it has {}",
+                matrix.source(),
+                self.mail_default_language,
+                matrix.languages().join(", ")
+            ),
+        ))
     }
 
     /// The calendar date of an instant in the service's time zone (reminders, section 7).
@@ -429,6 +454,24 @@ mod tests {
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.audit_reads, pas_domain::service::ReadAudit::Single);
         assert_eq!(c.auth_failures_per_minute, 10);
+        assert_eq!(c.mail_default_language.as_str(), "en");
+    }
+
+    #[test]
+    fn mail_default_language_is_read_and_checked_against_the_matrix() {
+        let matrix = pas_smtp::Matrix::builtin().unwrap();
+        for (raw, stored) in [("lt", "lt"), ("ru-LV", "ru-lv"), (" ET ", "et")] {
+            let c = Config::load(&Source::from_pairs([("MAIL_DEFAULT_LANGUAGE", raw)])).unwrap();
+            assert_eq!(c.mail_default_language.as_str(), stored);
+            c.check_mail_language(&matrix).unwrap();
+        }
+        let c = Config::load(&Source::from_pairs([("MAIL_DEFAULT_LANGUAGE", "de")])).unwrap();
+        let e = c.check_mail_language(&matrix).unwrap_err();
+        assert_eq!(e.variable, "MAIL_DEFAULT_LANGUAGE");
+        assert_eq!(
+            e.to_string(),
+            "invalid MAIL_DEFAULT_LANGUAGE: the notification matrix (built-in) has no templates in de; it has en, et, lt, lv, ru"
+        );
     }
 
     #[test]
@@ -466,6 +509,8 @@ mod tests {
             ("AUDIT_READS", "some"),
             ("AUTH_FAILURES_PER_MINUTE", "0"),
             ("AUTH_FAILURES_PER_MINUTE", "-1"),
+            ("MAIL_DEFAULT_LANGUAGE", "latvian!"),
+            ("MAIL_DEFAULT_LANGUAGE", "lt_LT"),
         ] {
             let e = Config::load(&Source::from_pairs([(key, value)])).unwrap_err();
             assert_eq!(e.variable, key);

@@ -64,6 +64,9 @@ impl Mail {
     pub fn from_config(config: &Config) -> Result<Self, StartError> {
         let matrix = Matrix::from_config(config.notifications_file.as_deref())
             .map_err(|e| StartError::Mail(format!("invalid NOTIFICATIONS_FILE: {e}")))?;
+        config
+            .check_mail_language(&matrix)
+            .map_err(|e| StartError::Mail(e.to_string()))?;
         let transport = Transport::from_config(config.smtp_url.as_deref(), &config.mail_dir)
             .map_err(|e| StartError::Mail(format!("invalid SMTP_URL or MAIL_DIR: {e}")))?;
         let settings = MailSettings {
@@ -71,6 +74,7 @@ impl Mail {
             reply_to_initiator: config.reply_to_initiator,
             portal_url: config.portal_url.clone(),
             timezone: config.timezone.clone(),
+            default_language: config.mail_default_language.clone(),
         };
         Ok(Self {
             renderer: Arc::new(Renderer::new(matrix, settings)),

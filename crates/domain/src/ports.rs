@@ -361,17 +361,33 @@ pub enum MailError {
     Transport(String),
 }
 
+/// Which languages `sendTestEmail` renders (its `language` query parameter).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TestLanguages {
+    /// Each address in its own `signerLanguage`, through the fallback chain: exactly what a
+    /// real notification would look like (no `language` parameter).
+    #[default]
+    Recipients,
+    /// Every language the matrix has for the event and role: one email per language to each
+    /// address, so that an operator can review every translation (`language=all`).
+    All,
+    /// This language for every address, through the fallback chain: what a recipient with
+    /// this `signerLanguage` would get (`language=lt`).
+    Only(crate::language::Language),
+}
+
 /// The mail adapter as the use cases and the HTTP edge need it.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait Mailer: Send + Sync {
-    /// `sendTestEmail`: renders the matrix entry of `event` for `role` with `process` and
-    /// sends it right away to that role's addresses in it, storing nothing.
+    /// `sendTestEmail`: renders the matrix entry of `event` for `role` with `process` in
+    /// `languages` and sends it right away to that role's addresses in it, storing nothing.
     async fn send_test(
         &self,
         process: ProcessData,
         event: EventType,
         role: RecipientRole,
+        languages: TestLanguages,
     ) -> Result<Vec<SentEmail>, MailError>;
     /// The subject the email of `intent` would have (used to answer `sendSignerEmail`);
     /// `None` when the matrix suppresses it.

@@ -82,6 +82,7 @@ const KNOWN_QUERY_NAMES: &[&str] = &[
     "from",
     "group",
     "isAdmin",
+    "language",
     "name",
     "nameSearch",
     "nonExpired",

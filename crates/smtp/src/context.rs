@@ -68,12 +68,16 @@ pub(crate) fn build(
     ctx.insert("portal_url".into(), json!(settings.portal_url));
     ctx.insert(
         "created_at".into(),
-        json!(format_instant(process.created_at, settings.timezone)),
+        json!(format_instant(
+            process.created_at,
+            settings.timezone,
+            language
+        )),
     );
     if let Some(done) = process.completed_at {
         ctx.insert(
             "completed_at".into(),
-            json!(format_instant(done, settings.timezone)),
+            json!(format_instant(done, settings.timezone, language)),
         );
     }
     if let Some((_, entry)) = recipient {
@@ -94,7 +98,7 @@ pub(crate) fn build(
         if let Some(due) = step.due_date {
             ctx.insert(
                 "due_date".into(),
-                json!(format_instant(due, settings.timezone)),
+                json!(format_instant(due, settings.timezone, language)),
             );
         }
     }
@@ -105,17 +109,30 @@ fn to_json<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// `2026-03-05 14:00 (Europe/Riga)`: an instant in the service time zone.
-pub(crate) fn format_instant(at: OffsetDateTime, tz: &TimeZone) -> String {
+/// An instant in the service time zone, written as readers of `language` (the matrix
+/// entry's tag) expect: `05.03.2026 14:00 (Europe/Riga)` in Estonian and Russian, ISO 8601
+/// `2026-03-05 14:00 (Europe/Riga)` otherwise (the Lithuanian standard, and what the English
+/// and Latvian templates have always shown).
+pub(crate) fn format_instant(at: OffsetDateTime, tz: &TimeZone, language: &str) -> String {
+    let pattern = date_pattern(language);
     match jiff::Timestamp::from_nanosecond(at.unix_timestamp_nanos()) {
         Ok(ts) => {
             let zoned = ts.to_zoned(tz.clone());
             match tz.iana_name() {
-                Some(name) => format!("{} ({name})", zoned.strftime("%Y-%m-%d %H:%M")),
-                None => zoned.strftime("%Y-%m-%d %H:%M (UTC%:z)").to_string(),
+                Some(name) => format!("{} ({name})", zoned.strftime(pattern)),
+                None => format!("{} {}", zoned.strftime(pattern), zoned.strftime("(UTC%:z)")),
             }
         }
         Err(_) => at.to_string(),
+    }
+}
+
+/// The `strftime` pattern of the date and time for a language tag (by its primary subtag,
+/// so `ru-lv` is written as `ru`).
+fn date_pattern(language: &str) -> &'static str {
+    match language.split('-').next().unwrap_or(language) {
+        "et" | "ru" => "%d.%m.%Y %H:%M",
+        _ => "%Y-%m-%d %H:%M",
     }
 }
 
@@ -205,4 +222,31 @@ pub(crate) fn sample_intent(
         step_id: entry.map(|(s, _)| s.id),
         signer_id: entry.map(|(_, e)| e.id),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_follow_the_language_and_the_time_zone() {
+        let at = time::macros::datetime!(2026-03-05 12:00 UTC);
+        let riga = TimeZone::get("Europe/Riga").expect("a bundled zone");
+        let cases = [
+            ("en", "2026-03-05 14:00 (Europe/Riga)"),
+            ("lv", "2026-03-05 14:00 (Europe/Riga)"),
+            ("lt", "2026-03-05 14:00 (Europe/Riga)"),
+            ("et", "05.03.2026 14:00 (Europe/Riga)"),
+            ("ru", "05.03.2026 14:00 (Europe/Riga)"),
+            ("ru-lv", "05.03.2026 14:00 (Europe/Riga)"),
+        ];
+        for (language, shown) in cases {
+            assert_eq!(format_instant(at, &riga, language), shown, "{language}");
+        }
+        let fixed = TimeZone::fixed(jiff::tz::offset(3));
+        assert_eq!(
+            format_instant(at, &fixed, "et"),
+            "05.03.2026 15:00 (UTC+03:00)"
+        );
+    }
 }

@@ -9,7 +9,7 @@
 //! 2. [`Renderer`]: renders a [`NotificationIntent`](pas_domain::notify::NotificationIntent)
 //!    with its process into a subject, a plain-text and an HTML body, and builds the
 //!    `lettre` message ([`MailSettings`] holds `MAIL_FROM`, `MAIL_REPLY_TO_INITIATOR`,
-//!    `PORTAL_URL` and `APP_TIMEZONE`).
+//!    `PORTAL_URL`, `APP_TIMEZONE` and `MAIL_DEFAULT_LANGUAGE`).
 //! 3. [`Transport`]: SMTP (`SMTP_URL`) or `.eml` files in `MAIL_DIR`.
 //! 4. [`Dispatcher`]: drains the outbox (claim, render, send, mark; retry with backoff; give
 //!    up after the last attempt and tell `ADMIN_EMAIL`).
@@ -33,6 +33,7 @@
 //!     reply_to_initiator: false,
 //!     portal_url: "https://portal.example.lv".into(),
 //!     timezone: jiff::tz::TimeZone::get("Europe/Riga")?,
+//!     default_language: pas_domain::language::Language::parse("en")?,
 //! };
 //! let renderer = Arc::new(Renderer::new(matrix, settings));
 //! let transport = Arc::new(Transport::from_config(None, std::path::Path::new("data/mail"))?);

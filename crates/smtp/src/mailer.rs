@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use pas_domain::language::Language;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
-use pas_domain::ports::{MailError, Mailer, SentEmail};
+use pas_domain::ports::{MailError, Mailer, SentEmail, TestLanguages};
 use pas_domain::process::ProcessData;
 use pas_domain::status::{EventType, SignerRole, SigningStatus};
 
@@ -32,15 +33,18 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     /// Renders the matrix entry of `event` for `role` for every address of that role in
     /// `process` (the initiator: `processInitiatorEmail`; other roles: the entries of that
-    /// role that have an email, whatever their `signerNotification`) and sends each at once.
-    /// Stores nothing. `NoTemplate` when the matrix sends nothing for the event and role in
-    /// its default language, `NoRecipient` when the role has no address, `Transport` on the
-    /// first failed send (emails sent before it stay sent).
+    /// role that have an email, whatever their `signerNotification`) and sends each at once,
+    /// in the languages `languages` asks for (with `All`, one email per language of the
+    /// entry to each address, in tag order). Stores nothing. `NoTemplate` when the matrix
+    /// sends nothing for the event and role in its default language, `NoRecipient` when the
+    /// role has no address, `Transport` on the first failed send (emails sent before it stay
+    /// sent).
     async fn send_test(
         &self,
         process: ProcessData,
         event: EventType,
         role: RecipientRole,
+        languages: TestLanguages,
     ) -> Result<Vec<SentEmail>, MailError> {
         if !self.renderer.matrix().sends(event, role, None) {
             return Err(MailError::NoTemplate { event, role });
@@ -49,6 +53,7 @@ impl Mailer for SmtpMailer {
         if intents.is_empty() {
             return Err(MailError::NoRecipient(role));
         }
+        let intents = self.in_languages(intents, &languages)?;
         let host = self.renderer.message_id_host().to_owned();
         let mut sent = Vec::new();
         for intent in &intents {
@@ -61,7 +66,7 @@ impl Mailer for SmtpMailer {
                 .send(message)
                 .await
                 .map_err(|e| MailError::Transport(e.to_string()))?;
-            tracing::info!(%event, %role, process_id = %process.id, "test email sent");
+            tracing::info!(%event, %role, language = %rendered.language, process_id = %process.id, "test email sent");
             sent.push(SentEmail {
                 to: rendered.to.as_str().to_owned(),
                 subject: rendered.subject,
@@ -76,6 +81,45 @@ impl Mailer for SmtpMailer {
         process: &ProcessData,
     ) -> Result<Option<String>, MailError> {
         self.renderer.subject(intent, process)
+    }
+}
+
+impl SmtpMailer {
+    /// The intents with the languages `languages` asks for: unchanged (each recipient's
+    /// own), every language of the matrix entry for each intent, or one language for all.
+    fn in_languages(
+        &self,
+        intents: Vec<NotificationIntent>,
+        languages: &TestLanguages,
+    ) -> Result<Vec<NotificationIntent>, MailError> {
+        let tags: Vec<Language> = match languages {
+            TestLanguages::Recipients => return Ok(intents),
+            TestLanguages::Only(language) => vec![language.clone()],
+            TestLanguages::All => {
+                let Some(first) = intents.first() else {
+                    return Ok(intents);
+                };
+                self.renderer
+                    .matrix()
+                    .email_languages(first.event_type, first.role)
+                    .into_iter()
+                    .map(|tag| {
+                        // The matrix keeps only tags that parsed when it loaded.
+                        Language::parse(tag)
+                            .map_err(|e| MailError::Render(format!("matrix language {tag}: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        Ok(intents
+            .iter()
+            .flat_map(|intent| {
+                tags.iter().map(move |tag| NotificationIntent {
+                    language: Some(tag.clone()),
+                    ..intent.clone()
+                })
+            })
+            .collect())
     }
 }
 

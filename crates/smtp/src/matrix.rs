@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
-use pas_domain::language::Language;
+use pas_domain::language::{Language, fallback_chain};
 use pas_domain::notify::RecipientRole;
 use pas_domain::status::EventType;
 
@@ -58,12 +58,13 @@ pub(crate) enum Entry {
 
 /// The notification matrix with every template parsed.
 ///
-/// Lookup order for a recipient language such as `en-gb`: the exact tag, its primary subtag
-/// (`en`), then the matrix's default language. An event and role the matrix does not list
-/// at all gets no email, like a blank template.
+/// Lookup order for a recipient language such as `ru-lv`: the exact tag, its primary subtag
+/// (`ru`), then the configured default (`MAIL_DEFAULT_LANGUAGE`, given by the renderer),
+/// then the matrix's own `default_language` (see [`fallback_chain`]). An event and role the
+/// matrix does not list at all gets no email, like a blank template.
 pub struct Matrix {
     source: String,
-    default_language: String,
+    default_language: Language,
     entries: BTreeMap<(EventType, RecipientRole), BTreeMap<String, Entry>>,
     env: Environment<'static>,
 }
@@ -93,34 +94,82 @@ const BUILTIN_FILES: &[(&str, &str)] = builtin_files!(
     "task_started.en.html",
     "task_started.lv.txt",
     "task_started.lv.html",
+    "task_started.lt.txt",
+    "task_started.lt.html",
+    "task_started.et.txt",
+    "task_started.et.html",
+    "task_started.ru.txt",
+    "task_started.ru.html",
     "process_started.en.txt",
     "process_started.en.html",
     "process_started.lv.txt",
     "process_started.lv.html",
+    "process_started.lt.txt",
+    "process_started.lt.html",
+    "process_started.et.txt",
+    "process_started.et.html",
+    "process_started.ru.txt",
+    "process_started.ru.html",
     "reminder.en.txt",
     "reminder.en.html",
     "reminder.lv.txt",
     "reminder.lv.html",
+    "reminder.lt.txt",
+    "reminder.lt.html",
+    "reminder.et.txt",
+    "reminder.et.html",
+    "reminder.ru.txt",
+    "reminder.ru.html",
     "declined.en.txt",
     "declined.en.html",
     "declined.lv.txt",
     "declined.lv.html",
+    "declined.lt.txt",
+    "declined.lt.html",
+    "declined.et.txt",
+    "declined.et.html",
+    "declined.ru.txt",
+    "declined.ru.html",
     "approver_approved.en.txt",
     "approver_approved.en.html",
     "approver_approved.lv.txt",
     "approver_approved.lv.html",
+    "approver_approved.lt.txt",
+    "approver_approved.lt.html",
+    "approver_approved.et.txt",
+    "approver_approved.et.html",
+    "approver_approved.ru.txt",
+    "approver_approved.ru.html",
     "process_canceled.en.txt",
     "process_canceled.en.html",
     "process_canceled.lv.txt",
     "process_canceled.lv.html",
+    "process_canceled.lt.txt",
+    "process_canceled.lt.html",
+    "process_canceled.et.txt",
+    "process_canceled.et.html",
+    "process_canceled.ru.txt",
+    "process_canceled.ru.html",
     "process_completed.en.txt",
     "process_completed.en.html",
     "process_completed.lv.txt",
     "process_completed.lv.html",
+    "process_completed.lt.txt",
+    "process_completed.lt.html",
+    "process_completed.et.txt",
+    "process_completed.et.html",
+    "process_completed.ru.txt",
+    "process_completed.ru.html",
     "failure.en.txt",
     "failure.en.html",
     "failure.lv.txt",
     "failure.lv.html",
+    "failure.lt.txt",
+    "failure.lt.html",
+    "failure.et.txt",
+    "failure.et.html",
+    "failure.ru.txt",
+    "failure.ru.html",
 );
 
 /// Reads a template file by its path relative to the matrix: `Ok(None)` when it does not
@@ -128,8 +177,8 @@ const BUILTIN_FILES: &[(&str, &str)] = builtin_files!(
 type Reader<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
 
 impl Matrix {
-    /// The built-in matrix (English and Latvian, every event and role of PRODUCT.md
-    /// section 7). An error here is a bug of this crate; the tests load it.
+    /// The built-in matrix (English, Latvian, Lithuanian, Estonian and Russian, every event
+    /// and role of PRODUCT.md section 7). An error here is a bug of this crate; the tests load it.
     pub fn builtin() -> Result<Self, MatrixError> {
         let read = |rel: &str| -> Result<Option<String>, String> {
             Ok(BUILTIN_FILES
@@ -183,7 +232,37 @@ impl Matrix {
 
     /// The fallback language (`default_language`, `en` unless the file says otherwise).
     pub fn default_language(&self) -> &str {
-        &self.default_language
+        self.default_language.as_str()
+    }
+
+    /// Every language tag the matrix has an entry in (for any event and role), sorted.
+    pub fn languages(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self
+            .entries
+            .values()
+            .flat_map(|langs| langs.keys().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
+    /// Whether some entry is written in `language`, exactly or by its primary subtag: a
+    /// configured default language the matrix never uses is a mistake worth stopping for.
+    pub fn has_language(&self, language: &Language) -> bool {
+        let chain = fallback_chain([Some(language)]);
+        self.languages().iter().any(|tag| chain.contains(tag))
+    }
+
+    /// The languages that send an email for `event` to `role`, sorted (empty when none).
+    pub fn email_languages(&self, event: EventType, role: RecipientRole) -> Vec<&str> {
+        self.entries
+            .get(&(event, role))
+            .into_iter()
+            .flatten()
+            .filter(|(_, entry)| matches!(entry, Entry::Email { .. }))
+            .map(|(lang, _)| lang.as_str())
+            .collect()
     }
 
     /// The language whose entry a recipient with `language` gets for `event` and `role`
@@ -194,7 +273,7 @@ impl Matrix {
         role: RecipientRole,
         language: Option<&Language>,
     ) -> Option<&str> {
-        self.lookup(event, role, language).map(|(lang, _)| lang)
+        self.lookup(event, role, &[language]).map(|(lang, _)| lang)
     }
 
     /// Whether a recipient with `language` gets an email for `event` in `role` (the entry
@@ -206,7 +285,7 @@ impl Matrix {
         language: Option<&Language>,
     ) -> bool {
         matches!(
-            self.lookup(event, role, language),
+            self.lookup(event, role, &[language]),
             Some((_, Entry::Email { .. }))
         )
     }
@@ -224,18 +303,22 @@ impl Matrix {
             .collect()
     }
 
-    /// The entry a recipient gets: exact tag, primary subtag, then the default language.
+    /// The entry a recipient gets: the first of `preferences` (the recipient's language,
+    /// then configured defaults; each exactly, then by primary subtag) that the matrix has,
+    /// else the matrix's default language.
     pub(crate) fn lookup(
         &self,
         event: EventType,
         role: RecipientRole,
-        language: Option<&Language>,
+        preferences: &[Option<&Language>],
     ) -> Option<(&str, &Entry)> {
         let langs = self.entries.get(&(event, role))?;
-        let candidates = language
-            .into_iter()
-            .flat_map(|l| [l.as_str(), l.primary()])
-            .chain(std::iter::once(self.default_language.as_str()));
+        let candidates = fallback_chain(
+            preferences
+                .iter()
+                .copied()
+                .chain([Some(&self.default_language)]),
+        );
         for candidate in candidates {
             if let Some((lang, entry)) = langs.get_key_value(candidate) {
                 return Some((lang.as_str(), entry));
@@ -272,11 +355,10 @@ impl Matrix {
         })?;
 
         let default_language = match table.get("default_language") {
-            None => "en".to_owned(),
-            Some(toml::Value::String(raw)) => Language::parse(raw)
-                .map_err(|e| err("default_language", e.to_string()))?
-                .as_str()
-                .to_owned(),
+            None => Language::parse("en").map_err(|e| err("default_language", e.to_string()))?,
+            Some(toml::Value::String(raw)) => {
+                Language::parse(raw).map_err(|e| err("default_language", e.to_string()))?
+            }
             Some(_) => {
                 return Err(err(
                     "default_language",
@@ -327,7 +409,7 @@ impl Matrix {
                         .map_err(|message| err(&key, message))?;
                     cells.insert(lang.as_str().to_owned(), entry);
                 }
-                if !cells.is_empty() && !cells.contains_key(&default_language) {
+                if !cells.is_empty() && !cells.contains_key(default_language.as_str()) {
                     return Err(err(
                         &key,
                         format!("has no entry for the default language {default_language}"),

@@ -4,6 +4,7 @@ use jiff::tz::TimeZone;
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
+use pas_domain::language::Language;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
 use pas_domain::ports::MailError;
 use pas_domain::process::ProcessData;
@@ -12,8 +13,8 @@ use pas_domain::values::Email;
 use crate::context::{self, ContextSettings};
 use crate::matrix::{Entry, Matrix};
 
-/// What every email shares: `MAIL_FROM`, `MAIL_REPLY_TO_INITIATOR`, `PORTAL_URL` and
-/// `APP_TIMEZONE` (PRODUCT.md section 3).
+/// What every email shares: `MAIL_FROM`, `MAIL_REPLY_TO_INITIATOR`, `PORTAL_URL`,
+/// `APP_TIMEZONE` and `MAIL_DEFAULT_LANGUAGE` (PRODUCT.md section 3).
 #[derive(Debug, Clone)]
 pub struct MailSettings {
     /// `MAIL_FROM`, e.g. `Signing Service <noreply@example.lv>`; its domain is also the host
@@ -26,6 +27,10 @@ pub struct MailSettings {
     pub portal_url: String,
     /// `APP_TIMEZONE`: due dates are shown in it.
     pub timezone: TimeZone,
+    /// `MAIL_DEFAULT_LANGUAGE`: the language of a recipient without a `signerLanguage`, or
+    /// with one the matrix has no entry in; after it comes the matrix's own
+    /// `default_language` (`en` in the built-in matrix).
+    pub default_language: Language,
 }
 
 /// A rendered email, before it becomes a `lettre` message.
@@ -164,9 +169,13 @@ impl Renderer {
     }
 
     fn templates(&self, intent: &NotificationIntent) -> Option<(&str, &str, &str, Option<&str>)> {
+        let preferences = [
+            intent.language.as_ref(),
+            Some(&self.settings.default_language),
+        ];
         match self
             .matrix
-            .lookup(intent.event_type, intent.role, intent.language.as_ref())?
+            .lookup(intent.event_type, intent.role, &preferences)?
         {
             (_, Entry::Blank) => None,
             (

@@ -5,7 +5,7 @@ use crate::error::ValidationErrors;
 use crate::ids::SignerId;
 use crate::input::ProcessDraft;
 use crate::notify::{self, RecipientRole};
-use crate::ports::{Clock, IdSource, MailError, Mailer, SentEmail};
+use crate::ports::{Clock, IdSource, MailError, Mailer, SentEmail, TestLanguages};
 use crate::process::{ProcessData, SigningProcess};
 use crate::status::EventType;
 
@@ -40,12 +40,13 @@ impl MessageService {
 
     /// `sendTestEmail`: renders the matrix entry of `event` for `role` with the posted
     /// process (as a draft would be built, with fresh ids) and sends it now; nothing is
-    /// stored.
+    /// stored. `languages` says whose language each email is in (see [`TestLanguages`]).
     pub async fn send_test(
         &self,
         draft: ProcessDraft,
         event: EventType,
         role: RecipientRole,
+        languages: TestLanguages,
         principal: &Principal,
     ) -> Result<Vec<SentEmail>, ServiceError> {
         principal.require(Operation::SendTestEmail)?;
@@ -57,7 +58,7 @@ impl MessageService {
         let (process, _) = SigningProcess::create(draft, self.ids.as_ref(), self.clock.now())?;
         Ok(self
             .mailer
-            .send_test(process.into_data(), event, role)
+            .send_test(process.into_data(), event, role, languages)
             .await?)
     }
 

@@ -2,7 +2,9 @@
 
 use actix_web::{HttpResponse, post, web};
 use pas_domain::input::ProcessInput;
+use pas_domain::language::Language;
 use pas_domain::notify::RecipientRole;
+use pas_domain::ports::TestLanguages;
 use pas_domain::status::{EventType, SignerRole};
 use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -50,12 +52,20 @@ async fn send_reminders(state: web::Data<ApiState>, caller: RequestCaller) -> Ap
 ///
 /// Renders the notification matrix entry of the event for the role with the posted process
 /// and sends it right away to that role's addresses in it; nothing is stored.
+///
+/// `language` picks the language of the emails. Without it, each address gets the email in
+/// its own `signerLanguage`, as a real notification (falling back to `MAIL_DEFAULT_LANGUAGE`,
+/// then the matrix's default language). `all` sends each address one email per language the
+/// matrix has for the event and role (en, lv, lt, et and ru in the built-in matrix), so that
+/// an operator can review every translation. A language tag such as `lt` or `ru-LV` sends
+/// each address the email a recipient with that `signerLanguage` would get.
 #[utoipa::path(
     tag = TAG,
     operation_id = "sendTestEmail",
     params(
         ("eventType" = crate::schema::EventType, Path, description = "Notification event type"),
         ("role" = crate::schema::SignerRole, Query, description = "Recipient role for test email"),
+        ("language" = Option<String>, Query, description = "Language of the emails: `all` (one email per language of the matrix entry), a language tag such as `lt` or `ru-LV` (what a recipient with that signerLanguage gets), or absent (each recipient's own signerLanguage)", example = "all"),
     ),
     request_body = SigningProcess,
     responses(
@@ -77,10 +87,31 @@ async fn send_test_email(
     let role: SignerRole = query
         .wire_enum("role")?
         .ok_or_else(|| ApiError::bad_parameter("role", "is required"))?;
+    let languages = test_languages(query.text("language").as_deref())?;
     let draft = body.into_inner().validate()?;
     let sent = state
         .messages
-        .send_test(draft, event, RecipientRole::from(role), caller.principal())
+        .send_test(
+            draft,
+            event,
+            RecipientRole::from(role),
+            languages,
+            caller.principal(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(sent))
+}
+
+/// The `language` parameter of `sendTestEmail`: absent, `all`, or a language tag.
+fn test_languages(raw: Option<&str>) -> Result<TestLanguages, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(TestLanguages::Recipients),
+        Some(all) if all.eq_ignore_ascii_case("all") => Ok(TestLanguages::All),
+        Some(tag) => Language::parse(tag).map(TestLanguages::Only).map_err(|_| {
+            ApiError::bad_parameter(
+                "language",
+                "must be all or a language tag such as lt or ru-LV",
+            )
+        }),
+    }
 }

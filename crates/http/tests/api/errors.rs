@@ -311,12 +311,13 @@ async fn send_test_email_sends_through_the_mailer_and_stores_nothing() {
     let mut m = Mocks::default();
     m.mailer
         .expect_send_test()
-        .withf(|_, event, role| {
+        .withf(|_, event, role, languages| {
             *event == pas_domain::status::EventType::TaskStarted
                 && *role == pas_domain::notify::RecipientRole::Signer
+                && *languages == pas_domain::ports::TestLanguages::Recipients
         })
         .times(1)
-        .returning(|_, _, _| {
+        .returning(|_, _, _, _| {
             Ok(vec![pas_domain::ports::SentEmail {
                 to: "a@example.lv".into(),
                 subject: "Please sign".into(),
@@ -335,6 +336,47 @@ async fn send_test_email_sends_through_the_mailer_and_stores_nothing() {
         reply.json(),
         json!([{"to": "a@example.lv", "subject": "Please sign"}])
     );
+}
+
+#[actix_web::test]
+async fn send_test_email_reads_the_language_parameter() {
+    use pas_domain::ports::TestLanguages;
+    for (query, expected) in [
+        ("language=all", TestLanguages::All),
+        ("language=ALL", TestLanguages::All),
+        (
+            "language=ru-LV",
+            TestLanguages::Only(pas_domain::language::Language::parse("ru-lv").unwrap()),
+        ),
+    ] {
+        let mut m = Mocks::default();
+        m.mailer
+            .expect_send_test()
+            .withf(move |_, _, _, languages| *languages == expected)
+            .times(1)
+            .returning(|_, _, _, _| Ok(vec![]));
+        let reply = m
+            .call(
+                TestRequest::post()
+                    .uri(&format!(
+                        "/api/v1/messages/test/TASK_STARTED?role=SIGNER&{query}"
+                    ))
+                    .set_json(crate::support::process_json()),
+            )
+            .await;
+        assert_eq!(reply.status.as_u16(), 200, "{query}");
+    }
+    let mut m = Mocks::default();
+    m.mailer.expect_send_test().never();
+    let p = m
+        .call(
+            TestRequest::post()
+                .uri("/api/v1/messages/test/TASK_STARTED?role=SIGNER&language=latvian!")
+                .set_json(crate::support::process_json()),
+        )
+        .await
+        .problem(400);
+    assert!(p.to_string().contains("language"), "{p}");
 }
 
 #[actix_web::test]
@@ -361,7 +403,7 @@ async fn send_test_email_rejects_an_unknown_event_or_role() {
 #[actix_web::test]
 async fn a_mail_server_failure_is_a_502_without_internals() {
     let mut m = Mocks::default();
-    m.mailer.expect_send_test().returning(|_, _, _| {
+    m.mailer.expect_send_test().returning(|_, _, _, _| {
         Err(pas_domain::ports::MailError::Transport(
             "smtp://user:secret@mail refused".into(),
         ))

@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
+use pas_domain::language::Language;
 use pas_domain::notify::RecipientRole;
-use pas_domain::ports::{MailError, Mailer, SentEmail};
+use pas_domain::ports::{MailError, Mailer, SentEmail, TestLanguages};
 use pas_domain::prelude::*;
 
 use crate::support::*;
@@ -15,7 +16,12 @@ async fn send_test_sends_to_every_address_of_the_role_and_stores_nothing() {
     // A posted process, never stored: a draft is enough.
     let process = create(standard_input()).into_data();
     let sent = mailer
-        .send_test(process, EventType::TaskStarted, RecipientRole::Signer)
+        .send_test(
+            process,
+            EventType::TaskStarted,
+            RecipientRole::Signer,
+            TestLanguages::Recipients,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -47,6 +53,7 @@ async fn send_test_to_the_initiator_uses_process_initiator_email() {
             process,
             EventType::ProcessCompleted,
             RecipientRole::Initiator,
+            TestLanguages::Recipients,
         )
         .await
         .unwrap();
@@ -68,6 +75,7 @@ async fn send_test_without_a_template_or_without_a_recipient_is_an_error_and_sen
             process.clone(),
             EventType::SignerSigned,
             RecipientRole::Initiator,
+            TestLanguages::Recipients,
         )
         .await
         .unwrap_err();
@@ -83,6 +91,7 @@ async fn send_test_without_a_template_or_without_a_recipient_is_an_error_and_sen
             process,
             EventType::ProcessCanceled,
             RecipientRole::Administrator,
+            TestLanguages::Recipients,
         )
         .await
         .unwrap_err();
@@ -96,10 +105,74 @@ async fn send_test_reports_a_transport_failure() {
     let mailer = mailer(smtp(&format!("smtp://127.0.0.1:{}", closed_port())));
     let process = create(standard_input()).into_data();
     let err = mailer
-        .send_test(process, EventType::TaskStarted, RecipientRole::Viewer)
+        .send_test(
+            process,
+            EventType::TaskStarted,
+            RecipientRole::Viewer,
+            TestLanguages::Recipients,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, MailError::Transport(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn send_test_in_all_languages_sends_each_address_one_email_per_language_of_the_entry() {
+    let server = SmtpServer::start();
+    let mailer = mailer(smtp(&server.url()));
+    let process = create(standard_input()).into_data();
+    let sent = mailer
+        .send_test(
+            process,
+            EventType::TaskStarted,
+            RecipientRole::Approver,
+            TestLanguages::All,
+        )
+        .await
+        .unwrap();
+    let subjects: Vec<&str> = sent.iter().map(|s| s.subject.as_str()).collect();
+    // Tag order: en, et, lt, lv, ru.
+    assert_eq!(
+        subjects,
+        [
+            "Please approve: Lease 17",
+            "Palun kinnitage: Lease 17",
+            "Prašome patvirtinti: Lease 17",
+            "Lūdzu, apstipriniet: Lease 17",
+            "Просим утвердить: Lease 17",
+        ]
+    );
+    assert!(
+        sent.iter().all(|s| s.to == "boss@example.co.uk"),
+        "{sent:?}"
+    );
+    assert_eq!(server.wait_for(5).len(), 5);
+}
+
+#[tokio::test]
+async fn send_test_in_one_language_follows_the_fallback_chain() {
+    let server = SmtpServer::start();
+    let mailer = mailer(smtp(&server.url()));
+    let process = create(standard_input()).into_data();
+    let send = |tag: &str| {
+        let process = process.clone();
+        let languages = TestLanguages::Only(Language::parse(tag).unwrap());
+        let mailer = mailer.clone();
+        async move {
+            mailer
+                .send_test(
+                    process,
+                    EventType::TaskStarted,
+                    RecipientRole::Approver,
+                    languages,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(send("ru-LV").await[0].subject, "Просим утвердить: Lease 17");
+    assert_eq!(send("de").await[0].subject, "Please approve: Lease 17");
+    server.wait_for(2);
 }
 
 #[test]

@@ -58,13 +58,13 @@ fn load_err(body: &str) -> MatrixError {
 }
 
 #[test]
-fn builtin_matrix_loads_and_covers_every_section_7_event_and_role_in_en_and_lv() {
+fn builtin_matrix_loads_and_covers_every_section_7_event_and_role_in_every_language() {
     let matrix = Matrix::builtin().expect("the built-in matrix loads");
     assert_eq!(matrix.default_language(), "en");
     assert_eq!(matrix.source(), "built-in");
     let emails = matrix.emails();
     for (event, role) in SECTION_7 {
-        for language in ["en", "lv"] {
+        for language in ["en", "lv", "lt", "et", "ru"] {
             assert!(
                 emails.contains(&(*event, *role, language.to_owned())),
                 "{event}.{role}.{language} is missing"
@@ -73,7 +73,7 @@ fn builtin_matrix_loads_and_covers_every_section_7_event_and_role_in_en_and_lv()
     }
     assert_eq!(
         emails.len(),
-        SECTION_7.len() * 2,
+        SECTION_7.len() * 5,
         "nothing beyond section 7"
     );
 }
@@ -89,6 +89,14 @@ fn recipient_language_picks_the_entry_lv_exactly_en_gb_by_primary_subtag_unknown
     assert_eq!(pick(Some("lv")).as_deref(), Some("lv"));
     assert_eq!(pick(Some("en-GB")).as_deref(), Some("en"));
     assert_eq!(pick(Some("lv-LV")).as_deref(), Some("lv"));
+    assert_eq!(pick(Some("lt-LT")).as_deref(), Some("lt"));
+    assert_eq!(pick(Some("et")).as_deref(), Some("et"));
+    assert_eq!(pick(Some("ru-LV")).as_deref(), Some("ru"));
+    assert_eq!(
+        matrix.languages(),
+        ["en", "et", "lt", "lv", "ru"],
+        "every language of the built-in matrix"
+    );
     assert_eq!(pick(Some("fr")).as_deref(), Some("en"));
     assert_eq!(pick(None).as_deref(), Some("en"));
 }

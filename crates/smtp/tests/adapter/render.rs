@@ -183,30 +183,213 @@ fn decline_email_to_the_initiator_names_the_decliner_and_the_reason() {
     assert!(email.text.contains("Wrong amount"), "{}", email.text);
 }
 
-#[test]
-fn every_builtin_email_renders_for_a_real_process_in_both_languages() {
+/// Every language of the built-in matrix, English first.
+const LANGUAGES: [&str; 5] = ["en", "lv", "lt", "et", "ru"];
+
+/// A process past its first approval (so every event has something to tell) and an intent
+/// of `event` to `role` in `language`: to the initiator, or to Anna's entry.
+fn builtin_intent(
+    process: &ProcessData,
+    event: EventType,
+    role: pas_domain::notify::RecipientRole,
+    language: &str,
+) -> pas_domain::notify::NotificationIntent {
+    let mut intent = match role {
+        pas_domain::notify::RecipientRole::Initiator => initiator_intent(process, event),
+        _ => entry_intent(process, EventType::TaskStarted, "anna@example.lv"),
+    };
+    intent.event_type = event;
+    intent.role = role;
+    intent.language = Some(pas_domain::language::Language::parse(language).unwrap());
+    intent
+}
+
+fn approved_process() -> SigningProcess {
     let mut process = started(standard_input());
     let boss = entry_id(&process, "boss@example.co.uk");
     let _ = process.act(boss, Action::Approve, None, T0).unwrap();
+    process
+}
+
+/// The paragraphs of a plain-text body: blocks between blank lines, trimmed.
+fn text_paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The paragraphs of an HTML body: the contents of its `<p …>…</p>` elements, trimmed.
+fn html_paragraphs(html: &str) -> Vec<String> {
+    html.split("<p")
+        .skip(1)
+        .filter_map(|rest| {
+            let (_, inner) = rest.split_once('>')?;
+            let (inner, _) = inner.split_once("</p>")?;
+            Some(inner.trim().to_owned())
+        })
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+#[test]
+fn every_builtin_email_renders_for_a_real_process_in_every_language() {
+    let process = approved_process();
     let r = renderer();
     for (event, role, language) in r.matrix().emails() {
-        let mut intent = match role {
-            pas_domain::notify::RecipientRole::Initiator => initiator_intent(&process, event),
-            _ => entry_intent(&process, EventType::TaskStarted, "anna@example.lv"),
-        };
-        intent.event_type = event;
-        intent.role = role;
-        intent.language = Some(pas_domain::language::Language::parse(&language).unwrap());
+        let intent = builtin_intent(&process, event, role, &language);
         let email = r.render(&intent, &process).unwrap().expect("an email");
+        assert_eq!(email.language, language);
         assert!(!email.subject.is_empty() && !email.subject.contains('\n'));
+        assert!(
+            email.subject.contains("Lease 17"),
+            "{event}.{role}.{language}: {}",
+            email.subject
+        );
         assert!(
             email.text.contains("Lease 17"),
             "{event}.{role}.{language}: {}",
             email.text
         );
         assert!(!email.text.contains("{{"), "{event}.{role}.{language}");
-        assert!(email.html.is_some(), "{event}.{role}.{language} has HTML");
+        let html = email.html.expect("every built-in entry has HTML");
+        assert!(
+            html.contains(&format!("<html lang=\"{language}\">")),
+            "{event}.{role}.{language}: {html}"
+        );
     }
+}
+
+#[test]
+fn every_event_and_role_has_every_language_and_no_paragraph_is_left_in_english() {
+    let process = approved_process();
+    let r = renderer();
+    let pairs: std::collections::BTreeSet<_> = r
+        .matrix()
+        .emails()
+        .into_iter()
+        .map(|(event, role, _)| (event, role))
+        .collect();
+    assert_eq!(pairs.len(), 20, "the entries of PRODUCT.md section 7");
+    let link = "https://portal.example.lv/process/";
+    for (event, role) in pairs {
+        let mut languages = r.matrix().email_languages(event, role);
+        languages.sort_unstable();
+        let mut expected = LANGUAGES;
+        expected.sort_unstable();
+        assert_eq!(languages, expected, "{event}.{role}");
+
+        let render = |language: &str| {
+            let intent = builtin_intent(&process, event, role, language);
+            r.render(&intent, &process).unwrap().expect("an email")
+        };
+        let english = render("en");
+        let english_text = text_paragraphs(&english.text);
+        let english_html = html_paragraphs(english.html.as_deref().unwrap_or_default());
+        for language in &LANGUAGES[1..] {
+            let email = render(language);
+            let at = format!("{event}.{role}.{language}");
+            assert_eq!(email.language, *language, "{at}");
+            assert_ne!(email.subject, english.subject, "{at}: subject");
+            let html = email.html.as_deref().unwrap_or_default();
+            let paragraphs = text_paragraphs(&email.text);
+            assert_eq!(
+                paragraphs.len(),
+                english_text.len(),
+                "{at}: as many paragraphs as English\n{}",
+                email.text
+            );
+            for paragraph in &paragraphs {
+                assert!(
+                    !english_text.contains(paragraph),
+                    "{at}: untranslated paragraph {paragraph:?}"
+                );
+            }
+            let html_paragraphs = html_paragraphs(html);
+            assert_eq!(html_paragraphs.len(), english_html.len(), "{at}: {html}");
+            for paragraph in &html_paragraphs {
+                assert!(
+                    !english_html.contains(paragraph),
+                    "{at}: untranslated HTML paragraph {paragraph:?}"
+                );
+            }
+            // The portal link wherever English has it.
+            assert_eq!(
+                email.text.contains(link),
+                english.text.contains(link),
+                "{at}"
+            );
+            assert_eq!(
+                html.contains(link),
+                english.html.as_deref().unwrap_or_default().contains(link),
+                "{at}"
+            );
+        }
+    }
+}
+
+#[test]
+fn due_dates_are_written_as_each_language_writes_them() {
+    let process = started(standard_input());
+    let r = renderer();
+    for (language, due, label) in [
+        ("en", "2026-03-05 14:00 (Europe/Riga)", "Due: "),
+        ("lv", "2026-03-05 14:00 (Europe/Riga)", "Termiņš: "),
+        ("lt", "2026-03-05 14:00 (Europe/Riga)", "Terminas: "),
+        ("et", "05.03.2026 14:00 (Europe/Riga)", "Tähtaeg: "),
+        ("ru", "05.03.2026 14:00 (Europe/Riga)", "Срок: "),
+    ] {
+        let mut intent = entry_intent(&process, EventType::Reminder, "boss@example.co.uk");
+        intent.language = Some(pas_domain::language::Language::parse(language).unwrap());
+        let email = r.render(&intent, &process).unwrap().expect("an email");
+        let line = format!("{label}{due}");
+        assert!(email.text.contains(&line), "{language}: {}", email.text);
+        assert!(email.html.unwrap_or_default().contains(&line), "{language}");
+    }
+}
+
+#[test]
+fn greetings_and_subjects_are_formal_in_each_language() {
+    let process = started(standard_input());
+    let r = renderer();
+    for (language, subject, greeting) in [
+        ("lt", "Prašome pasirašyti: Lease 17", "Gerb. Dan,"),
+        ("et", "Palun allkirjastage: Lease 17", "Tere, Dan!"),
+        ("ru", "Просим подписать: Lease 17", "Здравствуйте, Dan!"),
+    ] {
+        let mut intent = entry_intent(&process, EventType::TaskStarted, "dan@example.lv");
+        intent.language = Some(pas_domain::language::Language::parse(language).unwrap());
+        let email = r.render(&intent, &process).unwrap().expect("an email");
+        assert_eq!(email.subject, subject);
+        assert!(email.text.starts_with(greeting), "{}", email.text);
+    }
+}
+
+#[test]
+fn mail_default_language_comes_after_the_recipient_language_and_before_english() {
+    let process = started(standard_input());
+    let mut s = settings();
+    s.default_language = pas_domain::language::Language::parse("lt").unwrap();
+    let r = Renderer::new(Matrix::builtin().unwrap(), s);
+    let subject = |email: &str, language: Option<&str>| {
+        let mut intent = entry_intent(&process, EventType::TaskStarted, email);
+        if let Some(tag) = language {
+            intent.language = Some(pas_domain::language::Language::parse(tag).unwrap());
+        }
+        let rendered = r.render(&intent, &process).unwrap().expect("an email");
+        (rendered.language, rendered.subject)
+    };
+    // Dan has no signerLanguage: MAIL_DEFAULT_LANGUAGE.
+    assert_eq!(
+        subject("dan@example.lv", None),
+        ("lt".into(), "Prašome pasirašyti: Lease 17".into())
+    );
+    // Anna's lv wins over it; a region falls back to its language; an unknown one to lt.
+    assert_eq!(subject("anna@example.lv", None).0, "lv");
+    assert_eq!(subject("dan@example.lv", Some("ru-LV")).0, "ru");
+    assert_eq!(subject("dan@example.lv", Some("et-EE")).0, "et");
+    assert_eq!(subject("dan@example.lv", Some("fr")).0, "lt");
 }
 
 #[test]

@@ -476,6 +476,7 @@ pub fn settings() -> MailSettings {
         reply_to_initiator: false,
         portal_url: "https://portal.example.lv/".into(),
         timezone: jiff::tz::TimeZone::get("Europe/Riga").expect("tz"),
+        default_language: pas_domain::language::Language::parse("en").expect("en"),
     }
 }
 
