@@ -82,7 +82,7 @@ async fn blank_template_row_is_marked_sent_and_nothing_is_delivered() {
 #[tokio::test]
 async fn refused_connection_retries_with_backoff_then_delivers_exactly_once_when_the_server_is_back()
  {
-    let port = closed_port();
+    let port = free_port();
     let process = started(standard_input());
     let outbox = MemoryOutbox::with(vec![entry_intent(
         &process,
@@ -179,7 +179,7 @@ async fn message_id_is_the_same_on_the_retry_after_a_temporary_smtp_error() {
 
 #[tokio::test]
 async fn after_max_attempts_the_row_fails_and_a_failure_email_reaches_admin_email() {
-    let port = closed_port();
+    let port = free_port();
     let process = started(standard_input());
     let outbox = MemoryOutbox::with(vec![entry_intent(
         &process,
@@ -240,7 +240,7 @@ async fn after_max_attempts_the_row_fails_and_a_failure_email_reaches_admin_emai
 
 #[tokio::test]
 async fn a_failure_row_that_fails_is_not_reported_again() {
-    let port = closed_port();
+    let port = free_port();
     let process = started(standard_input());
     let mut notice = initiator_intent(&process, EventType::Failure);
     notice.role = RecipientRole::Administrator;

@@ -102,7 +102,7 @@ async fn send_test_without_a_template_or_without_a_recipient_is_an_error_and_sen
 
 #[tokio::test]
 async fn send_test_reports_a_transport_failure() {
-    let mailer = mailer(smtp(&format!("smtp://127.0.0.1:{}", closed_port())));
+    let mailer = mailer(smtp(&format!("smtp://127.0.0.1:{}", free_port())));
     let process = create(standard_input()).into_data();
     let err = mailer
         .send_test(

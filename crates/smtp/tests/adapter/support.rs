@@ -4,13 +4,10 @@
 
 use pas_domain::error::Missing;
 use std::collections::HashMap;
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mailin_embedded::{Handler, Response, Server, SslConfig, response};
 use pas_domain::ids::ProcessId;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
 use pas_domain::ports::{
@@ -31,161 +28,9 @@ pub const T0: OffsetDateTime = datetime!(2026-03-02 08:00 UTC);
 // ---------------------------------------------------------------------------------------
 // SMTP server
 
-/// One message the server accepted (or rejected at the end of DATA).
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub from: String,
-    pub to: Vec<String>,
-    pub data: String,
-}
-
-impl Received {
-    /// The first header `name` (unfolded), e.g. `Message-ID`.
-    pub fn header(&self, name: &str) -> Option<String> {
-        let head = self.data.split("\r\n\r\n").next().unwrap_or("");
-        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
-        unfolded.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
-    }
-}
-
-#[derive(Clone)]
-struct Collector {
-    accepted: Arc<Mutex<Vec<Received>>>,
-    rejected: Arc<Mutex<Vec<Received>>>,
-    reject_next: Arc<AtomicUsize>,
-    current: Option<Received>,
-}
-
-impl Handler for Collector {
-    fn rcpt(&mut self, to: &str) -> Response {
-        if to.contains("bounce") {
-            response::NO_MAILBOX
-        } else {
-            response::OK
-        }
-    }
-
-    fn data_start(&mut self, _domain: &str, from: &str, _is8bit: bool, to: &[String]) -> Response {
-        self.current = Some(Received {
-            from: from.to_owned(),
-            to: to.to_vec(),
-            data: String::new(),
-        });
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        if let Some(current) = &mut self.current {
-            current.data.push_str(&String::from_utf8_lossy(buf));
-        }
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let Some(message) = self.current.take() else {
-            return response::OK;
-        };
-        let reject = self
-            .reject_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if reject {
-            self.rejected.lock().unwrap().push(message);
-            // 421 (temporary, closing): mailin stays in its DATA state after other errors
-            // at the end of DATA and then ignores the client's QUIT.
-            response::NO_SERVICE
-        } else {
-            self.accepted.lock().unwrap().push(message);
-            response::OK
-        }
-    }
-}
-
-/// A real SMTP server on 127.0.0.1, running on its own threads for the rest of the test
-/// binary.
-pub struct SmtpServer {
-    pub addr: SocketAddr,
-    accepted: Arc<Mutex<Vec<Received>>>,
-    rejected: Arc<Mutex<Vec<Received>>>,
-    reject_next: Arc<AtomicUsize>,
-}
-
-impl SmtpServer {
-    /// On a free port.
-    pub fn start() -> Self {
-        Self::start_on(TcpListener::bind("127.0.0.1:0").expect("bind"))
-    }
-
-    /// On a given port (a server that "comes back" where a closed port was).
-    pub fn start_on_port(port: u16) -> Self {
-        Self::start_on(TcpListener::bind(("127.0.0.1", port)).expect("bind the freed port"))
-    }
-
-    fn start_on(listener: TcpListener) -> Self {
-        let addr = listener.local_addr().expect("local addr");
-        let collector = Collector {
-            accepted: Arc::default(),
-            rejected: Arc::default(),
-            reject_next: Arc::default(),
-            current: None,
-        };
-        let server = Self {
-            addr,
-            accepted: collector.accepted.clone(),
-            rejected: collector.rejected.clone(),
-            reject_next: collector.reject_next.clone(),
-        };
-        std::thread::spawn(move || {
-            let mut smtp = Server::new(collector);
-            smtp.with_name("mx.test")
-                .with_ssl(SslConfig::None)
-                .expect("no TLS")
-                .with_num_threads(4)
-                .with_tcp_listener(listener);
-            let _ = smtp.serve();
-        });
-        server
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://{}", self.addr)
-    }
-
-    /// Answer 421 (temporary) at the end of the next `n` messages.
-    pub fn reject_next(&self, n: usize) {
-        self.reject_next.store(n, Ordering::SeqCst);
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.accepted.lock().unwrap().clone()
-    }
-
-    pub fn rejected(&self) -> Vec<Received> {
-        self.rejected.lock().unwrap().clone()
-    }
-
-    /// Waits up to 5 s for at least `n` accepted messages.
-    pub fn wait_for(&self, n: usize) -> Vec<Received> {
-        for _ in 0..500 {
-            let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.received()
-    }
-}
-
-/// A port nothing listens on (bound, then freed).
-pub fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
+#[path = "../support/smtp_server.rs"]
+mod smtp_server;
+pub use smtp_server::{SmtpServer, free_port};
 
 // ---------------------------------------------------------------------------------------
 // Outbox

@@ -63,7 +63,7 @@ async fn eml_file_is_written_and_the_directory_created_when_smtp_url_is_unset() 
 
 #[tokio::test]
 async fn refused_connection_is_a_transient_error_that_never_shows_the_password() {
-    let port = closed_port();
+    let port = free_port();
     let transport = Transport::smtp(&format!("smtp://mailer:hunter2%21@127.0.0.1:{port}")).unwrap();
     assert_eq!(
         transport.describe(),
