@@ -108,8 +108,8 @@ fn action_for(role: SignerRole) -> Action {
 fn sign_through(p: &mut SigningProcess) -> usize {
     let mut events = 0;
     for s in 0..p.steps.len() {
-        let mut order: Vec<(SignerId, SignerRole)> = p.steps[s]
-            .signers
+        let mut order: Vec<(EntryId, SignerRole)> = p.steps[s]
+            .entries
             .iter()
             .map(|e| (e.id, e.role()))
             .collect();
@@ -205,7 +205,7 @@ fn audit_chain(len: u32) -> Vec<AuditingEvent> {
             event_origin: Some(pas_domain::audit::EVENT_ORIGIN.to_owned()),
             creator: Some("api".to_owned()),
             document_id: Some(process.header.document_id.clone()),
-            signer_id: process.signers().next().map(|e| e.id),
+            signer_id: process.entries().next().map(|e| e.id),
             customer_personal_code: Some(lv_code(n)),
             note: Some(format!("event {n}")),
             process_id: Some(process.id),

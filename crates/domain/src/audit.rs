@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::auth::{Principal, client_may_record};
 use crate::error::ValidationErrors;
 use crate::events::DomainEvent;
-use crate::ids::{AuditEventId, ProcessId, SignerId};
+use crate::ids::{AuditEventId, EntryId, ProcessId};
 use crate::input::{MAX_COMMENT, MAX_TEXT, text};
 use crate::process::{ProcessData, Rfc3339};
 use crate::status::EventType;
@@ -70,7 +70,7 @@ pub struct NewAuditEvent {
     /// Document.
     pub document_id: Option<String>,
     /// Entry concerned.
-    pub signer_id: Option<SignerId>,
+    pub signer_id: Option<EntryId>,
     /// Personal code of the person concerned.
     pub customer_personal_code: Option<String>,
     /// Free text.
@@ -115,7 +115,7 @@ impl NewAuditEvent {
     ) -> Self {
         let code = event
             .signer_id
-            .and_then(|s| process.find_signer(s))
+            .and_then(|s| process.find_entry(s))
             .and_then(|(_, e)| e.details.signer_personal_code.as_ref())
             .map(|c| c.as_str().to_owned());
         Self {
@@ -249,7 +249,7 @@ pub struct AuditFilter {
     /// Document.
     pub document_id: Option<String>,
     /// Entry.
-    pub signer_id: Option<SignerId>,
+    pub signer_id: Option<EntryId>,
     /// Type.
     pub event_type: Option<EventType>,
     /// On or after.
@@ -321,7 +321,7 @@ impl AuditEventInput {
             event_origin: Some(client_origin(caller)),
             creator: Some(caller.user().to_owned()),
             document_id: t("documentId", self.document_id, MAX_TEXT),
-            signer_id: self.signer_id.map(SignerId::from_uuid),
+            signer_id: self.signer_id.map(EntryId::from_uuid),
             customer_personal_code: t("customerPersonalCode", self.customer_personal_code, 64),
             note: t("note", self.note, MAX_COMMENT),
             process_id: self.process_id.map(ProcessId::from_uuid),

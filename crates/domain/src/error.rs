@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::ids::{SignerId, StepId};
+use crate::ids::{EntryId, StepId};
 use crate::status::{ProcessStatus, SignerRole, SigningStatus, StepStatus};
 
 /// One rule a request broke, named by the JSON path of the offending field.
@@ -91,7 +91,7 @@ pub enum TransitionError {
     #[error("signer {signer} is {current}; only WAITING_FOR_ACTION entries can {action}")]
     SigningStatus {
         /// The entry.
-        signer: SignerId,
+        signer: EntryId,
         /// Its status.
         current: SigningStatus,
         /// The attempted action.
@@ -101,7 +101,7 @@ pub enum TransitionError {
     #[error("signer {signer} has role {role}; {action} needs role {needed}")]
     Role {
         /// The entry.
-        signer: SignerId,
+        signer: EntryId,
         /// Its role.
         role: SignerRole,
         /// The attempted action.
@@ -131,7 +131,7 @@ pub enum TransitionError {
     #[error("signer {signer} is {current} and can no longer change")]
     EntryLocked {
         /// The entry.
-        signer: SignerId,
+        signer: EntryId,
         /// Its status.
         current: SigningStatus,
     },
@@ -172,7 +172,7 @@ pub enum Missing {
     Step,
     /// An entry of a step.
     #[error("signer")]
-    Signer,
+    Entry,
     /// A document profile.
     #[error("document profile")]
     DocumentProfile,

@@ -3,7 +3,7 @@
 
 use time::OffsetDateTime;
 
-use crate::ids::{ProcessId, SignerId, StepId};
+use crate::ids::{EntryId, ProcessId, StepId};
 use crate::notify::{self, NotificationIntent};
 use crate::process::ProcessData;
 use crate::status::EventType;
@@ -18,7 +18,7 @@ pub struct DomainEvent {
     /// The step concerned, if any.
     pub step_id: Option<StepId>,
     /// The entry concerned, if any.
-    pub signer_id: Option<SignerId>,
+    pub signer_id: Option<EntryId>,
     /// When.
     pub occurred_at: OffsetDateTime,
     /// Free text, e.g. a decline reason.
@@ -64,7 +64,7 @@ impl Recorder {
         process: &ProcessData,
         event_type: EventType,
         step_id: Option<StepId>,
-        signer_id: Option<SignerId>,
+        signer_id: Option<EntryId>,
         note: Option<String>,
     ) {
         let event = DomainEvent {

@@ -63,7 +63,7 @@ id_type!(
 );
 id_type!(
     /// Identifies one signer entry (a person in a role) of a step.
-    SignerId
+    EntryId
 );
 id_type!(
     /// Identifies a document profile.
@@ -101,6 +101,6 @@ mod tests {
 
     #[test]
     fn a_malformed_id_is_rejected() {
-        assert!("not-a-uuid".parse::<SignerId>().is_err());
+        assert!("not-a-uuid".parse::<EntryId>().is_err());
     }
 }

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::ValidationErrors;
-use crate::ids::{ProcessId, SignerId, StepId};
+use crate::ids::{EntryId, ProcessId, StepId};
 use crate::language::Language;
 use crate::process::{ProcessHeader, ProcessOrder, SignerDetails};
 use crate::status::{ProcessStatus, SignerRole, SigningStatus};
@@ -67,13 +67,13 @@ pub struct StepInput {
     pub due_date: Option<OffsetDateTime>,
     /// The entries.
     #[serde(default)]
-    pub process_step_signers: Vec<SignerInput>,
+    pub process_step_signers: Vec<EntryInput>,
 }
 
 /// An entry as a client writes it (`anonymous` is derived and not read).
 #[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SignerInput {
+pub struct EntryInput {
     /// Id of an existing entry (update); absent for a new one.
     pub id: Option<Uuid>,
     /// Display name.
@@ -98,10 +98,10 @@ pub struct SignerInput {
     pub signer_language: Option<String>,
 }
 
-impl fmt::Debug for SignerInput {
+impl fmt::Debug for EntryInput {
     // The personal code never reaches a log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SignerInput")
+        f.debug_struct("EntryInput")
             .field("id", &self.id)
             .field("signer_role", &self.signer_role)
             .field("signing_status", &self.signing_status)
@@ -132,14 +132,14 @@ pub struct StepDraft {
     /// Due date, truncated to microseconds.
     pub due_date: Option<OffsetDateTime>,
     /// Entries, in the order given.
-    pub signers: Vec<SignerDraft>,
+    pub entries: Vec<EntryDraft>,
 }
 
 /// A validated entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignerDraft {
+pub struct EntryDraft {
     /// Existing entry, or `None` for a new one.
-    pub id: Option<SignerId>,
+    pub id: Option<EntryId>,
     /// Who and in which role.
     pub details: SignerDetails,
     /// The person's comment (decline reason).
@@ -314,7 +314,7 @@ impl StepInput {
             );
         }
         let mut seen = HashSet::new();
-        let signers: Vec<SignerDraft> = self
+        let signers: Vec<EntryDraft> = self
             .process_step_signers
             .into_iter()
             .enumerate()
@@ -332,13 +332,13 @@ impl StepInput {
             id: self.id.map(StepId::from_uuid),
             process_order: order?,
             due_date: self.due_date.map(truncate),
-            signers,
+            entries: signers,
         })
     }
 }
 
-impl SignerInput {
-    fn validate(self, errors: &mut ValidationErrors, path: &str) -> Option<SignerDraft> {
+impl EntryInput {
+    fn validate(self, errors: &mut ValidationErrors, path: &str) -> Option<EntryDraft> {
         let (country, code) = identity(
             errors,
             &format!("{path}.signerCountry"),
@@ -376,8 +376,8 @@ impl SignerInput {
             signer_notification: self.signer_notification.unwrap_or(true),
             signer_language: language,
         };
-        Some(SignerDraft {
-            id: self.id.map(SignerId::from_uuid),
+        Some(EntryDraft {
+            id: self.id.map(EntryId::from_uuid),
             details,
             signer_comment: text(
                 errors,

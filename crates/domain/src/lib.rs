@@ -24,7 +24,7 @@
 //! let change = process.start(now).unwrap();
 //! assert_eq!(change.event_types(), [EventType::ProcessStarted, EventType::TaskStarted]);
 //!
-//! let approver = process.steps[0].signers[0].id;
+//! let approver = process.steps[0].entries[0].id;
 //! let change = process.act(approver, Action::Approve, None, now).unwrap();
 //! // The approval completes step 1 and starts step 2: the client gets a Latvian email.
 //! assert_eq!(change.event_types(), [EventType::ApproverApproved, EventType::TaskStarted]);
@@ -63,11 +63,11 @@ pub mod visibility;
 pub mod prelude {
     pub use crate::error::{CommandError, TransitionError, ValidationErrors};
     pub use crate::events::{Change, DomainEvent};
-    pub use crate::ids::{ProcessId, SignerId, StepId};
-    pub use crate::input::{ProcessInput, SignerInput, StepInput};
+    pub use crate::ids::{EntryId, ProcessId, StepId};
+    pub use crate::input::{EntryInput, ProcessInput, StepInput};
     pub use crate::machine::Action;
     pub use crate::notify::{NotificationIntent, RecipientRole};
     pub use crate::ports::{Clock, FixedClock, IdSource, SequentialIds, SystemClock, UuidV7Ids};
-    pub use crate::process::{ProcessData, ProcessStep, SigningProcess, StepSigner};
+    pub use crate::process::{Entry, ProcessData, ProcessStep, SigningProcess};
     pub use crate::status::{EventType, ProcessStatus, SignerRole, SigningStatus, StepStatus};
 }

@@ -10,11 +10,11 @@ use time::OffsetDateTime;
 
 use crate::error::{CommandError, TransitionError, ValidationErrors};
 use crate::events::{Change, Recorder};
-use crate::ids::{ProcessId, SignerId, StepId};
-use crate::input::{MAX_COMMENT, ProcessDraft, SignerDraft, StepDraft};
+use crate::ids::{EntryId, ProcessId, StepId};
+use crate::input::{EntryDraft, MAX_COMMENT, ProcessDraft, StepDraft};
 use crate::notify;
 use crate::ports::IdSource;
-use crate::process::{ProcessData, ProcessStep, SigningProcess, StepSigner};
+use crate::process::{Entry, ProcessData, ProcessStep, SigningProcess};
 use crate::status::{EventType, ProcessStatus, SignerRole, SigningStatus, StepStatus};
 use crate::timestamp::rfc3339;
 
@@ -95,7 +95,7 @@ impl SigningProcess {
     /// assert_eq!(change.event_types(), [EventType::ProcessUpdated, EventType::ProcessStarted, EventType::TaskStarted]);
     /// assert_eq!(change.notifications[0].to.as_str(), "mari@example.ee");
     ///
-    /// let signer = process.signers().next().unwrap().id;
+    /// let signer = process.entries().next().unwrap().id;
     /// let change = process.act(signer, Action::Sign, None, datetime!(2026-03-01 9:05 UTC)).unwrap();
     /// assert_eq!(change.event_types(), [EventType::SignerSigned, EventType::ProcessCompleted]);
     /// assert_eq!(process.status, ProcessStatus::Completed);
@@ -161,7 +161,7 @@ impl SigningProcess {
     /// `signerComment` (the decline reason).
     pub fn act(
         &mut self,
-        signer: SignerId,
+        signer: EntryId,
         action: Action,
         comment: Option<String>,
         now: OffsetDateTime,
@@ -224,7 +224,7 @@ impl SigningProcess {
 
     /// A REMINDER for an open SIGNER or APPROVER entry (section 7). The process itself does
     /// not change; the returned change carries the event and the email.
-    pub fn remind(&self, signer: SignerId, now: OffsetDateTime) -> Result<Change, CommandError> {
+    pub fn remind(&self, signer: EntryId, now: OffsetDateTime) -> Result<Change, CommandError> {
         let p = &self.data;
         let (step, entry) = open_task(p, signer, "remind")?;
         if !entry.role().must_act() {
@@ -246,7 +246,7 @@ impl SigningProcess {
     /// gets no email (`signerNotification = false` or no address).
     pub fn resend_task(
         &self,
-        signer: SignerId,
+        signer: EntryId,
         now: OffsetDateTime,
     ) -> Result<Change, CommandError> {
         let p = &self.data;
@@ -305,14 +305,14 @@ fn sort_steps(p: &mut ProcessData) {
     p.steps.sort_by_key(|s| s.process_order);
 }
 
-fn new_entry(draft: SignerDraft, ids: &dyn IdSource, status: SigningStatus) -> StepSigner {
+fn new_entry(draft: EntryDraft, ids: &dyn IdSource, status: SigningStatus) -> Entry {
     let status = if draft.details.signer_role.gets_task() {
         status
     } else {
         SigningStatus::NotRequired
     };
-    StepSigner {
-        id: SignerId::from_uuid(ids.new_secret_id()),
+    Entry {
+        id: EntryId::from_uuid(ids.new_secret_id()),
         details: draft.details,
         signing_status: status,
         signer_comment: draft.signer_comment,
@@ -330,8 +330,8 @@ fn new_step(
         process_order: draft.process_order,
         step_status,
         due_date: draft.due_date,
-        signers: draft
-            .signers
+        entries: draft
+            .entries
             .into_iter()
             .map(|s| new_entry(s, ids, entry_status))
             .collect(),
@@ -347,7 +347,7 @@ fn check_startable(p: &ProcessData, now: OffsetDateTime) -> Result<(), Validatio
             "a process needs at least one step to start",
         );
     }
-    if !p.signers().any(|e| e.role().must_act()) {
+    if !p.entries().any(|e| e.role().must_act()) {
         errors.push(
             "signingProcessSteps",
             "a process needs at least one SIGNER or APPROVER to start",
@@ -358,7 +358,7 @@ fn check_startable(p: &ProcessData, now: OffsetDateTime) -> Result<(), Validatio
         if !step.step_status.is_finished() && step.is_expired(now) {
             errors.push(format!("{path}.dueDate"), "is in the past");
         }
-        for (j, e) in step.signers.iter().enumerate() {
+        for (j, e) in step.entries.iter().enumerate() {
             let path = format!("{path}.processStepSigners[{j}]");
             if !e.anonymous() && e.details.signer_country.is_none() {
                 errors.push(
@@ -383,7 +383,7 @@ fn start(p: &mut ProcessData, rec: &mut Recorder) -> Result<(), CommandError> {
     }
     check_startable(p, rec.now)?;
     p.status = ProcessStatus::Started;
-    for e in p.steps.iter_mut().flat_map(|s| s.signers.iter_mut()) {
+    for e in p.steps.iter_mut().flat_map(|s| s.entries.iter_mut()) {
         e.signing_status = if e.role().gets_task() {
             SigningStatus::WaitingForPrevious
         } else {
@@ -406,7 +406,7 @@ fn start_next_step(p: &mut ProcessData, rec: &mut Recorder) {
         p.steps[i].step_status = StepStatus::Started;
         let step_id = p.steps[i].id;
         let mut activated = Vec::new();
-        for e in &mut p.steps[i].signers {
+        for e in &mut p.steps[i].entries {
             if e.role().gets_task() && e.signing_status.is_open() {
                 e.signing_status = SigningStatus::WaitingForAction;
                 activated.push(e.id);
@@ -426,7 +426,7 @@ fn start_next_step(p: &mut ProcessData, rec: &mut Recorder) {
 fn complete(p: &mut ProcessData, rec: &mut Recorder) {
     p.status = ProcessStatus::Completed;
     p.completed_at = Some(rec.now);
-    for e in p.steps.iter_mut().flat_map(|s| s.signers.iter_mut()) {
+    for e in p.steps.iter_mut().flat_map(|s| s.entries.iter_mut()) {
         if e.signing_status.is_open() {
             e.signing_status = SigningStatus::NotRequired;
         }
@@ -455,12 +455,12 @@ fn advance(p: &mut ProcessData, rec: &mut Recorder) {
 /// expired.
 fn open_task<'a>(
     p: &'a ProcessData,
-    signer: SignerId,
+    signer: EntryId,
     action: &'static str,
-) -> Result<(&'a ProcessStep, &'a StepSigner), CommandError> {
+) -> Result<(&'a ProcessStep, &'a Entry), CommandError> {
     let (step, entry) = p
-        .find_signer(signer)
-        .ok_or(CommandError::NotFound(Missing::Signer))?;
+        .find_entry(signer)
+        .ok_or(CommandError::NotFound(Missing::Entry))?;
     if p.status != ProcessStatus::Started {
         return Err(status_error(action, p.status, "STARTED"));
     }
@@ -477,7 +477,7 @@ fn open_task<'a>(
 
 fn act(
     p: &mut ProcessData,
-    signer: SignerId,
+    signer: EntryId,
     action: Action,
     comment: Option<String>,
     rec: &mut Recorder,
@@ -532,7 +532,7 @@ fn act(
     if let Some(e) = p
         .steps
         .iter_mut()
-        .flat_map(|s| s.signers.iter_mut())
+        .flat_map(|s| s.entries.iter_mut())
         .find(|e| e.id == signer)
     {
         e.signing_status = status;
@@ -556,7 +556,7 @@ fn end_open_work(p: &mut ProcessData) {
         if !step.step_status.is_finished() {
             step.step_status = StepStatus::Canceled;
         }
-        for e in &mut step.signers {
+        for e in &mut step.entries {
             if e.signing_status.is_open() {
                 e.signing_status = SigningStatus::Canceled;
             }
@@ -674,11 +674,11 @@ fn update_step(
     }
     draft.id = Some(step_id);
     let mut actions = Vec::new();
-    for d in &mut draft.signers {
+    for d in &mut draft.entries {
         let (Some(id), Some(requested)) = (d.id, d.signing_status.take()) else {
             continue;
         };
-        let Some(current) = step.signers.iter().find(|e| e.id == id) else {
+        let Some(current) = step.entries.iter().find(|e| e.id == id) else {
             continue;
         };
         if requested == current.signing_status {
@@ -770,9 +770,9 @@ fn edit_step(
         return Err(CommandError::NotFound(Missing::Step));
     };
     let step = &p.steps[i];
-    let known: HashSet<SignerId> = step.signers.iter().map(|e| e.id).collect();
+    let known: HashSet<EntryId> = step.entries.iter().map(|e| e.id).collect();
     if let Some(unknown) = d
-        .signers
+        .entries
         .iter()
         .filter_map(|s| s.id)
         .find(|sid| !known.contains(sid))
@@ -795,10 +795,10 @@ fn edit_step(
             if d.process_order != step.process_order {
                 return Err(locked(step, "its processOrder cannot change"));
             }
-            let mut entries = Vec::with_capacity(d.signers.len());
-            let wanted: HashSet<SignerId> = d.signers.iter().filter_map(|s| s.id).collect();
+            let mut entries = Vec::with_capacity(d.entries.len());
+            let wanted: HashSet<EntryId> = d.entries.iter().filter_map(|s| s.id).collect();
             if let Some(e) = step
-                .signers
+                .entries
                 .iter()
                 .find(|e| e.signing_status.has_acted() && !wanted.contains(&e.id))
             {
@@ -809,10 +809,10 @@ fn edit_step(
                 .into());
             }
             let mut activated = Vec::new();
-            for sd in d.signers {
+            for sd in d.entries {
                 match sd
                     .id
-                    .and_then(|sid| step.signers.iter().find(|e| e.id == sid))
+                    .and_then(|sid| step.entries.iter().find(|e| e.id == sid))
                 {
                     Some(e) if e.signing_status.has_acted() => {
                         if e.details != sd.details {
@@ -850,7 +850,7 @@ fn edit_step(
             }
             let step = &mut p.steps[i];
             step.due_date = d.due_date;
-            step.signers = entries;
+            step.entries = entries;
             for signer in activated {
                 rec.record(p, EventType::TaskStarted, Some(id), Some(signer), None);
             }
@@ -862,9 +862,9 @@ fn edit_step(
             } else {
                 SigningStatus::WaitingForProcess
             };
-            let old = std::mem::take(&mut p.steps[i].signers);
+            let old = std::mem::take(&mut p.steps[i].entries);
             let entries = d
-                .signers
+                .entries
                 .into_iter()
                 .map(
                     |sd| match sd.id.and_then(|sid| old.iter().find(|e| e.id == sid)) {
@@ -880,7 +880,7 @@ fn edit_step(
             let step = &mut p.steps[i];
             step.process_order = d.process_order;
             step.due_date = d.due_date;
-            step.signers = entries;
+            step.entries = entries;
             Ok(())
         }
     }
@@ -890,9 +890,9 @@ fn edit_step(
 fn unchanged(step: &ProcessStep, d: &StepDraft) -> bool {
     d.process_order == step.process_order
         && d.due_date == step.due_date
-        && d.signers.len() == step.signers.len()
-        && d.signers
+        && d.entries.len() == step.entries.len()
+        && d.entries
             .iter()
-            .zip(&step.signers)
+            .zip(&step.entries)
             .all(|(sd, e)| sd.id == Some(e.id) && sd.details == e.details)
 }

@@ -7,9 +7,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::events::DomainEvent;
-use crate::ids::{ProcessId, SignerId, StepId};
+use crate::ids::{EntryId, ProcessId, StepId};
 use crate::language::Language;
-use crate::process::{ProcessData, StepSigner};
+use crate::process::{Entry, ProcessData};
 use crate::status::{EventType, SignerRole, SigningStatus};
 use crate::values::Email;
 
@@ -77,7 +77,7 @@ pub struct NotificationIntent {
     /// The step concerned, if any.
     pub step_id: Option<StepId>,
     /// The recipient's entry, if the recipient is one (its portal link needs the id).
-    pub signer_id: Option<SignerId>,
+    pub signer_id: Option<EntryId>,
 }
 
 /// The recipients of `event` in the state `process` is in now.
@@ -89,9 +89,9 @@ pub struct NotificationIntent {
 /// `signerNotification = false` or without an email get nothing. Which of these really get an
 /// email is the matrix's choice (a blank template suppresses a role).
 pub fn recipients(process: &ProcessData, event: &DomainEvent) -> Vec<NotificationIntent> {
-    let entry = event.signer_id.and_then(|id| process.find_signer(id));
+    let entry = event.signer_id.and_then(|id| process.find_entry(id));
     let mut out = Vec::new();
-    let push_entry = |out: &mut Vec<NotificationIntent>, e: &StepSigner, step| {
+    let push_entry = |out: &mut Vec<NotificationIntent>, e: &Entry, step| {
         if let Some(intent) = entry_intent(process, event.event_type, step, e) {
             out.push(intent);
         }
@@ -115,7 +115,7 @@ pub fn recipients(process: &ProcessData, event: &DomainEvent) -> Vec<Notificatio
             out.extend(initiator_intent(process, event));
             let everyone = event.event_type == EventType::ProcessCompleted;
             for step in &process.steps {
-                for e in &step.signers {
+                for e in &step.entries {
                     if everyone || reached(e.signing_status) {
                         push_entry(&mut out, e, step.id);
                     }
@@ -128,8 +128,8 @@ pub fn recipients(process: &ProcessData, event: &DomainEvent) -> Vec<Notificatio
 }
 
 /// The TASK_STARTED email of one entry, or `None` when the entry gets no email.
-pub fn task_email(process: &ProcessData, signer: SignerId) -> Option<NotificationIntent> {
-    let (step, e) = process.find_signer(signer)?;
+pub fn task_email(process: &ProcessData, signer: EntryId) -> Option<NotificationIntent> {
+    let (step, e) = process.find_entry(signer)?;
     entry_intent(process, EventType::TaskStarted, step.id, e)
 }
 
@@ -145,7 +145,7 @@ fn entry_intent(
     process: &ProcessData,
     event_type: EventType,
     step_id: StepId,
-    e: &StepSigner,
+    e: &Entry,
 ) -> Option<NotificationIntent> {
     if !e.details.signer_notification {
         return None;
@@ -165,7 +165,7 @@ fn entry_intent(
 /// can switch the initiator's emails off.
 fn initiator_intent(process: &ProcessData, event: &DomainEvent) -> Option<NotificationIntent> {
     let to = process.header.process_initiator_email.clone()?;
-    let own_entry = process.signers().find(|e| {
+    let own_entry = process.entries().find(|e| {
         e.role() == SignerRole::Initiator && e.details.signer_email.as_ref() == Some(&to)
     });
     if own_entry.is_some_and(|e| !e.details.signer_notification) {

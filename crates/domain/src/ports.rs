@@ -13,7 +13,7 @@ use crate::audit::{AuditFilter, AuditTrail, AuditingEvent, NewAuditEvent};
 use crate::catalog::{DocumentAttribute, DocumentProfile};
 use crate::contact::{Contact, ContactFilter};
 use crate::events::Change;
-use crate::ids::{AttributeId, ContactId, ProcessId, ProfileId, SignerId, StepId, TemplateId};
+use crate::ids::{AttributeId, ContactId, EntryId, ProcessId, ProfileId, StepId, TemplateId};
 use crate::notify::{NotificationIntent, RecipientRole};
 use crate::paging::{
     AuditSort, ContactSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
@@ -159,7 +159,7 @@ pub trait ProcessRepository: Send + Sync {
     /// The process holding a step.
     async fn get_by_step(&self, step: StepId) -> Result<Option<SigningProcess>, RepoError>;
     /// The process holding an entry.
-    async fn get_by_signer(&self, signer: SignerId) -> Result<Option<SigningProcess>, RepoError>;
+    async fn get_by_entry(&self, signer: EntryId) -> Result<Option<SigningProcess>, RepoError>;
     /// `listProcesses`.
     async fn list(
         &self,

@@ -10,7 +10,7 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
-use crate::ids::{ProcessId, SignerId, StepId};
+use crate::ids::{EntryId, ProcessId, StepId};
 use crate::language::Language;
 use crate::status::{ProcessStatus, SignerRole, SigningStatus, StepStatus};
 use crate::values::{CountryCode, Email, PersonalCode};
@@ -64,9 +64,9 @@ pub struct SignerDetails {
 
 /// One person in a role in a step (the seed's `ProcessStepSigner`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepSigner {
+pub struct Entry {
     /// Server-made id; the portal link carries it.
-    pub id: SignerId,
+    pub id: EntryId,
     /// Who and in which role.
     pub details: SignerDetails,
     /// Where the entry stands.
@@ -75,7 +75,7 @@ pub struct StepSigner {
     pub signer_comment: Option<String>,
 }
 
-impl StepSigner {
+impl Entry {
     /// True exactly when the entry has no personal code (PRODUCT.md section 5).
     pub fn anonymous(&self) -> bool {
         self.details.signer_personal_code.is_none()
@@ -87,7 +87,7 @@ impl StepSigner {
     }
 }
 
-impl Serialize for StepSigner {
+impl Serialize for Entry {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         EntryJson {
             entry: self,
@@ -100,7 +100,7 @@ impl Serialize for StepSigner {
 /// An entry's JSON: in full, or as another person's portal answer shows it (role, status,
 /// and the name unless anonymous; no id, personal code, email or comments).
 struct EntryJson<'a> {
-    entry: &'a StepSigner,
+    entry: &'a Entry,
     full: bool,
 }
 
@@ -139,14 +139,14 @@ impl Serialize for EntryJson<'_> {
 }
 
 /// Whose entries a portal answer shows in full: `None` shows every entry in full.
-type Own<'a> = Option<&'a [SignerId]>;
+type Own<'a> = Option<&'a [EntryId]>;
 
-fn shows_in_full(own: Own<'_>, entry: &StepSigner) -> bool {
+fn shows_in_full(own: Own<'_>, entry: &Entry) -> bool {
     own.is_none_or(|own| own.contains(&entry.id))
 }
 
 struct EntriesJson<'a> {
-    entries: &'a [StepSigner],
+    entries: &'a [Entry],
     own: Own<'a>,
 }
 
@@ -173,7 +173,7 @@ pub(crate) fn step_fields<S: SerializeStruct>(
     s.serialize_field(
         "processStepSigners",
         &EntriesJson {
-            entries: &step.signers,
+            entries: &step.entries,
             own,
         },
     )
@@ -204,7 +204,7 @@ pub struct ProcessStep {
     /// After this instant the step's tasks have expired (rule 3).
     pub due_date: Option<OffsetDateTime>,
     /// The people of the step, acting in parallel.
-    pub signers: Vec<StepSigner>,
+    pub entries: Vec<Entry>,
 }
 
 impl Serialize for ProcessStep {
@@ -226,7 +226,7 @@ impl ProcessStep {
     /// Every SIGNER and APPROVER entry has signed or approved (rule 4); true for a step
     /// without any.
     pub fn all_required_done(&self) -> bool {
-        self.signers
+        self.entries
             .iter()
             .filter(|e| e.role().must_act())
             .all(|e| {
@@ -283,18 +283,18 @@ pub struct ProcessData {
 
 impl ProcessData {
     /// Every entry, in step order (the derived `signers` list).
-    pub fn signers(&self) -> impl Iterator<Item = &StepSigner> {
-        self.steps.iter().flat_map(|s| s.signers.iter())
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.steps.iter().flat_map(|s| s.entries.iter())
     }
 
     /// Count of SIGNER and APPROVER entries (derived `totalSigners`).
     pub fn total_signers(&self) -> usize {
-        self.signers().filter(|e| e.role().must_act()).count()
+        self.entries().filter(|e| e.role().must_act()).count()
     }
 
     /// Count of those that signed or approved (derived `totalSigned`).
     pub fn total_signed(&self) -> usize {
-        self.signers()
+        self.entries()
             .filter(|e| {
                 matches!(
                     e.signing_status,
@@ -317,10 +317,10 @@ impl ProcessData {
     }
 
     /// The step holding an entry, and the entry.
-    pub fn find_signer(&self, id: SignerId) -> Option<(&ProcessStep, &StepSigner)> {
+    pub fn find_entry(&self, id: EntryId) -> Option<(&ProcessStep, &Entry)> {
         self.steps
             .iter()
-            .find_map(|s| s.signers.iter().find(|e| e.id == id).map(|e| (s, e)))
+            .find_map(|s| s.entries.iter().find(|e| e.id == id).map(|e| (s, e)))
     }
 
     /// A step by id.
@@ -353,7 +353,7 @@ impl ProcessData {
 /// let (process, _change) = SigningProcess::create(input.validate().unwrap(), &ids, now).unwrap();
 /// assert_eq!(process.status, ProcessStatus::Pending);
 /// assert_eq!(process.total_signers(), 1);
-/// assert!(process.signers().all(|s| s.anonymous()));
+/// assert!(process.entries().all(|s| s.anonymous()));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningProcess {
@@ -407,7 +407,7 @@ impl Serialize for ProcessData {
 ///     ]}]
 /// })).unwrap();
 /// let (process, _) = SigningProcess::create(input.validate().unwrap(), &ids, now).unwrap();
-/// let anna = process.steps[0].signers[0].id;
+/// let anna = process.steps[0].entries[0].id;
 /// let json = serde_json::to_value(PortalView::new(process.into_data(), vec![anna])).unwrap();
 /// let juris = &json["signingProcessSteps"][0]["processStepSigners"][1];
 /// assert!(juris["id"].is_null() && juris["signerEmail"].is_null());
@@ -418,12 +418,12 @@ pub struct PortalView {
     /// The whole process.
     pub process: ProcessData,
     /// The caller's own entries.
-    pub own: Vec<SignerId>,
+    pub own: Vec<EntryId>,
 }
 
 impl PortalView {
     /// The process as the owner of the entries `own` sees it.
-    pub fn new(process: ProcessData, own: Vec<SignerId>) -> Self {
+    pub fn new(process: ProcessData, own: Vec<EntryId>) -> Self {
         Self { process, own }
     }
 }
@@ -449,7 +449,7 @@ impl Serialize for ProcessJson<'_> {
         let h = &p.header;
         let steps: Vec<StepJson<'_>> = p.steps.iter().map(|step| StepJson { step, own }).collect();
         let signers: Vec<EntryJson<'_>> = p
-            .signers()
+            .entries()
             .map(|entry| EntryJson {
                 entry,
                 full: shows_in_full(own, entry),

@@ -4,7 +4,7 @@
 use time::{Date, OffsetDateTime};
 
 use crate::error::ValidationErrors;
-use crate::ids::SignerId;
+use crate::ids::EntryId;
 use crate::status::ProcessStatus;
 use crate::values::{CountryCode, normalize_personal_code};
 
@@ -163,10 +163,10 @@ pub enum TaskOwner {
         /// The person.
         person: PersonKey,
         /// Only this entry.
-        signer: Option<SignerId>,
+        signer: Option<EntryId>,
     },
     /// An anonymous entry, reached by its id alone.
-    Anonymous(SignerId),
+    Anonymous(EntryId),
 }
 
 /// `listSignerTasks` filters.
@@ -196,7 +196,7 @@ pub struct SignerTaskParams {
     /// `country`.
     pub country: Option<String>,
     /// `signerId`.
-    pub signer_id: Option<SignerId>,
+    pub signer_id: Option<EntryId>,
     /// `createdDateBefore`.
     pub created_date_before: Option<Date>,
     /// `createdDateAfter`.

@@ -4,7 +4,7 @@
 
 use time::{Date, OffsetDateTime};
 
-use crate::ids::{ProcessId, SignerId, StepId};
+use crate::ids::{EntryId, ProcessId, StepId};
 use crate::process::ProcessData;
 use crate::status::{ProcessStatus, SigningStatus, StepStatus};
 
@@ -17,7 +17,7 @@ pub struct ReminderDue {
     /// Step.
     pub step_id: StepId,
     /// Entry.
-    pub signer_id: SignerId,
+    pub signer_id: EntryId,
     /// The step's due date, as a local calendar date.
     pub due_date: Date,
     /// Days from today to the due date.
@@ -62,7 +62,7 @@ pub fn due_reminders(
         let Some(offset) = days_before.iter().copied().find(|d| i64::from(*d) == days) else {
             continue;
         };
-        for e in &step.signers {
+        for e in &step.entries {
             if e.role().must_act() && e.signing_status == SigningStatus::WaitingForAction {
                 out.push(ReminderDue {
                     process_id: process.id,

@@ -3,8 +3,8 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::ids::{ProcessId, SignerId, StepId};
-use crate::process::{ProcessData, ProcessStep, StepSigner};
+use crate::ids::{EntryId, ProcessId, StepId};
+use crate::process::{Entry, ProcessData, ProcessStep};
 use crate::status::{ProcessStatus, SignerRole, SigningStatus, StepStatus};
 
 /// One entry of a person, with its process and step (`listSignerTasks`).
@@ -12,7 +12,7 @@ use crate::status::{ProcessStatus, SignerRole, SigningStatus, StepStatus};
 #[serde(rename_all = "camelCase")]
 pub struct SignerTask {
     /// The entry.
-    pub signer_id: SignerId,
+    pub signer_id: EntryId,
     /// Its process.
     pub process_id: ProcessId,
     /// Its step.
@@ -48,7 +48,7 @@ impl SignerTask {
     pub fn of(
         process: &ProcessData,
         step: &ProcessStep,
-        entry: &StepSigner,
+        entry: &Entry,
         now: OffsetDateTime,
     ) -> Self {
         Self {
@@ -115,7 +115,7 @@ pub struct SignerStep {
     /// The step.
     pub step: ProcessStep,
     /// The person's own entries in the step.
-    pub own: Vec<SignerId>,
+    pub own: Vec<EntryId>,
 }
 
 impl Serialize for SignerStep {

@@ -191,7 +191,7 @@ fn section10_the_role_is_checked_before_anything_is_loaded() {
         ServiceError::Forbidden
     );
     let admin = as_caller(only(Role::Admin));
-    let entry = SignerId::from_uuid(uuid::Uuid::nil());
+    let entry = EntryId::from_uuid(uuid::Uuid::nil());
     assert_eq!(
         block(svc.act(entry, Action::Sign, None, None, &admin)).unwrap_err(),
         ServiceError::Forbidden,
@@ -245,10 +245,10 @@ fn section10_a_signer_acts_only_as_itself_and_a_user_cannot_correct_a_status() {
         1,
         vec![person("SIGNER", "s@x.lv", "LV", "161175-19997")],
     )]));
-    let entry = p.signers().next().unwrap().id;
+    let entry = p.entries().next().unwrap().id;
     let mut repo = MockProcessRepository::new();
     let loaded = p.clone();
-    repo.expect_get_by_signer()
+    repo.expect_get_by_entry()
         .returning(move |_| Ok(Some(loaded.clone())));
     let loaded = p.clone();
     repo.expect_get_by_step()

@@ -64,7 +64,7 @@ fn section8_a_person_matches_without_spaces_hyphens_or_case() {
         1,
         vec![person("SIGNER", "s@x.lv", "LV", "161175-19997")],
     )]));
-    let e = p.signers().next().unwrap();
+    let e = p.entries().next().unwrap();
     assert!(is_person(
         e,
         &PersonKey::parse("161175 19997", "lv").unwrap()
@@ -82,7 +82,7 @@ fn section8_a_person_matches_without_spaces_hyphens_or_case() {
 #[test]
 fn section8_an_anonymous_entry_never_matches_a_person() {
     let p = started(input(vec![step(1, vec![entry("SIGNER", "anon@x.lv")])]));
-    let e = p.signers().next().unwrap();
+    let e = p.entries().next().unwrap();
     assert!(e.anonymous());
     assert!(!is_person(
         e,
@@ -93,7 +93,7 @@ fn section8_an_anonymous_entry_never_matches_a_person() {
 #[test]
 fn section6_signer_tasks_need_a_person_or_a_signer_id_alone() {
     assert!(SignerTaskParams::default().validate(T0).is_err());
-    let id = SignerId::from_uuid(uuid::Uuid::nil());
+    let id = EntryId::from_uuid(uuid::Uuid::nil());
     let f = SignerTaskParams {
         signer_id: Some(id),
         ..Default::default()

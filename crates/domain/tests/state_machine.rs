@@ -31,7 +31,7 @@ fn rule1_a_new_process_is_a_pending_draft_with_entries_waiting_for_process() {
     let (p, change) = create(two_steps());
     assert_eq!(p.status, ProcessStatus::Pending);
     assert!(
-        p.signers()
+        p.entries()
             .all(|e| e.signing_status == SigningStatus::WaitingForProcess)
     );
     assert!(
@@ -102,7 +102,7 @@ fn rule1_editing_a_draft_keeps_the_ids_of_entries_it_names() {
         .update(draft(v), &SequentialIds::default(), at(1))
         .unwrap();
     assert_eq!(id_of(&p, "client@example.lv"), before);
-    let (_, e) = p.find_signer(before).unwrap();
+    let (_, e) = p.find_entry(before).unwrap();
     assert_eq!(e.details.signer_name.as_deref(), Some("Renamed"));
 }
 
@@ -403,13 +403,13 @@ fn rule3_a_signer_of_an_unknown_id_is_not_found() {
     let mut p = started(two_steps());
     let e = p
         .act(
-            SignerId::from_uuid(uuid::Uuid::nil()),
+            EntryId::from_uuid(uuid::Uuid::nil()),
             Action::Sign,
             None,
             at(1),
         )
         .unwrap_err();
-    assert_eq!(e, CommandError::NotFound(Missing::Signer));
+    assert_eq!(e, CommandError::NotFound(Missing::Entry));
 }
 
 // ---- Rule 4: completion ----
@@ -536,7 +536,7 @@ fn rule5_a_decline_ends_the_process_and_cancels_open_work() {
             .iter()
             .all(|s| s.step_status == StepStatus::Canceled)
     );
-    let (_, e) = p.find_signer(s).unwrap();
+    let (_, e) = p.find_entry(s).unwrap();
     assert_eq!(e.signer_comment.as_deref(), Some("wrong amount"));
 }
 
@@ -575,7 +575,7 @@ fn rule5_a_decline_reason_is_trimmed_bounded_and_a_refused_one_changes_nothing()
         .act(boss, Action::Decline, Some("  too late  ".into()), at(1))
         .unwrap();
     assert_eq!(
-        p.find_signer(boss).unwrap().1.signer_comment.as_deref(),
+        p.find_entry(boss).unwrap().1.signer_comment.as_deref(),
         Some("too late")
     );
 }
@@ -620,7 +620,7 @@ fn rule6_cancel_emails_the_initiator_and_everyone_the_process_reached() {
             .all(|s| s.step_status == StepStatus::Canceled)
     );
     assert!(
-        p.signers()
+        p.entries()
             .all(|e| e.signing_status == SigningStatus::Canceled)
     );
 }

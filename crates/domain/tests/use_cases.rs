@@ -94,7 +94,7 @@ fn rule10_a_concurrent_change_is_retried_on_the_fresh_state() {
     let boss = id_of(&p, "boss@example.lv");
     let mut repo = MockProcessRepository::new();
     let loaded = p.clone();
-    repo.expect_get_by_signer()
+    repo.expect_get_by_entry()
         .times(2)
         .returning(move |_| Ok(Some(loaded.clone())));
     let mut first = true;
@@ -160,10 +160,10 @@ fn section8_the_portal_acts_only_with_a_matching_identity() {
         1,
         vec![person("SIGNER", "s@x.lv", "LV", "161175-19997")],
     )]));
-    let s = p.signers().next().unwrap().id;
+    let s = p.entries().next().unwrap().id;
     let mut repo = MockProcessRepository::new();
     let loaded = p.clone();
-    repo.expect_get_by_signer()
+    repo.expect_get_by_entry()
         .returning(move |_| Ok(Some(loaded.clone())));
     repo.expect_save().times(1).returning(|_, _, _| Ok(()));
     let svc = service(repo);
@@ -189,9 +189,9 @@ fn section8_the_portal_acts_only_with_a_matching_identity() {
 #[test]
 fn section8_an_unknown_signer_is_forbidden_like_a_wrong_identity() {
     let mut repo = MockProcessRepository::new();
-    repo.expect_get_by_signer().returning(|_| Ok(None));
+    repo.expect_get_by_entry().returning(|_| Ok(None));
     let e = block(service(repo).act(
-        SignerId::from_uuid(uuid::Uuid::nil()),
+        EntryId::from_uuid(uuid::Uuid::nil()),
         Action::Sign,
         None,
         None,
@@ -204,10 +204,10 @@ fn section8_an_unknown_signer_is_forbidden_like_a_wrong_identity() {
 #[test]
 fn section8_an_anonymous_entry_is_reached_by_its_id_alone() {
     let p = started(input(vec![step(1, vec![entry("SIGNER", "anon@x.lv")])]));
-    let s = p.signers().next().unwrap().id;
+    let s = p.entries().next().unwrap().id;
     let mut repo = MockProcessRepository::new();
     let loaded = p.clone();
-    repo.expect_get_by_signer()
+    repo.expect_get_by_entry()
         .returning(move |_| Ok(Some(loaded.clone())));
     repo.expect_save().returning(|_, _, _| Ok(()));
     assert!(block(service(repo).act(s, Action::Sign, None, None, &caller())).is_ok());
@@ -227,7 +227,7 @@ fn section8_authorize_records_auth_completed_or_login_fault() {
     let keep = recorded.clone();
     let mut repo = MockProcessRepository::new();
     let loaded = p.clone();
-    repo.expect_get_by_signer()
+    repo.expect_get_by_entry()
         .returning(move |_| Ok(Some(loaded.clone())));
     repo.expect_record().returning(move |_, c| {
         keep.lock()
@@ -318,7 +318,7 @@ fn storage_failures_surface_as_storage_errors() {
     assert!(matches!(e, ServiceError::Storage(_)));
 }
 
-/// A repository that answers `p` for `get`, `list`, `search` and `get_by_signer`, and keeps
+/// A repository that answers `p` for `get`, `list`, `search` and `get_by_entry`, and keeps
 /// the audit rows of every `record`.
 fn reading_repo(p: &SigningProcess) -> (MockProcessRepository, Arc<Mutex<Vec<ChangeSet>>>) {
     let recorded: Arc<Mutex<Vec<ChangeSet>>> = Arc::default();
@@ -329,7 +329,7 @@ fn reading_repo(p: &SigningProcess) -> (MockProcessRepository, Arc<Mutex<Vec<Cha
     repo.expect_list()
         .returning(move |_, page| Ok(Page::new(vec![b.clone(), b.clone()], 2, page)));
     repo.expect_search().returning(move |_| Ok(vec![c.clone()]));
-    repo.expect_get_by_signer()
+    repo.expect_get_by_entry()
         .returning(move |_| Ok(Some(d.clone())));
     repo.expect_record().returning(move |_, c| {
         keep.lock().unwrap().push(c.clone());
@@ -392,7 +392,7 @@ fn audit_all_reads_record_process_getall_once_per_listed_process() {
         personal_code: None,
     };
     block(svc.search(&search, &caller(), Operation::FindProcesses)).unwrap();
-    let s = p.signers().next().unwrap().id;
+    let s = p.entries().next().unwrap().id;
     block(svc.by_signer(s, &caller())).unwrap();
     let rows: Vec<(EventType, String)> = recorded
         .lock()

@@ -645,7 +645,7 @@ mod tests {
         assert_eq!(keys(&p), properties::<SigningProcess>());
         assert_eq!(keys(&p.steps[0]), properties::<SigningProcessStep>());
         assert_eq!(
-            keys(&p.steps[0].signers[0]),
+            keys(&p.steps[0].entries[0]),
             properties::<ProcessStepSigner>()
         );
         let json = serde_json::to_value(&p).unwrap();
@@ -707,7 +707,7 @@ mod tests {
     fn portal_row_keys_equal_their_schemas() {
         let p = process();
         let step = &p.steps[0];
-        let task = DomainTask::of(&p, step, &step.signers[0], NOW);
+        let task = DomainTask::of(&p, step, &step.entries[0], NOW);
         assert_eq!(keys(&task), properties::<SignerTask>());
         assert_eq!(
             keys(&DomainDocument::from(&*p)),
@@ -716,7 +716,7 @@ mod tests {
         let row = DomainStep {
             process_id: p.id,
             step: step.clone(),
-            own: vec![step.signers[0].id],
+            own: vec![step.entries[0].id],
         };
         assert_eq!(keys(&row), properties::<SignerStep>());
     }

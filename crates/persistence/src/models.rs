@@ -12,14 +12,13 @@ use pas_domain::audit::{AuditingEvent, NewAuditEvent};
 use pas_domain::catalog::{DocumentAttribute, DocumentProfile};
 use pas_domain::contact::Contact;
 use pas_domain::ids::{
-    AttributeId, AuditEventId, ContactId, ProcessId, ProfileId, SignerId, StepId, TemplateId,
+    AttributeId, AuditEventId, ContactId, EntryId, ProcessId, ProfileId, StepId, TemplateId,
 };
 use pas_domain::language::Language;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
 use pas_domain::ports::OutboxMessage;
 use pas_domain::process::{
-    ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, SigningProcess,
-    StepSigner,
+    Entry, ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, SigningProcess,
 };
 use pas_domain::template::Template;
 use pas_domain::values::{CountryCode, Email, PersonalCode};
@@ -174,13 +173,13 @@ impl ProcessRows {
             search_names: combined(
                 [h.document_name.as_deref(), h.initiator_name.as_deref()]
                     .into_iter()
-                    .chain(p.signers().map(|e| e.details.signer_name.as_deref())),
+                    .chain(p.entries().map(|e| e.details.signer_name.as_deref())),
             ),
             search_emails: combined(
                 [h.process_initiator_email.as_ref().map(Email::as_str)]
                     .into_iter()
                     .chain(
-                        p.signers()
+                        p.entries()
                             .map(|e| e.details.signer_email.as_ref().map(Email::as_str)),
                     ),
             ),
@@ -196,7 +195,7 @@ impl ProcessRows {
                 step_status: step.step_status.as_str().to_owned(),
                 due_date: step.due_date.map(db_time),
             });
-            for (position, e) in step.signers.iter().enumerate() {
+            for (position, e) in step.entries.iter().enumerate() {
                 let d = &e.details;
                 entries.push(EntryRow {
                     id: e.id.to_string(),
@@ -261,23 +260,23 @@ impl ProcessRow {
 
 impl StepRow {
     /// The step with `signers`.
-    pub(crate) fn into_step(self, signers: Vec<StepSigner>) -> Result<ProcessStep, Error> {
+    pub(crate) fn into_step(self, signers: Vec<Entry>) -> Result<ProcessStep, Error> {
         Ok(ProcessStep {
             id: StepId::from_uuid(parse(&self.id, "steps.id")?),
             process_order: ProcessOrder::new(self.process_order)
                 .ok_or_else(|| corrupt("steps.process_order"))?,
             step_status: parse(&self.step_status, "steps.step_status")?,
             due_date: self.due_date.map(utc),
-            signers,
+            entries: signers,
         })
     }
 }
 
 impl EntryRow {
     /// The entry.
-    pub(crate) fn into_entry(self) -> Result<StepSigner, Error> {
-        Ok(StepSigner {
-            id: SignerId::from_uuid(parse(&self.id, "entries.id")?),
+    pub(crate) fn into_entry(self) -> Result<Entry, Error> {
+        Ok(Entry {
+            id: EntryId::from_uuid(parse(&self.id, "entries.id")?),
             details: SignerDetails {
                 signer_name: self.signer_name,
                 signer_country: country(self.signer_country.as_deref(), "entries.signer_country")?,
@@ -304,7 +303,7 @@ pub(crate) fn assemble(
     steps: Vec<StepRow>,
     entries: Vec<EntryRow>,
 ) -> Result<Vec<SigningProcess>, Error> {
-    let mut entries_of: HashMap<String, Vec<StepSigner>> = HashMap::new();
+    let mut entries_of: HashMap<String, Vec<Entry>> = HashMap::new();
     for e in entries {
         let step = e.step_id.clone();
         entries_of.entry(step).or_default().push(e.into_entry()?);
@@ -391,7 +390,7 @@ impl AuditRow {
             creator: self.creator,
             document_id: self.document_id,
             signer_id: parse_opt::<Uuid>(self.signer_id.as_deref(), "audit_events.signer_id")?
-                .map(SignerId::from_uuid),
+                .map(EntryId::from_uuid),
             customer_personal_code: self.customer_personal_code,
             note: self.note,
             process_id: parse_opt::<Uuid>(self.process_id.as_deref(), "audit_events.process_id")?
@@ -487,7 +486,7 @@ impl OutboxRow {
             step_id: parse_opt::<Uuid>(self.step_id.as_deref(), "outbox.step_id")?
                 .map(StepId::from_uuid),
             signer_id: parse_opt::<Uuid>(self.signer_id.as_deref(), "outbox.signer_id")?
-                .map(SignerId::from_uuid),
+                .map(EntryId::from_uuid),
         };
         Ok(OutboxMessage {
             id: parse(&self.id, "outbox.id")?,

@@ -363,9 +363,9 @@ impl ProcessRepository for Db {
         .await
     }
 
-    async fn get_by_signer(
+    async fn get_by_entry(
         &self,
-        signer: pas_domain::ids::SignerId,
+        signer: pas_domain::ids::EntryId,
     ) -> Result<Option<SigningProcess>, RepoError> {
         let signer = signer.to_string();
         with_db!(self, Read, async |conn| {

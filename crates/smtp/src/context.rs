@@ -1,10 +1,10 @@
 //! The variables a template sees (documented in the crate README).
 
 use jiff::tz::TimeZone;
-use pas_domain::ids::{ProcessId, SignerId, StepId};
+use pas_domain::ids::{EntryId, ProcessId, StepId};
 use pas_domain::notify::{NotificationIntent, RecipientRole};
 use pas_domain::process::{
-    ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, StepSigner,
+    Entry, ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails,
 };
 use pas_domain::status::{EventType, ProcessStatus, SignerRole, SigningStatus, StepStatus};
 use pas_domain::values::Email;
@@ -25,11 +25,11 @@ pub(crate) struct ContextSettings<'a> {
 pub(crate) fn recipient_entry<'p>(
     intent: &NotificationIntent,
     process: &'p ProcessData,
-) -> Option<(&'p ProcessStep, &'p StepSigner)> {
+) -> Option<(&'p ProcessStep, &'p Entry)> {
     if intent.role == RecipientRole::Initiator || intent.event_type == EventType::Failure {
         return None;
     }
-    intent.signer_id.and_then(|id| process.find_signer(id))
+    intent.signer_id.and_then(|id| process.find_entry(id))
 }
 
 /// The template context of one email.
@@ -39,7 +39,7 @@ pub(crate) fn build(
     language: &str,
     settings: &ContextSettings<'_>,
 ) -> Value {
-    let named = intent.signer_id.and_then(|id| process.find_signer(id));
+    let named = intent.signer_id.and_then(|id| process.find_entry(id));
     let recipient = recipient_entry(intent, process);
     let decliner = if matches!(
         intent.event_type,
@@ -47,7 +47,7 @@ pub(crate) fn build(
     ) {
         named.map(|(_, e)| e).or_else(|| {
             process
-                .signers()
+                .entries()
                 .find(|e| e.signing_status == SigningStatus::Declined)
         })
     } else {
@@ -142,8 +142,8 @@ fn date_pattern(language: &str) -> &'static str {
 pub(crate) fn sample() -> ProcessData {
     let id = |n: u128| Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000 | n);
     let at = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000);
-    let entry = |n: u128, role: SignerRole, status: SigningStatus| StepSigner {
-        id: SignerId::from_uuid(id(n)),
+    let entry = |n: u128, role: SignerRole, status: SigningStatus| Entry {
+        id: EntryId::from_uuid(id(n)),
         details: SignerDetails {
             signer_name: Some(format!("Sample {role}")),
             signer_country: None,
@@ -171,7 +171,7 @@ pub(crate) fn sample() -> ProcessData {
                 process_order: order,
                 step_status: StepStatus::Started,
                 due_date: Some(at + time::Duration::days(3)),
-                signers,
+                entries: signers,
             }]
         })
         .unwrap_or_default();
@@ -205,13 +205,13 @@ pub(crate) fn sample_intent(
     let entry = process
         .steps
         .iter()
-        .flat_map(|s| s.signers.iter().map(move |e| (s, e)))
+        .flat_map(|s| s.entries.iter().map(move |e| (s, e)))
         .find(|(_, e)| RecipientRole::from(e.role()) == role)
         .or_else(|| {
             process
                 .steps
                 .first()
-                .and_then(|s| s.signers.first().map(|e| (s, e)))
+                .and_then(|s| s.entries.first().map(|e| (s, e)))
         });
     Some(NotificationIntent {
         event_type: event,

@@ -132,24 +132,24 @@ fn test_intents(
     let mut out: Vec<NotificationIntent> = Vec::new();
     if role == RecipientRole::Initiator {
         if let Some(to) = process.header.process_initiator_email.clone() {
-            let own = process.signers().find(|e| {
+            let own = process.entries().find(|e| {
                 e.role() == SignerRole::Initiator && e.details.signer_email.as_ref() == Some(&to)
             });
             // The entry the email is about: the one that declined or approved, as far as the
             // posted process shows one.
             let about = match event {
                 EventType::SignerDeclined | EventType::ApproverDeclined => process
-                    .signers()
+                    .entries()
                     .find(|e| e.signing_status == SigningStatus::Declined)
-                    .or_else(|| process.signers().find(|e| e.role().must_act())),
+                    .or_else(|| process.entries().find(|e| e.role().must_act())),
                 EventType::ApproverApproved => process
-                    .signers()
+                    .entries()
                     .find(|e| e.signing_status == SigningStatus::Approved)
-                    .or_else(|| process.signers().find(|e| e.role() == SignerRole::Approver)),
+                    .or_else(|| process.entries().find(|e| e.role() == SignerRole::Approver)),
                 _ => None,
             };
             let step = about
-                .and_then(|e| process.find_signer(e.id))
+                .and_then(|e| process.find_entry(e.id))
                 .map(|(s, _)| s.id);
             out.push(NotificationIntent {
                 event_type: event,
@@ -164,7 +164,7 @@ fn test_intents(
         return out;
     }
     for step in &process.steps {
-        for entry in &step.signers {
+        for entry in &step.entries {
             let Some(to) = entry.details.signer_email.clone() else {
                 continue;
             };

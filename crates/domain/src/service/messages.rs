@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use crate::auth::{Operation, Principal};
 use crate::error::ValidationErrors;
-use crate::ids::SignerId;
+use crate::ids::EntryId;
 use crate::input::ProcessDraft;
 use crate::notify::{self, RecipientRole};
 use crate::ports::{Clock, IdSource, MailError, Mailer, SentEmail, TestLanguages};
@@ -66,7 +66,7 @@ impl MessageService {
     pub fn task_subject(
         &self,
         process: &ProcessData,
-        signer: SignerId,
+        signer: EntryId,
     ) -> Result<Option<String>, ServiceError> {
         match notify::task_email(process, signer) {
             Some(intent) => Ok(self.mailer.subject(&intent, process)?),

@@ -7,7 +7,7 @@ use crate::audit::{Caller, NewAuditEvent};
 use crate::auth::{Denied, Operation, Principal};
 use crate::error::ValidationErrors;
 use crate::events::Change;
-use crate::ids::{AuditEventId, ProcessId, SignerId, StepId};
+use crate::ids::{AuditEventId, EntryId, ProcessId, StepId};
 use crate::input::{ProcessInput, StepDraft, StepInput};
 use crate::machine::Action;
 use crate::matching;
@@ -64,7 +64,7 @@ pub struct ProcessService {
 enum Target {
     Process(ProcessId),
     Step(StepId),
-    Signer(SignerId),
+    Entry(EntryId),
 }
 
 impl ProcessService {
@@ -240,12 +240,12 @@ impl ProcessService {
         let found = match target {
             Target::Process(id) => self.repo.get(*id).await?,
             Target::Step(id) => self.repo.get_by_step(*id).await?,
-            Target::Signer(id) => self.repo.get_by_signer(*id).await?,
+            Target::Entry(id) => self.repo.get_by_entry(*id).await?,
         };
         found.ok_or(match target {
             Target::Process(_) => ServiceError::NotFound(Missing::Process),
             Target::Step(_) => ServiceError::NotFound(Missing::Step),
-            Target::Signer(_) => ServiceError::NotFound(Missing::Signer),
+            Target::Entry(_) => ServiceError::NotFound(Missing::Entry),
         })
     }
 
@@ -423,7 +423,7 @@ impl ProcessService {
     /// The answer is the process as the entry may see it.
     pub async fn act(
         &self,
-        signer: SignerId,
+        signer: EntryId,
         action: Action,
         comment: Option<String>,
         claimed: Option<PersonKey>,
@@ -438,12 +438,12 @@ impl ProcessService {
         caller.principal.require(op)?;
         let person = caller.principal.acting_person(claimed)?;
         self.mutate(
-            Target::Signer(signer),
+            Target::Entry(signer),
             Precondition::None,
             caller,
             op,
             |p, now| {
-                let (_, entry) = p.find_signer(signer).ok_or(ServiceError::Forbidden)?;
+                let (_, entry) = p.find_entry(signer).ok_or(ServiceError::Forbidden)?;
                 if !matching::may_act(entry, person.as_ref()) {
                     return Err(ServiceError::Forbidden);
                 }
@@ -453,7 +453,7 @@ impl ProcessService {
         .await
         .map(|p| matching::view_for_signer(&p, signer))
         .map_err(|e| match e {
-            ServiceError::NotFound(Missing::Signer) => ServiceError::Forbidden,
+            ServiceError::NotFound(Missing::Entry) => ServiceError::Forbidden,
             other => other,
         })
     }
@@ -461,11 +461,11 @@ impl ProcessService {
     /// `sendSignerEmail`: the entry's TASK_STARTED email again.
     pub async fn resend_task(
         &self,
-        signer: SignerId,
+        signer: EntryId,
         caller: &Caller,
     ) -> Result<ProcessData, ServiceError> {
         caller.principal.require(Operation::SendSignerEmail)?;
-        let process = reachable(self.load(&Target::Signer(signer)).await?, &caller.principal)?;
+        let process = reachable(self.load(&Target::Entry(signer)).await?, &caller.principal)?;
         let change = process.resend_task(signer, self.clock.now())?;
         let changes = self.change_set(&process, change, caller, "sendSignerEmail");
         self.repo.record(process.id, &changes).await?;
@@ -477,7 +477,7 @@ impl ProcessService {
     /// drafts and mismatches all answer `Forbidden`.
     pub async fn authorize(
         &self,
-        signer: SignerId,
+        signer: EntryId,
         person: &PersonKey,
         caller: &Caller,
     ) -> Result<PortalView, ServiceError> {
@@ -487,10 +487,10 @@ impl ProcessService {
         if !caller.principal.speaks_for(person) {
             return Err(ServiceError::Forbidden);
         }
-        let process = self.repo.get_by_signer(signer).await?;
+        let process = self.repo.get_by_entry(signer).await?;
         let now = self.clock.now();
         let verdict = process.as_ref().and_then(|p| {
-            let (_, entry) = p.find_signer(signer)?;
+            let (_, entry) = p.find_entry(signer)?;
             let ok = p.status != ProcessStatus::Pending && matching::is_person(entry, person);
             Some((p, ok))
         });
@@ -574,13 +574,13 @@ impl ProcessService {
     /// `listProcessesByStepSignerId`: the process holding the entry, as a list.
     pub async fn by_signer(
         &self,
-        signer: SignerId,
+        signer: EntryId,
         caller: &Caller,
     ) -> Result<Vec<SigningProcess>, ServiceError> {
         caller
             .principal
             .require(Operation::ListProcessesByStepSignerId)?;
-        let mut found: Vec<_> = self.repo.get_by_signer(signer).await?.into_iter().collect();
+        let mut found: Vec<_> = self.repo.get_by_entry(signer).await?.into_iter().collect();
         found.retain(|p| {
             caller
                 .principal
@@ -711,11 +711,11 @@ fn speaks_for(principal: &Principal, person: &PersonKey) -> Result<(), ServiceEr
 /// Whether `draft` asks for a `signingStatus` other than an existing entry's current one.
 fn changes_a_status(process: &ProcessData, draft: &StepDraft) -> bool {
     draft
-        .signers
+        .entries
         .iter()
         .any(|d| match (d.id, d.signing_status) {
             (Some(id), Some(requested)) => process
-                .find_signer(id)
+                .find_entry(id)
                 .is_some_and(|(_, e)| e.signing_status != requested),
             _ => false,
         })

@@ -69,8 +69,8 @@ pub fn two_steps() -> Value {
     ])
 }
 
-pub fn id_of(p: &SigningProcess, email: &str) -> SignerId {
-    p.signers()
+pub fn id_of(p: &SigningProcess, email: &str) -> EntryId {
+    p.entries()
         .find(|e| e.details.signer_email.as_ref().map(|m| m.as_str()) == Some(email))
         .map(|e| e.id)
         .expect("entry exists")
@@ -78,7 +78,7 @@ pub fn id_of(p: &SigningProcess, email: &str) -> SignerId {
 
 pub fn status_of(p: &SigningProcess, email: &str) -> SigningStatus {
     let id = id_of(p, email);
-    p.find_signer(id)
+    p.find_entry(id)
         .map(|(_, e)| e.signing_status)
         .expect("entry exists")
 }

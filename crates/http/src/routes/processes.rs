@@ -4,7 +4,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, put, web};
 use pas_domain::auth::Operation;
 use pas_domain::error::ValidationErrors;
-use pas_domain::ids::{ProcessId, SignerId};
+use pas_domain::ids::{EntryId, ProcessId};
 use pas_domain::input::ProcessInput;
 use pas_domain::paging::ProcessSort;
 use pas_domain::query::{ProcessFilterParams, ProcessSearch};
@@ -386,7 +386,7 @@ async fn list_processes_by_step_signer_id(
 ) -> ApiResult {
     let found = state
         .processes
-        .by_signer(SignerId::from_uuid(id.into_inner()), &caller.0)
+        .by_signer(EntryId::from_uuid(id.into_inner()), &caller.0)
         .await?;
     Ok(HttpResponse::Ok().json(found))
 }
@@ -455,7 +455,7 @@ async fn authorize_process_access(
             let person = person(&code, &country)?;
             Ok(state
                 .processes
-                .authorize(SignerId::from_uuid(signer), &person, &caller.0)
+                .authorize(EntryId::from_uuid(signer), &person, &caller.0)
                 .await?)
         })
         .await?;

@@ -3,7 +3,7 @@
 
 use actix_web::http::header::ETAG;
 use actix_web::{HttpResponse, get, post, web};
-use pas_domain::ids::SignerId;
+use pas_domain::ids::EntryId;
 use pas_domain::machine::Action;
 use pas_domain::paging::TaskSort;
 use pas_domain::query::SignerTaskParams;
@@ -126,10 +126,10 @@ async fn send_signer_email(
     caller: RequestCaller,
     id: web::Path<Uuid>,
 ) -> ApiResult {
-    let signer = SignerId::from_uuid(id.into_inner());
+    let signer = EntryId::from_uuid(id.into_inner());
     let process = state.processes.resend_task(signer, &caller.0).await?;
     let to = process
-        .find_signer(signer)
+        .find_entry(signer)
         .and_then(|(_, e)| e.details.signer_email.as_ref())
         .map(|e| e.as_str().to_owned());
     // The email is queued already; a subject that cannot be rendered now is logged, not fatal.
@@ -192,7 +192,7 @@ async fn act_unguarded(
     let comment = given(body.comment);
     let view = state
         .processes
-        .act(SignerId::from_uuid(id), action, comment, claimed, &caller.0)
+        .act(EntryId::from_uuid(id), action, comment, claimed, &caller.0)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, view.process.etag()))

@@ -215,7 +215,7 @@ async fn authorize_answers_the_same_403_for_an_unknown_signer_and_a_wrong_identi
         |signer: uuid::Uuid, code: &str| format!("/api/v1/processes/authorize/{signer}/{code}/LV");
 
     let mut unknown = Mocks::default();
-    unknown.repo.expect_get_by_signer().returning(|_| Ok(None));
+    unknown.repo.expect_get_by_entry().returning(|_| Ok(None));
     let unknown_reply = unknown
         .call(TestRequest::get().uri(&uri(uuid::Uuid::now_v7(), CODE)))
         .await;
@@ -225,7 +225,7 @@ async fn authorize_answers_the_same_403_for_an_unknown_signer_and_a_wrong_identi
     let mut wrong = Mocks::default();
     wrong
         .repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |_| Ok(Some(process.clone())));
     wrong.repo.expect_record().times(1).returning(|_, _| Ok(()));
     let wrong_reply = wrong

@@ -39,7 +39,7 @@ async fn the_request_log_holds_route_templates_never_paths_or_query_values() {
     assert_eq!(reply.header("x-request-id").as_deref(), Some("trace-42"));
 
     let mut m = Mocks::default();
-    m.repo.expect_get_by_signer().returning(|_| Ok(None));
+    m.repo.expect_get_by_entry().returning(|_| Ok(None));
     m.call(TestRequest::get().uri(&format!(
         "/api/v1/processes/authorize/{signer}/{}/LV",
         CODE.replace('-', "%2D")

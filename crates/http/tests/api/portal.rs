@@ -12,7 +12,7 @@ use crate::support::{CODE, Mocks, NOW, entry, started};
 /// A started process whose first step the approver has approved: the signer's turn.
 fn signers_turn() -> pas_domain::process::SigningProcess {
     let mut p = started();
-    let approver = pas_domain::ids::SignerId::from_uuid(entry(&p, SignerRole::Approver));
+    let approver = pas_domain::ids::EntryId::from_uuid(entry(&p, SignerRole::Approver));
     let _ = p.act(approver, Action::Approve, None, NOW).unwrap();
     p
 }
@@ -23,7 +23,7 @@ async fn authorize_with_the_right_identity_answers_the_process_and_records_it() 
     let signer = entry(&process, SignerRole::Signer);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |_| Ok(Some(process.clone())));
     m.repo
         .expect_record()
@@ -45,7 +45,7 @@ async fn signing_with_the_matching_identity_answers_the_completed_process() {
     let signer = entry(&process, SignerRole::Signer);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |_| Ok(Some(process.clone())));
     m.repo
         .expect_save()
@@ -79,7 +79,7 @@ async fn signing_with_another_identity_or_none_is_a_403() {
         let signer = entry(&process, SignerRole::Signer);
         let mut m = Mocks::default();
         m.repo
-            .expect_get_by_signer()
+            .expect_get_by_entry()
             .returning(move |_| Ok(Some(process.clone())));
         m.repo.expect_save().never();
         let p = m
@@ -100,7 +100,7 @@ async fn an_anonymous_entry_approves_with_an_empty_body() {
     let approver = entry(&process, SignerRole::Approver);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |_| Ok(Some(process.clone())));
     m.repo.expect_save().times(1).returning(|_, _, _| Ok(()));
     let reply = m
@@ -121,7 +121,7 @@ async fn a_decline_keeps_the_comment_as_the_reason() {
     let approver = entry(&process, SignerRole::Approver);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |_| Ok(Some(process.clone())));
     m.repo
         .expect_save()
@@ -215,7 +215,7 @@ async fn send_signer_email_answers_the_address_and_event_type() {
     let approver = entry(&process, SignerRole::Approver);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |_| Ok(Some(process.clone())));
     m.repo
         .expect_record()
@@ -242,7 +242,7 @@ async fn send_signer_email_for_an_entry_not_waiting_is_a_409() {
     let signer = entry(&process, SignerRole::Signer);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |_| Ok(Some(process.clone())));
     let p = m
         .call(TestRequest::post().uri(&format!("/api/v1/process-step-signers/{signer}/email")))
@@ -272,7 +272,7 @@ async fn the_eleventh_failed_authorization_within_a_minute_is_a_429_with_retry_a
     let signer = entry(&process, SignerRole::Signer);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .times(10)
         .returning(move |_| Ok(Some(process.clone())));
     m.repo
@@ -307,7 +307,7 @@ async fn successful_authorizations_do_not_count_towards_the_limit() {
     let signer = entry(&process, SignerRole::Signer);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .times(25)
         .returning(move |_| Ok(Some(process.clone())));
     m.repo.expect_record().times(25).returning(|_, _| Ok(()));
@@ -331,7 +331,7 @@ async fn the_limit_holds_per_signer_id_and_per_address_and_spares_the_others() {
     let other = uuid::Uuid::now_v7();
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .returning(move |s| Ok((s.as_uuid() == signer).then(|| process.clone())));
     m.repo.expect_record().returning(|_, _| Ok(()));
     let mut reqs: Vec<_> = (0..10)
@@ -356,7 +356,7 @@ async fn entry_actions_answering_403_count_and_the_eleventh_is_refused_unsaved()
     let signer = entry(&process, SignerRole::Signer);
     let mut m = Mocks::default();
     m.repo
-        .expect_get_by_signer()
+        .expect_get_by_entry()
         .times(10)
         .returning(move |_| Ok(Some(process.clone())));
     m.repo.expect_save().never();
@@ -389,7 +389,7 @@ async fn behind_a_trusted_proxy_the_limit_is_per_forwarded_client() {
         auth_failures_per_minute: Some(2),
         ..Mocks::default()
     };
-    m.repo.expect_get_by_signer().returning(|_| Ok(None));
+    m.repo.expect_get_by_entry().returning(|_| Ok(None));
     m.repo
         .expect_record()
         .withf(move |_, c| c.audit[0].ip_address.as_deref() == Some("203.0.113.9"))

@@ -257,7 +257,7 @@ async fn update_step_answers_the_step() {
     let body = json!({
         "processOrder": 2,
         "dueDate": "2026-04-01T12:00:00Z",
-        "processStepSigners": [serde_json::to_value(&step.signers[0]).unwrap()]
+        "processStepSigners": [serde_json::to_value(&step.entries[0]).unwrap()]
     });
     let reply = m
         .call(

@@ -185,7 +185,7 @@ pub fn canceled() -> SigningProcess {
 
 /// The id of the entry of `role` in a process.
 pub fn entry(p: &SigningProcess, role: pas_domain::status::SignerRole) -> uuid::Uuid {
-    p.signers()
+    p.entries()
         .find(|e| e.role() == role)
         .expect("entry of that role")
         .id

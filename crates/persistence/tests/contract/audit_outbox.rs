@@ -4,7 +4,7 @@ use pas_domain::error::Missing;
 use std::collections::HashSet;
 
 use pas_domain::audit::{AuditEventInput, AuditFilter, Caller, NewAuditEvent};
-use pas_domain::ids::{AuditEventId, SignerId, StepId};
+use pas_domain::ids::{AuditEventId, EntryId, StepId};
 use pas_domain::language::Language;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
 use pas_domain::paging::{AuditSort, Direction, PageRequest};
@@ -60,7 +60,7 @@ fn intent(to: &str, process: ProcessId, full: bool) -> NotificationIntent {
         language: full.then(|| Language::parse("en-GB").unwrap()),
         process_id: process,
         step_id: full.then(|| StepId::from_uuid(Uuid::now_v7())),
-        signer_id: full.then(|| SignerId::from_uuid(Uuid::now_v7())),
+        signer_id: full.then(|| EntryId::from_uuid(Uuid::now_v7())),
     }
 }
 
@@ -95,7 +95,7 @@ contract_tests! {
     async fn audit_chain_stays_unbroken_under_concurrent_appends(ctx: Ctx) {
         let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
         let process = insert_started(&ctx, json, T0).await;
-        let signer = process.steps[0].signers[0].id;
+        let signer = process.steps[0].entries[0].id;
         let before = ctx.trail(process.id).await.events.len();
         let mut tasks = Vec::new();
         for i in 0..20 {
@@ -157,7 +157,7 @@ contract_tests! {
 
         let task_started = all(AuditFilter { event_type: Some(EventType::TaskStarted), ..Default::default() }, created_asc.clone()).await;
         assert_eq!(task_started.total_elements, 1);
-        let signer = one.steps[0].signers[0].id;
+        let signer = one.steps[0].entries[0].id;
         let by_signer = all(AuditFilter { signer_id: Some(signer), ..Default::default() }, created_asc.clone()).await;
         assert_eq!(by_signer.content, task_started.content);
         let by_document = all(AuditFilter { document_id: Some("doc-1".into()), ..Default::default() }, created_asc.clone()).await;

@@ -48,16 +48,16 @@ contract_tests! {
         apply(&ctx, &mut process, |p| p.start(at(1)).unwrap()).await;
         let stored = ctx.processes().get(process.id).await.unwrap().unwrap();
         assert_eq!(stored, process);
-        let anonymous = stored.steps[1].signers[1].clone();
+        let anonymous = stored.steps[1].entries[1].clone();
         assert!(anonymous.anonymous());
         assert_eq!(
-            stored.steps[0].signers[0].details.signer_personal_code.as_ref().map(|c| c.as_str()),
+            stored.steps[0].entries[0].details.signer_personal_code.as_ref().map(|c| c.as_str()),
             Some(LV_CODE)
         );
 
         let by_step = ctx.processes().get_by_step(process.steps[1].id).await.unwrap();
         assert_eq!(by_step.as_ref(), Some(&process));
-        let by_signer = ctx.processes().get_by_signer(anonymous.id).await.unwrap();
+        let by_signer = ctx.processes().get_by_entry(anonymous.id).await.unwrap();
         assert_eq!(by_signer.as_ref(), Some(&process));
         let unknown = ProcessId::from_uuid(uuid::Uuid::now_v7());
         assert_eq!(ctx.processes().get(unknown).await.unwrap(), None);
@@ -80,7 +80,7 @@ contract_tests! {
         let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
         let mut process = insert_started(&ctx, json, T0).await;
         assert_eq!(process.version, 1);
-        let signer = process.steps[0].signers[0].id;
+        let signer = process.steps[0].entries[0].id;
         apply(&ctx, &mut process, |p| p.act(signer, Action::Sign, None, at(1)).unwrap()).await;
         let stored = ctx.processes().get(process.id).await.unwrap().unwrap();
         assert_eq!(stored.version, 2);
@@ -151,7 +151,7 @@ contract_tests! {
     async fn duplicate_idempotency_key_writes_nothing_of_the_change(ctx: Ctx) {
         let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
         let process = insert_started(&ctx, json, T0).await;
-        let signer = process.steps[0].signers[0].id;
+        let signer = process.steps[0].entries[0].id;
         ctx.pending_outbox().await;
         let trail_before = ctx.trail(process.id).await.events.len();
 
@@ -244,7 +244,7 @@ contract_tests! {
         let stored = ctx.processes().get(process.id).await.unwrap().unwrap();
         assert_eq!(stored, process);
         assert_eq!(stored.steps.len(), 2);
-        assert_eq!(stored.steps[0].signers.len(), 2);
+        assert_eq!(stored.steps[0].entries.len(), 2);
         assert_eq!(stored.steps[0].process_order.get(), 1);
     }
 
@@ -256,15 +256,15 @@ contract_tests! {
         ]);
         let mut process = insert_started(&ctx, json, T0).await;
         let step = process.steps[0].id;
-        let named = process.steps[0].signers[0].id;
-        let guest = process.steps[0].signers[1].id;
+        let named = process.steps[0].entries[0].id;
+        let guest = process.steps[0].entries[1].id;
         apply(&ctx, &mut process, |p| p.cancel(true, at(1)).unwrap()).await;
         apply(&ctx, &mut process, |p| p.delete(at(2)).unwrap()).await;
 
         let repo = ctx.processes();
         assert_eq!(repo.get(process.id).await.unwrap(), None);
         assert_eq!(repo.get_by_step(step).await.unwrap(), None);
-        assert_eq!(repo.get_by_signer(named).await.unwrap(), None);
+        assert_eq!(repo.get_by_entry(named).await.unwrap(), None);
         let admin = ProcessFilter::default();
         assert_eq!(repo.list(&admin, &PageRequest::default()).await.unwrap().total_elements, 0);
         let search = ProcessSearch { document_id: Some("doc-1".into()), personal_code: None };
@@ -336,7 +336,7 @@ contract_tests! {
                 );
                 let mut process = insert(&ctx, json, T0).await;
                 apply(&ctx, &mut process, |p| p.start(at(1)).unwrap()).await;
-                let signer = process.steps[0].signers[0].id;
+                let signer = process.steps[0].entries[0].id;
                 ctx.processes()
                     .record(process.id, &change_set(&process, process.remind(signer, at(2)).unwrap()))
                     .await

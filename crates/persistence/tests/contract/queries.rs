@@ -60,7 +60,7 @@ async fn fixture(ctx: &Ctx) -> Fixture {
         datetime!(2026-03-03 10:00 UTC),
     )
     .await;
-    let entry = p3.steps[0].signers[0].id;
+    let entry = p3.steps[0].entries[0].id;
     apply(ctx, &mut p3, |p| {
         p.act(entry, Action::Sign, None, datetime!(2026-03-03 11:00 UTC))
             .unwrap()
@@ -400,7 +400,7 @@ contract_tests! {
         }
         let filter = params(LV_CODE, "LV").validate(now).unwrap();
         let page = ctx.processes().signer_tasks(&filter, &sort).await.unwrap();
-        let (step, entry) = (&t.b.steps[1], &t.b.steps[1].signers[0]);
+        let (step, entry) = (&t.b.steps[1], &t.b.steps[1].entries[0]);
         assert_eq!(page.content[1], SignerTask::of(&t.b, step, entry, now));
         assert_eq!(page.content[0].signing_status, SigningStatus::WaitingForAction);
         assert_eq!(page.content[1].signing_status, SigningStatus::WaitingForPrevious);
@@ -408,12 +408,12 @@ contract_tests! {
 
         // Narrowed to one of the person's entries.
         let mut one = params(LV_CODE, "LV");
-        one.signer_id = Some(t.a.steps[0].signers[0].id);
+        one.signer_id = Some(t.a.steps[0].entries[0].id);
         let page = ctx.processes().signer_tasks(&one.validate(now).unwrap(), &sort).await.unwrap();
         assert_eq!(task_processes(&page), vec![t.a.id]);
         // Someone else's entry id with the person's identity finds nothing.
         let mut other = params(LV_CODE, "LV");
-        other.signer_id = Some(t.b.steps[0].signers[0].id);
+        other.signer_id = Some(t.b.steps[0].entries[0].id);
         let page = ctx.processes().signer_tasks(&other.validate(now).unwrap(), &sort).await.unwrap();
         assert!(page.empty);
     }
@@ -422,8 +422,8 @@ contract_tests! {
     /// reaches an entry that has a personal code (section 8).
     async fn signer_tasks_reach_anonymous_entries_only_by_signer_id(ctx: Ctx) {
         let t = tasks_fixture(&ctx).await;
-        let guest = t.a.steps[0].signers[1].id;
-        let named = t.a.steps[0].signers[0].id;
+        let guest = t.a.steps[0].entries[1].id;
+        let named = t.a.steps[0].entries[0].id;
         let page = PageRequest::default();
         let params = |id| SignerTaskParams { signer_id: Some(id), ..Default::default() };
         let found = ctx.processes().signer_tasks(&params(guest).validate(at(5)).unwrap(), &page).await.unwrap();
@@ -506,7 +506,7 @@ contract_tests! {
             process_json(json!({"documentId": "doc-e"}), vec![signer("Ēriks", "eriks@example.lv", "LV", LV_NEW_CODE)]),
             at(5),
         ).await;
-        let entry = done.steps[0].signers[0].id;
+        let entry = done.steps[0].entries[0].id;
         apply(&ctx, &mut done, |p| p.act(entry, Action::Sign, None, at(6)).unwrap()).await;
 
         let repo = ctx.processes();

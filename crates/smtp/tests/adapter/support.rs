@@ -257,9 +257,9 @@ pub fn started(input: Value) -> SigningProcess {
     process
 }
 
-pub fn entry_id(process: &ProcessData, email: &str) -> SignerId {
+pub fn entry_id(process: &ProcessData, email: &str) -> EntryId {
     process
-        .signers()
+        .entries()
         .find(|e| e.details.signer_email.as_ref().map(Email::as_str) == Some(email))
         .map(|e| e.id)
         .expect("entry exists")
@@ -268,7 +268,7 @@ pub fn entry_id(process: &ProcessData, email: &str) -> SignerId {
 /// The intent of `event` to the entry with `email`.
 pub fn entry_intent(process: &ProcessData, event: EventType, email: &str) -> NotificationIntent {
     let id = entry_id(process, email);
-    let (step, entry) = process.find_signer(id).expect("entry");
+    let (step, entry) = process.find_entry(id).expect("entry");
     NotificationIntent {
         event_type: event,
         role: entry.role().into(),
