@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use pas_domain::audit::Caller;
-use pas_domain::service::ProcessService;
+use pas_domain::service::{ProcessService, SourceChain};
 use tokio::sync::watch;
 
 use crate::config::local_date;
@@ -45,7 +45,7 @@ pub async fn reminders(
             .await
         {
             Ok(sent) => tracing::info!(sent, "reminder job ran"),
-            Err(e) => tracing::error!(error = %e, "reminder job failed"),
+            Err(e) => tracing::error!(error = %SourceChain(&e), "reminder job failed"),
         }
     }
 }

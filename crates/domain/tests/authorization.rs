@@ -13,7 +13,7 @@ use pas_domain::paging::PageRequest;
 use pas_domain::ports::{FixedClock, MockProcessRepository};
 use pas_domain::prelude::*;
 use pas_domain::query::{PersonKey, ProcessFilter};
-use pas_domain::service::{Precondition, ProcessService, ServiceError};
+use pas_domain::service::{Precondition, ProcessError, ProcessService, ReadError};
 use serde_json::json;
 use std::sync::Arc;
 use support::*;
@@ -172,11 +172,11 @@ fn section10_a_process_of_another_group_is_not_found_and_nothing_is_written() {
         as_caller(Principal::new("juris", Roles::of(&[Role::User])).with_groups(["legal"]));
     assert_eq!(
         block(svc.get_audited(p.id, &stranger)).unwrap_err(),
-        ServiceError::NotFound(Missing::Process)
+        ReadError::NotFound(Missing::Process)
     );
     assert_eq!(
         block(svc.cancel(p.id, true, Precondition::None, &stranger)).unwrap_err(),
-        ServiceError::NotFound(Missing::Process)
+        ProcessError::NotFound(Missing::Process)
     );
 }
 
@@ -188,13 +188,13 @@ fn section10_the_role_is_checked_before_anything_is_loaded() {
     let id = ProcessId::from_uuid(uuid::Uuid::nil());
     assert_eq!(
         block(svc.cancel(id, false, Precondition::None, &auditor)).unwrap_err(),
-        ServiceError::Forbidden
+        ProcessError::Forbidden
     );
     let admin = as_caller(only(Role::Admin));
     let entry = EntryId::from_uuid(uuid::Uuid::nil());
     assert_eq!(
         block(svc.act(entry, Action::Sign, None, None, &admin)).unwrap_err(),
-        ServiceError::Forbidden,
+        ProcessError::Forbidden,
         "an administrator never signs for a person"
     );
 }
@@ -210,11 +210,11 @@ fn section10_a_user_creates_and_lists_only_in_its_groups() {
     foreign["ownerGroup"] = json!("legal");
     assert_eq!(
         block(svc.create(process_input(foreign), &user)).unwrap_err(),
-        ServiceError::Forbidden
+        ProcessError::Forbidden
     );
     assert_eq!(
         block(svc.create(process_input(json!({"ownerGroup": "legal"})), &user)).unwrap_err(),
-        ServiceError::Forbidden,
+        ProcessError::Forbidden,
         "the group is checked before the body"
     );
     let mut unnamed = two_steps();
@@ -226,7 +226,7 @@ fn section10_a_user_creates_and_lists_only_in_its_groups() {
     let page = PageRequest::default();
     assert_eq!(
         block(svc.list(&every_group, &page, &user)).unwrap_err(),
-        ServiceError::Forbidden,
+        ReadError::Forbidden,
         "isAdmin=true is for those who see everything"
     );
     let legal = ProcessFilter {
@@ -235,7 +235,7 @@ fn section10_a_user_creates_and_lists_only_in_its_groups() {
     };
     assert_eq!(
         block(svc.list(&legal, &page, &user)).unwrap_err(),
-        ServiceError::Forbidden
+        ReadError::Forbidden
     );
 }
 
@@ -261,7 +261,7 @@ fn section10_a_signer_acts_only_as_itself_and_a_user_cannot_correct_a_status() {
     let signer = as_caller(only(Role::Signer).with_person(Some(me.clone())));
     assert_eq!(
         block(svc.act(entry, Action::Sign, None, Some(other), &signer)).unwrap_err(),
-        ServiceError::Forbidden,
+        ProcessError::Forbidden,
         "a signer token naming another person"
     );
 
@@ -275,7 +275,7 @@ fn section10_a_signer_acts_only_as_itself_and_a_user_cannot_correct_a_status() {
             &user
         ))
         .unwrap_err(),
-        ServiceError::Forbidden,
+        ProcessError::Forbidden,
         "a signingStatus correction is for administrators"
     );
 

@@ -14,7 +14,9 @@ use pas_domain::ports::{ChangeSet, FixedClock, MockProcessRepository, RepoError}
 use pas_domain::prelude::*;
 use pas_domain::query::PersonKey;
 use pas_domain::query::ProcessFilter;
-use pas_domain::service::{Precondition, ProcessService, ReadAudit, ServiceError};
+use pas_domain::service::{
+    Conflict, Precondition, ProcessError, ProcessService, ReadAudit, ReadError,
+};
 use support::*;
 
 fn service(repo: MockProcessRepository) -> ProcessService {
@@ -85,7 +87,10 @@ fn rule10_a_client_id_already_used_is_a_conflict() {
     repo.expect_insert()
         .returning(|_, _| Err(RepoError::Duplicate("process")));
     let e = block(service(repo).create(process_input(two_steps()), &caller())).unwrap_err();
-    assert!(matches!(e, ServiceError::Conflict(_)));
+    assert!(
+        matches!(e, ProcessError::Conflict(Conflict::IdInUse(_))),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -122,7 +127,7 @@ fn rule10_a_stale_if_match_is_a_failed_precondition_and_saves_nothing() {
     repo.expect_save().never();
     let e =
         block(service(repo).cancel(p.id, false, Precondition::Version(1), &caller())).unwrap_err();
-    assert_eq!(e, ServiceError::PreconditionFailed { current: 2 });
+    assert_eq!(e, ProcessError::PreconditionFailed { current: 2 });
 }
 
 #[test]
@@ -138,7 +143,7 @@ fn rule10_a_conflict_under_if_match_is_not_retried() {
         .returning(|_, expected, _| Err(RepoError::VersionConflict { expected }));
     let e =
         block(service(repo).cancel(p.id, false, Precondition::Version(2), &caller())).unwrap_err();
-    assert!(matches!(e, ServiceError::PreconditionFailed { .. }));
+    assert!(matches!(e, ProcessError::PreconditionFailed { .. }));
 }
 
 #[test]
@@ -151,7 +156,7 @@ fn rule7_a_forbidden_transition_reaches_the_caller_and_saves_nothing() {
         .returning(move |_| Ok(Some(loaded.clone())));
     repo.expect_save().never();
     let e = block(service(repo).start(p.id, Precondition::None, &caller())).unwrap_err();
-    assert!(matches!(e, ServiceError::Transition(_)));
+    assert!(matches!(e, ProcessError::Transition(_)));
 }
 
 #[test]
@@ -170,11 +175,11 @@ fn section8_the_portal_acts_only_with_a_matching_identity() {
     let wrong = PersonKey::parse("010101-10000", "LV").unwrap();
     assert_eq!(
         block(svc.act(s, Action::Sign, None, Some(wrong), &caller())).unwrap_err(),
-        ServiceError::Forbidden
+        ProcessError::Forbidden
     );
     assert_eq!(
         block(svc.act(s, Action::Sign, None, None, &caller())).unwrap_err(),
-        ServiceError::Forbidden
+        ProcessError::Forbidden
     );
     let right = PersonKey::parse("16117519997", "lv").unwrap();
     assert_eq!(
@@ -198,7 +203,7 @@ fn section8_an_unknown_signer_is_forbidden_like_a_wrong_identity() {
         &caller(),
     ))
     .unwrap_err();
-    assert_eq!(e, ServiceError::Forbidden);
+    assert_eq!(e, ProcessError::Forbidden);
 }
 
 #[test]
@@ -265,7 +270,7 @@ fn section8_authorize_records_auth_completed_or_login_fault() {
         &caller(),
     ))
     .unwrap_err();
-    assert_eq!(e, ServiceError::Forbidden);
+    assert_eq!(e, ReadError::Forbidden);
     assert_eq!(
         *recorded.lock().unwrap(),
         [EventType::AuthCompleted, EventType::AuditLoginFault]
@@ -315,7 +320,12 @@ fn storage_failures_surface_as_storage_errors() {
     repo.expect_get()
         .returning(|_| Err(RepoError::Storage("connection reset".into())));
     let e = block(service(repo).get(ProcessId::from_uuid(uuid::Uuid::nil()))).unwrap_err();
-    assert!(matches!(e, ServiceError::Storage(_)));
+    // The port's error is kept as the source, for the log.
+    assert_eq!(
+        e,
+        ReadError::Storage(RepoError::Storage("connection reset".into()))
+    );
+    assert!(std::error::Error::source(&e).is_some());
 }
 
 /// A repository that answers `p` for `get`, `list`, `search` and `get_by_entry`, and keeps
@@ -426,7 +436,7 @@ fn audit_an_unknown_process_is_not_found_and_records_nothing() {
     repo.expect_record().never();
     let e = block(service(repo).get_audited(ProcessId::from_uuid(uuid::Uuid::nil()), &caller()))
         .unwrap_err();
-    assert_eq!(e, ServiceError::NotFound(Missing::Process));
+    assert_eq!(e, ReadError::NotFound(Missing::Process));
 }
 
 #[test]
@@ -439,5 +449,8 @@ fn audit_a_read_that_cannot_be_recorded_fails() {
     repo.expect_record()
         .returning(|_, _| Err(RepoError::Storage("audit table locked".into())));
     let e = block(service(repo).get_audited(p.id, &caller())).unwrap_err();
-    assert!(matches!(e, ServiceError::Storage(_)));
+    assert!(
+        matches!(e, ReadError::Storage(RepoError::Storage(_))),
+        "{e:?}"
+    );
 }

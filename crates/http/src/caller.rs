@@ -17,7 +17,6 @@ use actix_web::http::header::HeaderName;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use pas_domain::audit::Caller;
 use pas_domain::auth::{Operation, Principal};
-use pas_domain::service::ServiceError;
 use utoipa::openapi::OpenApi;
 
 use crate::ApiState;
@@ -76,7 +75,7 @@ impl FromRequest for RequestCaller {
                 .principal()
                 .require(op)
                 .map(|()| caller)
-                .map_err(|_| ApiError::Service(ServiceError::Forbidden)),
+                .map_err(ApiError::from),
             None => Ok(caller),
         };
         ready(checked)

@@ -1,6 +1,8 @@
 //! Errors as RFC 9457 problems (`application/problem+json`): every failure of a request,
-//! whether a use case's [`ServiceError`] or a malformed request, is one [`ApiError`], rendered
-//! by its one [`ResponseError`] implementation.
+//! whether a use case's error or a malformed request, is one [`ApiError`], rendered by its one
+//! [`ResponseError`] implementation. Each use-case error enum has one match giving status,
+//! type, title, detail and field errors together ([`Parts`]), so that the status and the body
+//! cannot disagree.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,8 +10,12 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use pas_domain::error::{FieldError, ValidationErrors};
-use pas_domain::service::ServiceError;
+use pas_domain::auth::Denied;
+use pas_domain::error::{FieldError, Missing, TransitionError, ValidationErrors};
+use pas_domain::service::{
+    AuditError, CatalogError, Conflict, DirectoryError, MessageError, ProcessError, ReadError,
+    SourceChain,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa::openapi::{RefOr, Response, ResponseBuilder, content::ContentBuilder};
@@ -66,8 +72,22 @@ impl From<FieldError> for ProblemField {
 /// Why a request failed.
 #[derive(Debug)]
 pub enum ApiError {
-    /// A use case failed.
-    Service(ServiceError),
+    /// A read failed.
+    Read(ReadError),
+    /// A command on processes failed.
+    Process(ProcessError),
+    /// A write of document profiles or attributes failed.
+    Catalog(CatalogError),
+    /// A write of contacts or templates failed.
+    Directory(DirectoryError),
+    /// Recording an auditing event failed.
+    Audit(AuditError),
+    /// An email use case failed.
+    Message(MessageError),
+    /// The caller's roles do not allow the operation (403), checked before any use case.
+    Denied,
+    /// A well-formed request that breaks a rule the edge checks itself (422).
+    Invalid(ValidationErrors),
     /// A malformed request: a parameter, header or body that cannot be read.
     BadRequest {
         /// What is wrong.
@@ -132,83 +152,66 @@ impl ApiError {
         }
     }
 
+    /// A 403: the caller may not do this, or an identity check failed.
+    pub fn is_forbidden(&self) -> bool {
+        self.parts().status == StatusCode::FORBIDDEN
+    }
+
     /// The problem document of this error.
     pub fn problem(&self) -> Problem {
-        let status = self.status_code();
-        let (kind, title, detail, errors): (&str, &str, String, Vec<FieldError>) = match self {
-            Self::Service(e) => match e {
-                ServiceError::NotFound(what) => (
-                    "not-found",
-                    "Not Found",
-                    format!("{what} not found"),
-                    vec![],
-                ),
-                ServiceError::Invalid(v) => (
-                    "validation",
-                    "Unprocessable Content",
-                    format!("the request breaks {} rule(s): {v}", v.errors.len()),
-                    v.errors.clone(),
-                ),
-                ServiceError::Transition(t) => {
-                    ("invalid-transition", "Conflict", t.to_string(), vec![])
-                }
-                ServiceError::Conflict(text) => ("conflict", "Conflict", text.clone(), vec![]),
-                ServiceError::PreconditionFailed { .. } => (
-                    "precondition-failed",
-                    "Precondition Failed",
-                    e.to_string(),
-                    vec![],
-                ),
-                ServiceError::Forbidden => {
-                    ("forbidden", "Forbidden", "access denied".to_owned(), vec![])
-                }
-                ServiceError::Storage(_) | ServiceError::Internal(_) => (
-                    "internal",
-                    "Internal Server Error",
-                    INTERNAL_DETAIL.to_owned(),
-                    vec![],
-                ),
-                ServiceError::Upstream(_) => (
-                    "upstream",
-                    "Bad Gateway",
-                    "the mail server did not accept the email; it has been logged".to_owned(),
-                    vec![],
-                ),
+        self.parts().into_problem()
+    }
+
+    /// Status and body of this error, from one match: each use-case error maps itself.
+    fn parts(&self) -> Parts {
+        match self {
+            Self::Read(e) => Parts::from(e),
+            Self::Process(e) => Parts::from(e),
+            Self::Catalog(e) => Parts::from(e),
+            Self::Directory(e) => Parts::from(e),
+            Self::Audit(e) => Parts::from(e),
+            Self::Message(e) => Parts::from(e),
+            Self::Denied => Parts::forbidden(),
+            Self::Invalid(v) => Parts::invalid(v),
+            Self::BadRequest { detail, errors } => Parts {
+                status: StatusCode::BAD_REQUEST,
+                kind: "bad-request",
+                title: "Bad Request",
+                detail: detail.clone(),
+                errors: errors.clone(),
             },
-            Self::BadRequest { detail, errors } => {
-                ("bad-request", "Bad Request", detail.clone(), errors.clone())
-            }
-            Self::PayloadTooLarge { limit } => (
+            Self::PayloadTooLarge { limit } => Parts::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
                 "payload-too-large",
                 "Content Too Large",
                 format!("the request body is larger than {limit} bytes"),
-                vec![],
             ),
-            Self::UnsupportedMediaType => (
+            Self::UnsupportedMediaType => Parts::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
                 "Unsupported Media Type",
                 "the request body must be JSON (Content-Type: application/json)".to_owned(),
-                vec![],
             ),
-            Self::RouteNotFound => (
+            Self::RouteNotFound => Parts::new(
+                StatusCode::NOT_FOUND,
                 "not-found",
                 "Not Found",
                 "no resource has this path".to_owned(),
-                vec![],
             ),
-            Self::MethodNotAllowed(allowed) => (
+            Self::MethodNotAllowed(allowed) => Parts::new(
+                StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method Not Allowed",
                 format!("this path allows {}", method_list(allowed)),
-                vec![],
             ),
-            Self::TooManyRequests { retry_after } => (
+            Self::TooManyRequests { retry_after } => Parts::new(
+                StatusCode::TOO_MANY_REQUESTS,
                 "too-many-requests",
                 "Too Many Requests",
                 format!("too many failed attempts; try again in {retry_after} seconds"),
-                vec![],
             ),
-            Self::Unauthorized { invalid_token } => (
+            Self::Unauthorized { invalid_token } => Parts::new(
+                StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "Unauthorized",
                 if *invalid_token {
@@ -217,37 +220,211 @@ impl ApiError {
                     "this operation needs a bearer token (Authorization: Bearer ...)"
                 }
                 .to_owned(),
-                vec![],
             ),
-            Self::AuthUnavailable => (
+            Self::AuthUnavailable => Parts::new(
+                StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Service Unavailable",
                 "the identity provider's signing keys are not loaded yet; try again shortly"
                     .to_owned(),
-                vec![],
             ),
-            Self::Status(s) if s.is_server_error() => (
-                "internal",
-                "Internal Server Error",
-                INTERNAL_DETAIL.to_owned(),
-                vec![],
-            ),
-            Self::Status(s) => (
+            Self::Status(s) if s.is_server_error() => Parts {
+                status: *s,
+                ..Parts::internal()
+            },
+            Self::Status(s) => Parts::new(
+                *s,
                 "http-error",
                 s.canonical_reason().unwrap_or("Error"),
                 format!(
                     "the request failed: {}",
                     s.canonical_reason().unwrap_or("error")
                 ),
-                vec![],
             ),
+        }
+    }
+
+    /// The use case's error, when it failed on the service's side (5xx): what gets logged.
+    fn server_fault(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let e: &(dyn std::error::Error + 'static) = match self {
+            Self::Read(e) => e,
+            Self::Process(e) => e,
+            Self::Catalog(e) => e,
+            Self::Directory(e) => e,
+            Self::Audit(e) => e,
+            Self::Message(e) => e,
+            _ => return None,
         };
-        Problem {
-            problem_type: format!("urn:pas:problem:{kind}"),
-            title: title.to_owned(),
-            status: status.as_u16(),
+        self.status_code().is_server_error().then_some(e)
+    }
+}
+
+/// Everything an error response says: status, problem type and title, detail, field errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Parts {
+    status: StatusCode,
+    /// The last segment of the problem type, `urn:pas:problem:<kind>`.
+    kind: &'static str,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+}
+
+impl Parts {
+    fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: String) -> Self {
+        Self {
+            status,
+            kind,
+            title,
             detail,
-            errors: (!errors.is_empty()).then(|| errors.into_iter().map(Into::into).collect()),
+            errors: Vec::new(),
+        }
+    }
+
+    fn not_found(what: Missing) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not Found",
+            format!("{what} not found"),
+        )
+    }
+
+    fn invalid(v: &ValidationErrors) -> Self {
+        Self {
+            errors: v.errors.clone(),
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Unprocessable Content",
+                format!("the request breaks {} rule(s): {v}", v.errors.len()),
+            )
+        }
+    }
+
+    fn transition(t: &TransitionError) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "invalid-transition",
+            "Conflict",
+            t.to_string(),
+        )
+    }
+
+    fn conflict(c: &Conflict) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict", c.to_string())
+    }
+
+    /// Deliberately the same body whatever was refused (PRODUCT.md section 8).
+    fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "access denied".to_owned(),
+        )
+    }
+
+    /// Never the cause: it is logged, not sent.
+    fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal Server Error",
+            INTERNAL_DETAIL.to_owned(),
+        )
+    }
+
+    fn into_problem(self) -> Problem {
+        Problem {
+            problem_type: format!("urn:pas:problem:{}", self.kind),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: (!self.errors.is_empty())
+                .then(|| self.errors.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
+impl From<&ReadError> for Parts {
+    fn from(e: &ReadError) -> Self {
+        match e {
+            ReadError::NotFound(what) => Self::not_found(*what),
+            ReadError::Forbidden => Self::forbidden(),
+            ReadError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
+impl From<&ProcessError> for Parts {
+    fn from(e: &ProcessError) -> Self {
+        match e {
+            ProcessError::NotFound(what) => Self::not_found(*what),
+            ProcessError::Invalid(v) => Self::invalid(v),
+            ProcessError::Transition(t) => Self::transition(t),
+            ProcessError::Conflict(c) => Self::conflict(c),
+            ProcessError::PreconditionFailed { .. } => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition Failed",
+                e.to_string(),
+            ),
+            ProcessError::Forbidden => Self::forbidden(),
+            ProcessError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
+impl From<&CatalogError> for Parts {
+    fn from(e: &CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(what) => Self::not_found(*what),
+            CatalogError::Invalid(v) => Self::invalid(v),
+            CatalogError::Conflict(c) => Self::conflict(c),
+            CatalogError::Forbidden => Self::forbidden(),
+            CatalogError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
+impl From<&DirectoryError> for Parts {
+    fn from(e: &DirectoryError) -> Self {
+        match e {
+            DirectoryError::NotFound(what) => Self::not_found(*what),
+            DirectoryError::Invalid(v) => Self::invalid(v),
+            DirectoryError::Conflict(c) => Self::conflict(c),
+            DirectoryError::Forbidden => Self::forbidden(),
+            DirectoryError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
+impl From<&AuditError> for Parts {
+    fn from(e: &AuditError) -> Self {
+        match e {
+            AuditError::Invalid(v) => Self::invalid(v),
+            AuditError::Conflict(c) => Self::conflict(c),
+            AuditError::Forbidden => Self::forbidden(),
+            AuditError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
+impl From<&MessageError> for Parts {
+    fn from(e: &MessageError) -> Self {
+        match e {
+            MessageError::NotFound(what) => Self::not_found(*what),
+            MessageError::Invalid(v) => Self::invalid(v),
+            MessageError::Transition(t) => Self::transition(t),
+            MessageError::Forbidden => Self::forbidden(),
+            MessageError::Render(_) => Self::internal(),
+            MessageError::Transport(_) => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream",
+                "Bad Gateway",
+                "the mail server did not accept the email; it has been logged".to_owned(),
+            ),
         }
     }
 }
@@ -268,54 +445,71 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl From<ServiceError> for ApiError {
-    fn from(e: ServiceError) -> Self {
-        Self::Service(e)
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        Self::Read(e)
+    }
+}
+
+impl From<ProcessError> for ApiError {
+    fn from(e: ProcessError) -> Self {
+        Self::Process(e)
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        Self::Catalog(e)
+    }
+}
+
+impl From<DirectoryError> for ApiError {
+    fn from(e: DirectoryError) -> Self {
+        Self::Directory(e)
+    }
+}
+
+impl From<AuditError> for ApiError {
+    fn from(e: AuditError) -> Self {
+        Self::Audit(e)
+    }
+}
+
+impl From<MessageError> for ApiError {
+    fn from(e: MessageError) -> Self {
+        Self::Message(e)
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(_: Denied) -> Self {
+        Self::Denied
     }
 }
 
 impl From<ValidationErrors> for ApiError {
     /// A well-formed request that breaks a rule: 422.
     fn from(e: ValidationErrors) -> Self {
-        Self::Service(ServiceError::Invalid(e))
+        Self::Invalid(e)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Service(e) => match e {
-                ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-                ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                ServiceError::Transition(_) | ServiceError::Conflict(_) => StatusCode::CONFLICT,
-                ServiceError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
-                ServiceError::Forbidden => StatusCode::FORBIDDEN,
-                ServiceError::Storage(_) | ServiceError::Internal(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                ServiceError::Upstream(_) => StatusCode::BAD_GATEWAY,
-            },
-            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RouteNotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::AuthUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Status(s) => *s,
-        }
+        self.parts().status
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Service(ServiceError::Storage(text)) = self {
-            tracing::error!(error = %text, "storage failure");
+        if let Some(e) = self.server_fault() {
+            tracing::error!(error = %SourceChain(e), "the request failed on the service's side");
         }
-        let problem = self.problem();
+        let parts = self.parts();
+        let status = parts.status;
+        let problem = parts.into_problem();
         let body = serde_json::to_string(&problem).unwrap_or_else(|_| {
             r#"{"type":"urn:pas:problem:internal","title":"Internal Server Error","status":500,"detail":"error"}"#.to_owned()
         });
-        let mut res = HttpResponse::build(self.status_code());
+        let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         if let Self::MethodNotAllowed(allowed) = self {
             if let Ok(v) = HeaderValue::from_str(&method_list(allowed)) {
@@ -411,33 +605,217 @@ pub mod responses {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pas_domain::error::{Missing, TransitionError};
-    use pas_domain::status::ProcessStatus;
+    use pas_domain::ids::ProcessId;
+    use pas_domain::notify::RecipientRole;
+    use pas_domain::ports::{MailError, RepoError};
+    use pas_domain::status::{EventType, ProcessStatus};
+
+    fn assert_maps(cases: Vec<(ApiError, u16, &str)>) {
+        for (e, status, kind) in cases {
+            let problem = e.problem();
+            assert_eq!(e.status_code().as_u16(), status, "{e:?}");
+            assert_eq!(problem.status, status, "{e:?}");
+            assert_eq!(
+                problem.problem_type,
+                format!("urn:pas:problem:{kind}"),
+                "{e:?}"
+            );
+        }
+    }
+
+    fn invalid() -> ValidationErrors {
+        ValidationErrors::single("a", "b")
+    }
+
+    fn transition() -> TransitionError {
+        TransitionError::ProcessStatus {
+            operation: "cancel",
+            current: ProcessStatus::Completed,
+            needed: "PENDING or STARTED",
+        }
+    }
+
+    fn storage() -> RepoError {
+        RepoError::Storage("db down".into())
+    }
+
+    fn conflict() -> Conflict {
+        Conflict::Duplicate("contact")
+    }
+
+    // Statuses as PRODUCT.md section 4 lists them: 403 role or identity, 404 unknown or out
+    // of reach, 409 state machine or duplicate/referenced row, 412 If-Match, 422 rule,
+    // 500 never with internals, 502 the mail server.
 
     #[test]
-    fn every_service_error_maps_to_its_status() {
-        let cases = [
-            (ServiceError::NotFound(Missing::Process), 404),
-            (ValidationErrors::single("a", "b").into(), 422),
+    fn every_read_error_maps_to_its_status() {
+        assert_maps(vec![
             (
-                TransitionError::ProcessStatus {
-                    operation: "cancel",
-                    current: ProcessStatus::Completed,
-                    needed: "PENDING or STARTED",
-                }
-                .into(),
-                409,
+                ReadError::NotFound(Missing::Process).into(),
+                404,
+                "not-found",
             ),
-            (ServiceError::Conflict("x".into()), 409),
-            (ServiceError::PreconditionFailed { current: 3 }, 412),
-            (ServiceError::Forbidden, 403),
-            (ServiceError::Storage("db down".into()), 500),
+            (ReadError::Forbidden.into(), 403, "forbidden"),
+            (ReadError::Storage(storage()).into(), 500, "internal"),
+        ]);
+    }
+
+    #[test]
+    fn every_process_error_maps_to_its_status() {
+        assert_maps(vec![
+            (
+                ProcessError::NotFound(Missing::Step).into(),
+                404,
+                "not-found",
+            ),
+            (ProcessError::Invalid(invalid()).into(), 422, "validation"),
+            (
+                ProcessError::Transition(transition()).into(),
+                409,
+                "invalid-transition",
+            ),
+            (ProcessError::Conflict(conflict()).into(), 409, "conflict"),
+            (
+                ProcessError::PreconditionFailed { current: 3 }.into(),
+                412,
+                "precondition-failed",
+            ),
+            (ProcessError::Forbidden.into(), 403, "forbidden"),
+            (ProcessError::Storage(storage()).into(), 500, "internal"),
+        ]);
+    }
+
+    #[test]
+    fn every_catalog_error_maps_to_its_status() {
+        assert_maps(vec![
+            (
+                CatalogError::NotFound(Missing::DocumentProfile).into(),
+                404,
+                "not-found",
+            ),
+            (CatalogError::Invalid(invalid()).into(), 422, "validation"),
+            (CatalogError::Conflict(conflict()).into(), 409, "conflict"),
+            (CatalogError::Forbidden.into(), 403, "forbidden"),
+            (CatalogError::Storage(storage()).into(), 500, "internal"),
+        ]);
+    }
+
+    #[test]
+    fn every_directory_error_maps_to_its_status() {
+        assert_maps(vec![
+            (
+                DirectoryError::NotFound(Missing::Contact).into(),
+                404,
+                "not-found",
+            ),
+            (DirectoryError::Invalid(invalid()).into(), 422, "validation"),
+            (DirectoryError::Conflict(conflict()).into(), 409, "conflict"),
+            (DirectoryError::Forbidden.into(), 403, "forbidden"),
+            (DirectoryError::Storage(storage()).into(), 500, "internal"),
+        ]);
+    }
+
+    #[test]
+    fn every_audit_error_maps_to_its_status() {
+        assert_maps(vec![
+            (AuditError::Invalid(invalid()).into(), 422, "validation"),
+            (AuditError::Conflict(conflict()).into(), 409, "conflict"),
+            (AuditError::Forbidden.into(), 403, "forbidden"),
+            (AuditError::Storage(storage()).into(), 500, "internal"),
+        ]);
+    }
+
+    #[test]
+    fn every_message_error_maps_to_its_status() {
+        assert_maps(vec![
+            (
+                MessageError::NotFound(Missing::Entry).into(),
+                404,
+                "not-found",
+            ),
+            (MessageError::Invalid(invalid()).into(), 422, "validation"),
+            (
+                MessageError::Transition(transition()).into(),
+                409,
+                "invalid-transition",
+            ),
+            (MessageError::Forbidden.into(), 403, "forbidden"),
+            (
+                MessageError::Render(MailError::Render("{{ oops".into())).into(),
+                500,
+                "internal",
+            ),
+            (
+                MessageError::Transport(MailError::Transport("550 relay denied".into())).into(),
+                502,
+                "upstream",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn the_edge_s_own_refusals_map_to_their_status() {
+        assert_maps(vec![
+            (ApiError::from(Denied), 403, "forbidden"),
+            (ApiError::from(invalid()), 422, "validation"),
+        ]);
+    }
+
+    #[test]
+    fn every_conflict_says_what_collided() {
+        let id = ProcessId::from_uuid(uuid::Uuid::nil());
+        let cases = [
+            (
+                Conflict::VersionChanged,
+                "the process was changed by another request; read it again",
+            ),
+            (
+                Conflict::IdInUse(id),
+                "process id 00000000-0000-0000-0000-000000000000 is already used",
+            ),
+            (
+                Conflict::Duplicate("document profile"),
+                "document profile already exists",
+            ),
+            (
+                Conflict::InUse("document attribute"),
+                "document attribute is still in use",
+            ),
         ];
-        for (e, status) in cases {
-            let api = ApiError::from(e);
-            assert_eq!(api.status_code().as_u16(), status);
-            assert_eq!(api.problem().status, status);
+        for (c, detail) in cases {
+            let p = ApiError::from(ProcessError::Conflict(c)).problem();
+            assert_eq!(
+                (p.status, p.title.as_str(), p.detail.as_str()),
+                (409, "Conflict", detail)
+            );
         }
+    }
+
+    #[test]
+    fn a_mail_error_the_request_chose_is_a_422_naming_the_field() {
+        let no_template = MessageError::from(MailError::NoTemplate {
+            event: EventType::TaskStarted,
+            role: RecipientRole::Signer,
+        });
+        let p = ApiError::from(no_template).problem();
+        assert_eq!(p.status, 422);
+        let fields: Vec<_> = p
+            .errors
+            .iter()
+            .flatten()
+            .map(|f| f.field.as_str())
+            .collect();
+        assert_eq!(fields, ["eventType"]);
+    }
+
+    #[test]
+    fn a_precondition_failure_names_the_current_version() {
+        let p = ApiError::from(ProcessError::PreconditionFailed { current: 7 }).problem();
+        assert_eq!(p.title, "Precondition Failed");
+        assert_eq!(
+            p.detail,
+            "the process is at version 7, not the one in If-Match"
+        );
     }
 
     #[test]
@@ -460,9 +838,27 @@ mod tests {
 
     #[test]
     fn a_storage_failure_never_shows_its_text() {
-        let e = ApiError::from(ServiceError::Storage("password=hunter2".into()));
-        assert!(!e.problem().detail.contains("hunter2"));
-        assert!(!e.to_string().contains("hunter2"));
+        let cause = || RepoError::Storage("password=hunter2".into());
+        let errors = [
+            ApiError::from(ReadError::Storage(cause())),
+            ApiError::from(ProcessError::Storage(cause())),
+            ApiError::from(CatalogError::Storage(cause())),
+            ApiError::from(DirectoryError::Storage(cause())),
+            ApiError::from(AuditError::Storage(cause())),
+            ApiError::from(MessageError::Render(MailError::Render(
+                "password=hunter2".into(),
+            ))),
+            ApiError::from(MessageError::Transport(MailError::Transport(
+                "password=hunter2".into(),
+            ))),
+        ];
+        for e in errors {
+            assert!(!e.problem().detail.contains("hunter2"), "{e:?}");
+            assert!(!e.to_string().contains("hunter2"), "{e:?}");
+            // The cause stays with the error, for the log.
+            let fault = e.server_fault().map(|f| SourceChain(f).to_string());
+            assert!(fault.is_some_and(|f| f.contains("hunter2")), "{e:?}");
+        }
     }
 
     #[test]

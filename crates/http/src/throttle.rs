@@ -12,7 +12,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use pas_domain::service::ServiceError;
 use uuid::Uuid;
 
 use crate::problem::ApiError;
@@ -194,7 +193,7 @@ impl AuthThrottle {
             });
         }
         let result = work.await;
-        let failed = matches!(result, Err(ApiError::Service(ServiceError::Forbidden)));
+        let failed = result.as_ref().is_err_and(ApiError::is_forbidden);
         let mut window = self.lock();
         if failed {
             for key in &keys {

@@ -7,7 +7,7 @@ use crate::ids::{AuditEventId, ProcessId};
 use crate::paging::{AuditSort, Page, PageRequest};
 use crate::ports::{AuditStore, Clock, IdSource, ProcessRepository};
 
-use super::ServiceError;
+use super::{AuditError, ReadError};
 
 /// The audit log: other systems' events, the event list and a process's verified trail.
 #[derive(Clone)]
@@ -41,7 +41,7 @@ impl AuditService {
         &self,
         input: AuditEventInput,
         caller: &Caller,
-    ) -> Result<AuditingEvent, ServiceError> {
+    ) -> Result<AuditingEvent, AuditError> {
         caller.principal.require(Operation::CreateAuditingEvent)?;
         let id = AuditEventId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let event = input.validate(id, self.clock.now(), caller)?;
@@ -55,7 +55,7 @@ impl AuditService {
         filter: &AuditFilter,
         page: &PageRequest<AuditSort>,
         principal: &Principal,
-    ) -> Result<Page<AuditingEvent>, ServiceError> {
+    ) -> Result<Page<AuditingEvent>, ReadError> {
         principal.require(Operation::ListAuditEvents)?;
         let confined = AuditFilter {
             owner_groups: principal.confined_to().map(<[String]>::to_vec),
@@ -70,13 +70,13 @@ impl AuditService {
         &self,
         process: ProcessId,
         principal: &Principal,
-    ) -> Result<AuditTrail, ServiceError> {
+    ) -> Result<AuditTrail, ReadError> {
         principal.require(Operation::GetProcessAuditTrail)?;
         if !principal.sees_everything() {
             let found = self.processes.get_including_deleted(process).await?;
             let group = found.as_ref().and_then(|p| p.header.owner_group.as_deref());
             if !principal.reaches_group(group) {
-                return Err(ServiceError::NotFound(Missing::Process));
+                return Err(ReadError::NotFound(Missing::Process));
             }
         }
         Ok(self.audit.trail(process).await?)

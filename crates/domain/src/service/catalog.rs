@@ -6,7 +6,7 @@ use crate::catalog::{AttributeInput, DocumentAttribute, DocumentProfile, Profile
 use crate::ids::{AttributeId, ProfileId};
 use crate::ports::{CatalogStore, Clock, IdSource};
 
-use super::ServiceError;
+use super::{CatalogError, ReadError};
 
 /// Document profile and attribute use cases.
 #[derive(Clone)]
@@ -27,7 +27,7 @@ impl CatalogService {
     }
 
     /// Looks up every referenced attribute; an unknown one is a 422 naming it.
-    async fn resolve(&self, ids: &[AttributeId]) -> Result<Vec<DocumentAttribute>, ServiceError> {
+    async fn resolve(&self, ids: &[AttributeId]) -> Result<Vec<DocumentAttribute>, CatalogError> {
         let mut out = Vec::with_capacity(ids.len());
         for (i, id) in ids.iter().enumerate() {
             match self.store.get_attribute(*id).await? {
@@ -49,7 +49,7 @@ impl CatalogService {
         &self,
         input: ProfileInput,
         principal: &Principal,
-    ) -> Result<DocumentProfile, ServiceError> {
+    ) -> Result<DocumentProfile, CatalogError> {
         principal.require(Operation::CreateDocumentProfile)?;
         let draft = input.validate(ProfileId::from_uuid(self.ids.new_id()), self.clock.now())?;
         let mut profile = draft.profile;
@@ -64,13 +64,13 @@ impl CatalogService {
         id: ProfileId,
         input: ProfileInput,
         principal: &Principal,
-    ) -> Result<DocumentProfile, ServiceError> {
+    ) -> Result<DocumentProfile, CatalogError> {
         principal.require(Operation::UpdateDocumentProfile)?;
         let existing = self
             .store
             .get_profile(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::DocumentProfile))?;
+            .ok_or(CatalogError::NotFound(Missing::DocumentProfile))?;
         let draft = input.validate(id, existing.created_at)?;
         let mut profile = draft.profile;
         profile.attributes = self.resolve(&draft.attribute_ids).await?;
@@ -83,7 +83,7 @@ impl CatalogService {
         &self,
         id: ProfileId,
         principal: &Principal,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), CatalogError> {
         principal.require(Operation::DeleteDocumentProfile)?;
         Ok(self.store.delete_profile(id).await?)
     }
@@ -93,12 +93,12 @@ impl CatalogService {
         &self,
         id: ProfileId,
         principal: &Principal,
-    ) -> Result<DocumentProfile, ServiceError> {
+    ) -> Result<DocumentProfile, ReadError> {
         principal.require(Operation::GetDocumentProfileById)?;
         self.store
             .get_profile(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::DocumentProfile))
+            .ok_or(ReadError::NotFound(Missing::DocumentProfile))
     }
 
     /// `getDocumentProfileByName`: exact match.
@@ -106,12 +106,12 @@ impl CatalogService {
         &self,
         name: &str,
         principal: &Principal,
-    ) -> Result<DocumentProfile, ServiceError> {
+    ) -> Result<DocumentProfile, ReadError> {
         principal.require(Operation::GetDocumentProfileByName)?;
         self.store
             .profile_by_name(name.to_owned())
             .await?
-            .ok_or(ServiceError::NotFound(Missing::DocumentProfile))
+            .ok_or(ReadError::NotFound(Missing::DocumentProfile))
     }
 
     /// `listDocumentProfiles`.
@@ -119,7 +119,7 @@ impl CatalogService {
         &self,
         group: Option<String>,
         principal: &Principal,
-    ) -> Result<Vec<DocumentProfile>, ServiceError> {
+    ) -> Result<Vec<DocumentProfile>, ReadError> {
         principal.require(Operation::ListDocumentProfiles)?;
         Ok(self.store.list_profiles(group).await?)
     }
@@ -129,7 +129,7 @@ impl CatalogService {
         &self,
         input: AttributeInput,
         principal: &Principal,
-    ) -> Result<DocumentAttribute, ServiceError> {
+    ) -> Result<DocumentAttribute, CatalogError> {
         principal.require(Operation::CreateDocumentAttribute)?;
         let id = AttributeId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let attribute = input.validate(id, self.clock.now())?;
@@ -143,13 +143,13 @@ impl CatalogService {
         id: AttributeId,
         input: AttributeInput,
         principal: &Principal,
-    ) -> Result<DocumentAttribute, ServiceError> {
+    ) -> Result<DocumentAttribute, CatalogError> {
         principal.require(Operation::UpdateDocumentAttribute)?;
         let existing = self
             .store
             .get_attribute(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::DocumentAttribute))?;
+            .ok_or(CatalogError::NotFound(Missing::DocumentAttribute))?;
         let attribute = input.validate(id, existing.created_at)?;
         self.store.update_attribute(&attribute).await?;
         Ok(attribute)
@@ -160,7 +160,7 @@ impl CatalogService {
         &self,
         id: AttributeId,
         principal: &Principal,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), CatalogError> {
         principal.require(Operation::DeleteDocumentAttribute)?;
         Ok(self.store.delete_attribute(id).await?)
     }
@@ -170,19 +170,19 @@ impl CatalogService {
         &self,
         id: AttributeId,
         principal: &Principal,
-    ) -> Result<DocumentAttribute, ServiceError> {
+    ) -> Result<DocumentAttribute, ReadError> {
         principal.require(Operation::GetDocumentAttributeById)?;
         self.store
             .get_attribute(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::DocumentAttribute))
+            .ok_or(ReadError::NotFound(Missing::DocumentAttribute))
     }
 
     /// `listDocumentAttributes`.
     pub async fn list_attributes(
         &self,
         principal: &Principal,
-    ) -> Result<Vec<DocumentAttribute>, ServiceError> {
+    ) -> Result<Vec<DocumentAttribute>, ReadError> {
         principal.require(Operation::ListDocumentAttributes)?;
         Ok(self.store.list_attributes().await?)
     }

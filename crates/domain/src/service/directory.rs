@@ -10,7 +10,7 @@ use crate::status::Scope;
 use crate::template::{Template, TemplateFilter, TemplateInput};
 use crate::visibility::Viewer;
 
-use super::ServiceError;
+use super::{DirectoryError, ReadError};
 
 /// Contacts and templates: the use cases with visibility rules and no state machine.
 #[derive(Clone)]
@@ -62,13 +62,13 @@ impl DirectoryService {
         viewer: &Viewer,
         row: &impl Scoped,
         what: Missing,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), DirectoryError> {
         let (scope, owner, group) = (row.scope(), row.owner(), row.group());
         if !viewer.can_see(scope, owner, group) {
-            return Err(ServiceError::NotFound(what));
+            return Err(DirectoryError::NotFound(what));
         }
         if !viewer.can_change(scope, owner, group) {
-            return Err(ServiceError::Forbidden);
+            return Err(DirectoryError::Forbidden);
         }
         Ok(Self::check_row(principal, row)?)
     }
@@ -78,7 +78,7 @@ impl DirectoryService {
         &self,
         input: ContactInput,
         principal: &Principal,
-    ) -> Result<Contact, ServiceError> {
+    ) -> Result<Contact, DirectoryError> {
         principal.require(Operation::CreateContact)?;
         let id = ContactId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let contact = input.validate(id, self.clock.now())?;
@@ -93,7 +93,7 @@ impl DirectoryService {
         input: ContactInput,
         viewer: &Viewer,
         principal: &Principal,
-    ) -> Result<Contact, ServiceError> {
+    ) -> Result<Contact, DirectoryError> {
         principal.require(Operation::UpdateContact)?;
         Self::check_viewer(principal, viewer)?;
         let id = input
@@ -104,12 +104,12 @@ impl DirectoryService {
             .contacts
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::Contact))?;
+            .ok_or(DirectoryError::NotFound(Missing::Contact))?;
         Self::may_change(principal, viewer, &existing, Missing::Contact)?;
         let contact = input.validate(id, existing.created_at)?;
         // The new scope and owner must be the viewer's to give, too.
         if !viewer.can_change(contact.scope, &contact.owner, contact.group.as_deref()) {
-            return Err(ServiceError::Forbidden);
+            return Err(DirectoryError::Forbidden);
         }
         Self::check_row(principal, &contact)?;
         self.contacts.update(&contact).await?;
@@ -122,14 +122,14 @@ impl DirectoryService {
         id: ContactId,
         viewer: &Viewer,
         principal: &Principal,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), DirectoryError> {
         principal.require(Operation::DeleteContact)?;
         Self::check_viewer(principal, viewer)?;
         let existing = self
             .contacts
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::Contact))?;
+            .ok_or(DirectoryError::NotFound(Missing::Contact))?;
         Self::may_change(principal, viewer, &existing, Missing::Contact)?;
         Ok(self.contacts.delete(id).await?)
     }
@@ -140,7 +140,7 @@ impl DirectoryService {
         filter: &ContactFilter,
         page: &PageRequest<ContactSort>,
         principal: &Principal,
-    ) -> Result<Page<Contact>, ServiceError> {
+    ) -> Result<Page<Contact>, ReadError> {
         principal.require(Operation::ListContacts)?;
         Self::check_viewer(principal, &filter.viewer)?;
         Ok(self.contacts.list(filter, page).await?)
@@ -151,7 +151,7 @@ impl DirectoryService {
         &self,
         input: TemplateInput,
         principal: &Principal,
-    ) -> Result<Template, ServiceError> {
+    ) -> Result<Template, DirectoryError> {
         principal.require(Operation::CreateTemplate)?;
         let id = TemplateId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
         let template = input.validate(id, self.clock.now())?;
@@ -166,14 +166,14 @@ impl DirectoryService {
         id: TemplateId,
         viewer: &Viewer,
         principal: &Principal,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), DirectoryError> {
         principal.require(Operation::DeleteTemplate)?;
         Self::check_viewer(principal, viewer)?;
         let existing = self
             .templates
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::Template))?;
+            .ok_or(DirectoryError::NotFound(Missing::Template))?;
         Self::may_change(principal, viewer, &existing, Missing::Template)?;
         Ok(self.templates.delete(id).await?)
     }
@@ -184,7 +184,7 @@ impl DirectoryService {
         filter: &TemplateFilter,
         page: &PageRequest<TemplateSort>,
         principal: &Principal,
-    ) -> Result<Page<Template>, ServiceError> {
+    ) -> Result<Page<Template>, ReadError> {
         principal.require(Operation::ListTemplates)?;
         Self::check_viewer(principal, &filter.viewer)?;
         Ok(self.templates.list(filter, page).await?)

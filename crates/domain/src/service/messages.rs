@@ -1,15 +1,14 @@
 use std::sync::Arc;
 
 use crate::auth::{Operation, Principal};
-use crate::error::ValidationErrors;
 use crate::ids::EntryId;
 use crate::input::ProcessDraft;
 use crate::notify::{self, RecipientRole};
-use crate::ports::{Clock, IdSource, MailError, Mailer, SentEmail, TestLanguages};
+use crate::ports::{Clock, IdSource, Mailer, SentEmail, TestLanguages};
 use crate::process::{ProcessData, SigningProcess};
 use crate::status::EventType;
 
-use super::ServiceError;
+use super::MessageError;
 
 /// Email use cases that bypass the outbox: test emails and subjects of resent tasks.
 #[derive(Clone)]
@@ -17,19 +16,6 @@ pub struct MessageService {
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
-}
-
-impl From<MailError> for ServiceError {
-    fn from(e: MailError) -> Self {
-        match e {
-            MailError::NoTemplate { .. } => {
-                ValidationErrors::single("eventType", e.to_string()).into()
-            }
-            MailError::NoRecipient(_) => ValidationErrors::single("role", e.to_string()).into(),
-            MailError::Render(text) => Self::Internal(text),
-            MailError::Transport(text) => Self::Upstream(text),
-        }
-    }
 }
 
 impl MessageService {
@@ -48,7 +34,7 @@ impl MessageService {
         role: RecipientRole,
         languages: TestLanguages,
         principal: &Principal,
-    ) -> Result<Vec<SentEmail>, ServiceError> {
+    ) -> Result<Vec<SentEmail>, MessageError> {
         principal.require(Operation::SendTestEmail)?;
         // Rendered as a draft: a test email must not fail on the rules of starting.
         let draft = ProcessDraft {
@@ -67,7 +53,7 @@ impl MessageService {
         &self,
         process: &ProcessData,
         signer: EntryId,
-    ) -> Result<Option<String>, ServiceError> {
+    ) -> Result<Option<String>, MessageError> {
         match notify::task_email(process, signer) {
             Some(intent) => Ok(self.mailer.subject(&intent, process)?),
             None => Ok(None),

@@ -19,7 +19,7 @@ use crate::reminder::due_reminders;
 use crate::status::{EventType, ProcessStatus};
 use crate::task::{SignerDocument, SignerStep, SignerTask};
 
-use super::ServiceError;
+use super::{Conflict, ProcessError, ReadError};
 
 /// How often a change is retried when another request changed the process in between
 /// (only without `If-Match`: with it the client asked for exactly one version).
@@ -133,7 +133,7 @@ impl ProcessService {
         &self,
         mut input: ProcessInput,
         caller: &Caller,
-    ) -> Result<SigningProcess, ServiceError> {
+    ) -> Result<SigningProcess, ProcessError> {
         let principal = &caller.principal;
         principal.require(Operation::CreateProcess)?;
         let named = input
@@ -156,21 +156,19 @@ impl ProcessService {
             .insert(&process, &changes)
             .await
             .map_err(|e| match e {
-                RepoError::Duplicate(_) => {
-                    ServiceError::Conflict(format!("process id {} is already used", process.id))
-                }
-                other => other.into(),
+                RepoError::Duplicate(_) => ProcessError::Conflict(Conflict::IdInUse(process.id)),
+                other => ProcessError::from(other),
             })?;
         Ok(process)
     }
 
     /// A process, without an audit row: for callers inside the service. Clients read
     /// through [`ProcessService::get_audited`].
-    pub async fn get(&self, id: ProcessId) -> Result<SigningProcess, ServiceError> {
+    pub async fn get(&self, id: ProcessId) -> Result<SigningProcess, ReadError> {
         self.repo
             .get(id)
             .await?
-            .ok_or(ServiceError::NotFound(Missing::Process))
+            .ok_or(ReadError::NotFound(Missing::Process))
     }
 
     /// `getProcessById`: the process, recording PROCESS_GETONE unless reads are not audited.
@@ -180,7 +178,7 @@ impl ProcessService {
         &self,
         id: ProcessId,
         caller: &Caller,
-    ) -> Result<SigningProcess, ServiceError> {
+    ) -> Result<SigningProcess, ReadError> {
         caller.principal.require(Operation::GetProcessById)?;
         let process = reachable(self.get(id).await?, &caller.principal)?;
         if self.read_audit != ReadAudit::Off {
@@ -197,7 +195,7 @@ impl ProcessService {
         event_type: EventType,
         caller: &Caller,
         method: &str,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), ReadError> {
         let event = crate::events::DomainEvent {
             event_type,
             process_id: process.id,
@@ -225,7 +223,7 @@ impl ProcessService {
         processes: &[SigningProcess],
         caller: &Caller,
         method: &str,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), ReadError> {
         if self.read_audit != ReadAudit::All {
             return Ok(());
         }
@@ -236,16 +234,16 @@ impl ProcessService {
         Ok(())
     }
 
-    async fn load(&self, target: &Target) -> Result<SigningProcess, ServiceError> {
+    async fn load(&self, target: &Target) -> Result<SigningProcess, ReadError> {
         let found = match target {
             Target::Process(id) => self.repo.get(*id).await?,
             Target::Step(id) => self.repo.get_by_step(*id).await?,
             Target::Entry(id) => self.repo.get_by_entry(*id).await?,
         };
         found.ok_or(match target {
-            Target::Process(_) => ServiceError::NotFound(Missing::Process),
-            Target::Step(_) => ServiceError::NotFound(Missing::Step),
-            Target::Entry(_) => ServiceError::NotFound(Missing::Entry),
+            Target::Process(_) => ReadError::NotFound(Missing::Process),
+            Target::Step(_) => ReadError::NotFound(Missing::Step),
+            Target::Entry(_) => ReadError::NotFound(Missing::Entry),
         })
     }
 
@@ -258,9 +256,9 @@ impl ProcessService {
         caller: &Caller,
         op: Operation,
         mut command: F,
-    ) -> Result<SigningProcess, ServiceError>
+    ) -> Result<SigningProcess, ProcessError>
     where
-        F: FnMut(&mut SigningProcess, OffsetDateTime) -> Result<Change, ServiceError> + Send,
+        F: FnMut(&mut SigningProcess, OffsetDateTime) -> Result<Change, ProcessError> + Send,
     {
         caller.principal.require(op)?;
         let method = op.id();
@@ -275,7 +273,7 @@ impl ProcessService {
             let expected = process.version;
             if let Precondition::Version(v) = pre {
                 if v != expected {
-                    return Err(ServiceError::PreconditionFailed { current: expected });
+                    return Err(ProcessError::PreconditionFailed { current: expected });
                 }
             }
             let change = command(&mut process, self.clock.now())?;
@@ -288,7 +286,7 @@ impl ProcessService {
                     continue;
                 }
                 Err(RepoError::VersionConflict { .. }) if pre != Precondition::None => {
-                    return Err(ServiceError::PreconditionFailed {
+                    return Err(ProcessError::PreconditionFailed {
                         current: expected + 1,
                     });
                 }
@@ -305,7 +303,7 @@ impl ProcessService {
         input: ProcessInput,
         pre: Precondition,
         caller: &Caller,
-    ) -> Result<SigningProcess, ServiceError> {
+    ) -> Result<SigningProcess, ProcessError> {
         let ids = self.ids.clone();
         let principal = &caller.principal;
         self.mutate(
@@ -341,7 +339,7 @@ impl ProcessService {
         id: ProcessId,
         pre: Precondition,
         caller: &Caller,
-    ) -> Result<SigningProcess, ServiceError> {
+    ) -> Result<SigningProcess, ProcessError> {
         self.mutate(
             Target::Process(id),
             pre,
@@ -359,7 +357,7 @@ impl ProcessService {
         disable_messages: bool,
         pre: Precondition,
         caller: &Caller,
-    ) -> Result<SigningProcess, ServiceError> {
+    ) -> Result<SigningProcess, ProcessError> {
         let op = if disable_messages {
             Operation::CancelProcessWithMessageControl
         } else {
@@ -377,7 +375,7 @@ impl ProcessService {
         id: ProcessId,
         pre: Precondition,
         caller: &Caller,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<(), ProcessError> {
         self.mutate(
             Target::Process(id),
             pre,
@@ -397,7 +395,7 @@ impl ProcessService {
         step: StepId,
         input: StepInput,
         caller: &Caller,
-    ) -> Result<SigningProcess, ServiceError> {
+    ) -> Result<SigningProcess, ProcessError> {
         let ids = self.ids.clone();
         let principal = &caller.principal;
         self.mutate(
@@ -428,7 +426,7 @@ impl ProcessService {
         comment: Option<String>,
         claimed: Option<PersonKey>,
         caller: &Caller,
-    ) -> Result<PortalView, ServiceError> {
+    ) -> Result<PortalView, ProcessError> {
         let op = match action {
             Action::Sign => Operation::SignProcessStep,
             Action::Approve => Operation::ApproveProcessStep,
@@ -443,9 +441,9 @@ impl ProcessService {
             caller,
             op,
             |p, now| {
-                let (_, entry) = p.find_entry(signer).ok_or(ServiceError::Forbidden)?;
+                let (_, entry) = p.find_entry(signer).ok_or(ProcessError::Forbidden)?;
                 if !matching::may_act(entry, person.as_ref()) {
-                    return Err(ServiceError::Forbidden);
+                    return Err(ProcessError::Forbidden);
                 }
                 Ok(p.act(signer, action, comment.clone(), now)?)
             },
@@ -453,7 +451,7 @@ impl ProcessService {
         .await
         .map(|p| matching::view_for_signer(&p, signer))
         .map_err(|e| match e {
-            ServiceError::NotFound(Missing::Entry) => ServiceError::Forbidden,
+            ProcessError::NotFound(Missing::Entry) => ProcessError::Forbidden,
             other => other,
         })
     }
@@ -463,7 +461,7 @@ impl ProcessService {
         &self,
         signer: EntryId,
         caller: &Caller,
-    ) -> Result<ProcessData, ServiceError> {
+    ) -> Result<ProcessData, ProcessError> {
         caller.principal.require(Operation::SendSignerEmail)?;
         let process = reachable(self.load(&Target::Entry(signer)).await?, &caller.principal)?;
         let change = process.resend_task(signer, self.clock.now())?;
@@ -480,12 +478,12 @@ impl ProcessService {
         signer: EntryId,
         person: &PersonKey,
         caller: &Caller,
-    ) -> Result<PortalView, ServiceError> {
+    ) -> Result<PortalView, ReadError> {
         caller
             .principal
             .require(Operation::AuthorizeProcessAccess)?;
         if !caller.principal.speaks_for(person) {
-            return Err(ServiceError::Forbidden);
+            return Err(ReadError::Forbidden);
         }
         let process = self.repo.get_by_entry(signer).await?;
         let now = self.clock.now();
@@ -495,7 +493,7 @@ impl ProcessService {
             Some((p, ok))
         });
         let Some((process, ok)) = verdict else {
-            return Err(ServiceError::Forbidden);
+            return Err(ReadError::Forbidden);
         };
         let event_type = if ok {
             EventType::AuthCompleted
@@ -523,7 +521,7 @@ impl ProcessService {
         if ok {
             Ok(matching::view_for_signer(process, signer))
         } else {
-            Err(ServiceError::Forbidden)
+            Err(ReadError::Forbidden)
         }
     }
 
@@ -536,7 +534,7 @@ impl ProcessService {
         filter: &ProcessFilter,
         page: &PageRequest<ProcessSort>,
         caller: &Caller,
-    ) -> Result<Page<SigningProcess>, ServiceError> {
+    ) -> Result<Page<SigningProcess>, ReadError> {
         let principal = &caller.principal;
         principal.require(Operation::ListProcesses)?;
         let allowed = match &filter.owner_group {
@@ -544,7 +542,7 @@ impl ProcessService {
             Some(g) => principal.reaches_group(Some(g)),
         };
         if !allowed {
-            return Err(ServiceError::Forbidden);
+            return Err(ReadError::Forbidden);
         }
         let found = self.repo.list(filter, page).await?;
         self.record_list(&found.content, caller, "listProcesses")
@@ -559,7 +557,7 @@ impl ProcessService {
         search: &ProcessSearch,
         caller: &Caller,
         op: Operation,
-    ) -> Result<Vec<SigningProcess>, ServiceError> {
+    ) -> Result<Vec<SigningProcess>, ReadError> {
         caller.principal.require(op)?;
         let mut found = self.repo.search(search).await?;
         found.retain(|p| {
@@ -576,7 +574,7 @@ impl ProcessService {
         &self,
         signer: EntryId,
         caller: &Caller,
-    ) -> Result<Vec<SigningProcess>, ServiceError> {
+    ) -> Result<Vec<SigningProcess>, ReadError> {
         caller
             .principal
             .require(Operation::ListProcessesByStepSignerId)?;
@@ -598,7 +596,7 @@ impl ProcessService {
         filter: &SignerTaskFilter,
         page: &PageRequest<TaskSort>,
         caller: &Caller,
-    ) -> Result<Page<SignerTask>, ServiceError> {
+    ) -> Result<Page<SignerTask>, ReadError> {
         caller.principal.require(Operation::ListSignerTasks)?;
         if let TaskOwner::Person { person, .. } = &filter.owner {
             speaks_for(&caller.principal, person)?;
@@ -612,7 +610,7 @@ impl ProcessService {
         &self,
         person: &PersonKey,
         caller: &Caller,
-    ) -> Result<Vec<SignerStep>, ServiceError> {
+    ) -> Result<Vec<SignerStep>, ReadError> {
         caller.principal.require(Operation::ListSignerSteps)?;
         speaks_for(&caller.principal, person)?;
         let processes = self.repo.for_person(person).await?;
@@ -636,7 +634,7 @@ impl ProcessService {
         &self,
         person: &PersonKey,
         caller: &Caller,
-    ) -> Result<Vec<SignerDocument>, ServiceError> {
+    ) -> Result<Vec<SignerDocument>, ReadError> {
         caller.principal.require(Operation::ListSignerDocuments)?;
         speaks_for(&caller.principal, person)?;
         let processes = self.repo.for_person(person).await?;
@@ -655,7 +653,7 @@ impl ProcessService {
         days_before: &[u32],
         local_date: &(dyn Fn(OffsetDateTime) -> Date + Sync),
         caller: &Caller,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<usize, ProcessError> {
         caller.principal.require(Operation::SendReminders)?;
         let now = self.clock.now();
         let horizon = i64::from(days_before.iter().copied().max().unwrap_or(0)) + 2;
@@ -689,22 +687,19 @@ impl ProcessService {
 }
 
 /// The process if the principal reaches it; 404 otherwise, as if it did not exist.
-fn reachable(
-    process: SigningProcess,
-    principal: &Principal,
-) -> Result<SigningProcess, ServiceError> {
+fn reachable(process: SigningProcess, principal: &Principal) -> Result<SigningProcess, ReadError> {
     if principal.reaches_group(process.header.owner_group.as_deref()) {
         Ok(process)
     } else {
-        Err(ServiceError::NotFound(Missing::Process))
+        Err(ReadError::NotFound(Missing::Process))
     }
 }
 
-fn speaks_for(principal: &Principal, person: &PersonKey) -> Result<(), ServiceError> {
+fn speaks_for(principal: &Principal, person: &PersonKey) -> Result<(), ReadError> {
     if principal.speaks_for(person) {
         Ok(())
     } else {
-        Err(ServiceError::Forbidden)
+        Err(ReadError::Forbidden)
     }
 }
 

@@ -137,7 +137,10 @@ async fn send_signer_email(
         .messages
         .task_subject(&process, signer)
         .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "subject of a resent task could not be rendered");
+            tracing::warn!(
+                error = %pas_domain::service::SourceChain(&e),
+                "subject of a resent task could not be rendered"
+            );
             None
         });
     Ok(HttpResponse::Ok().json(EmailSent {

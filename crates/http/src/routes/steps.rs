@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, put, web};
 use pas_domain::error::Missing;
 use pas_domain::ids::StepId;
 use pas_domain::input::StepInput;
-use pas_domain::service::ServiceError;
+use pas_domain::service::ProcessError;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -49,6 +49,6 @@ async fn update_process_step(
         .await?;
     let updated = process
         .find_step(step)
-        .ok_or(ServiceError::NotFound(Missing::Step))?;
+        .ok_or(ProcessError::NotFound(Missing::Step))?;
     Ok(HttpResponse::Ok().json(updated))
 }
