@@ -26,7 +26,7 @@
 //!   wrong method with a 405 problem (and `Allow`).
 //!
 //! Handlers are thin: they parse (ids, query parameters, `If-Match`, bodies), call one use
-//! case, and map the result; every `ServiceError` becomes a problem in one place
+//! case, and map the result; every use case's error enum becomes a problem in one place
 //! ([`problem::ApiError`]). The caller's identity comes from one extractor
 //! ([`caller::RequestCaller`]), whose client address believes `X-Forwarded-For` only from the
 //! trusted proxies of [`NetworkSettings`]. Failed identity checks of the signer portal are
