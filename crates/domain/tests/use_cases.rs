@@ -9,13 +9,18 @@ use std::sync::{Arc, Mutex};
 
 use pas_domain::audit::Caller;
 use pas_domain::auth::{Operation, Principal};
+use pas_domain::ids::AttributeId;
 use pas_domain::paging::{Page, PageRequest};
-use pas_domain::ports::{ChangeSet, FixedClock, MockProcessRepository, RepoError};
+use pas_domain::ports::{
+    ChangeSet, FixedClock, MailError, MockCatalogStore, MockMailer, MockProcessRepository,
+    RepoError,
+};
 use pas_domain::prelude::*;
 use pas_domain::query::PersonKey;
 use pas_domain::query::ProcessFilter;
 use pas_domain::service::{
-    Conflict, Precondition, ProcessError, ProcessService, ReadAudit, ReadError,
+    CatalogError, CatalogService, Conflict, MessageError, MessageService, Precondition,
+    ProcessError, ProcessService, ReadAudit, ReadError, SourceChain,
 };
 use support::*;
 
@@ -453,4 +458,84 @@ fn audit_a_read_that_cannot_be_recorded_fails() {
         matches!(e, ReadError::Storage(RepoError::Storage(_))),
         "{e:?}"
     );
+}
+
+#[test]
+fn rule10_a_change_that_keeps_losing_the_race_is_a_version_conflict() {
+    let p = started(two_steps());
+    let mut repo = MockProcessRepository::new();
+    let loaded = p.clone();
+    repo.expect_get()
+        .returning(move |_| Ok(Some(loaded.clone())));
+    repo.expect_save()
+        .times(5)
+        .returning(|_, expected, _| Err(RepoError::VersionConflict { expected }));
+    let e = block(service(repo).cancel(p.id, false, Precondition::None, &caller())).unwrap_err();
+    assert_eq!(e, ProcessError::Conflict(Conflict::VersionChanged));
+}
+
+#[test]
+fn an_attribute_a_profile_uses_is_a_typed_conflict() {
+    let mut store = MockCatalogStore::new();
+    store
+        .expect_delete_attribute()
+        .returning(|_| Err(RepoError::InUse("document attribute")));
+    let catalog = CatalogService::new(
+        Arc::new(store),
+        Arc::new(FixedClock(at(5))),
+        Arc::new(SequentialIds::default()),
+    );
+    let admin = Principal::system("catalog-admin");
+    let e = block(catalog.delete_attribute(AttributeId::from_uuid(uuid::Uuid::nil()), &admin))
+        .unwrap_err();
+    assert_eq!(
+        e,
+        CatalogError::Conflict(Conflict::InUse("document attribute"))
+    );
+}
+
+#[test]
+fn a_mail_failure_keeps_the_mailer_s_error_as_its_source() {
+    let p = started(two_steps());
+    let boss = id_of(&p, "boss@example.lv");
+    let mut mailer = MockMailer::new();
+    mailer
+        .expect_subject()
+        .returning(|_, _| Err(MailError::Transport("421 try later".into())));
+    let messages = MessageService::new(
+        Arc::new(mailer),
+        Arc::new(FixedClock(at(5))),
+        Arc::new(SequentialIds::default()),
+    );
+    let e = messages.task_subject(&p, boss).unwrap_err();
+    assert_eq!(
+        e,
+        MessageError::Transport(MailError::Transport("421 try later".into()))
+    );
+    assert_eq!(
+        SourceChain(&e).to_string(),
+        "the mail server did not accept the email: mail transport error: 421 try later"
+    );
+}
+
+#[test]
+fn a_missing_email_template_is_invalid_for_the_event_type() {
+    let p = started(two_steps());
+    let boss = id_of(&p, "boss@example.lv");
+    let mut mailer = MockMailer::new();
+    mailer.expect_subject().returning(|intent, _| {
+        Err(MailError::NoTemplate {
+            event: intent.event_type,
+            role: intent.role,
+        })
+    });
+    let messages = MessageService::new(
+        Arc::new(mailer),
+        Arc::new(FixedClock(at(5))),
+        Arc::new(SequentialIds::default()),
+    );
+    let MessageError::Invalid(v) = messages.task_subject(&p, boss).unwrap_err() else {
+        panic!("not a validation failure");
+    };
+    assert_eq!(v.errors[0].field, "eventType");
 }
