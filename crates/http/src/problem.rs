@@ -1,7 +1,7 @@
 //! Errors as RFC 9457 problems (`application/problem+json`): every failure of a request,
 //! whether a use case's error or a malformed request, is one [`ApiError`], rendered by its one
 //! [`ResponseError`] implementation. Each use-case error enum has one match giving status,
-//! type, title, detail and field errors together ([`Parts`]), so that the status and the body
+//! type, title, detail and field errors together, so that the status and the body
 //! cannot disagree.
 
 use std::collections::BTreeMap;
