@@ -15,8 +15,9 @@ pub struct UnknownVariant {
 
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident as $kind:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        $(#[$doc])*
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
         }
@@ -165,6 +166,8 @@ impl SigningStatus {
 
 wire_enum!(
     /// Visibility scope as the seed spells it; `ALL` is only meaningful as a list filter.
+    // The seed's one `Scope` schema is this one, with `ALL`.
+    #[cfg_attr(feature = "openapi", schema(as = Scope))]
     ScopeFilter as "scope" {
         /// Only the owner's rows.
         Personal = "PERSONAL",
@@ -179,6 +182,7 @@ wire_enum!(
 
 wire_enum!(
     /// Visibility of a stored contact or template row (the seed's scope without `ALL`).
+    #[cfg_attr(feature = "openapi", schema(as = RowScope))]
     Scope as "scope" {
         /// Visible to and changed by its owner only.
         Personal = "PERSONAL",
