@@ -14,10 +14,9 @@ pub struct UnknownVariant {
 }
 
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident as $kind:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+    ($(#[$doc:meta])* $name:ident as $kind:literal $(, schema $schema:literal)? { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
         }
@@ -47,7 +46,28 @@ macro_rules! wire_enum {
                 }
             }
         }
+
+        // Written out rather than derived: the derive does not see the `serde(rename)` of a
+        // macro-made variant and would document the Rust names.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(wire_enum!(@schema $name $($schema)?))
+            }
+        }
     };
+    (@schema $name:ident) => { stringify!($name) };
+    (@schema $name:ident $schema:literal) => { $schema };
 }
 
 wire_enum!(
@@ -167,8 +187,7 @@ impl SigningStatus {
 wire_enum!(
     /// Visibility scope as the seed spells it; `ALL` is only meaningful as a list filter.
     // The seed's one `Scope` schema is this one, with `ALL`.
-    #[cfg_attr(feature = "openapi", schema(as = Scope))]
-    ScopeFilter as "scope" {
+    ScopeFilter as "scope", schema "Scope" {
         /// Only the owner's rows.
         Personal = "PERSONAL",
         /// Rows of the caller's group.
@@ -182,8 +201,7 @@ wire_enum!(
 
 wire_enum!(
     /// Visibility of a stored contact or template row (the seed's scope without `ALL`).
-    #[cfg_attr(feature = "openapi", schema(as = RowScope))]
-    Scope as "scope" {
+    Scope as "scope", schema "RowScope" {
         /// Visible to and changed by its owner only.
         Personal = "PERSONAL",
         /// Visible to and changed by members of its group.
