@@ -437,11 +437,14 @@ async fn message_and_probe_answers_match_their_schemas() {
     schemas.check("HealthStatus", wire::health::HealthStatus::UP);
 }
 
+/// A change to a serialised process that its schema must refuse.
+type Edit = fn(&mut Map<String, Value>);
+
 #[actix_web::test]
 async fn the_check_refuses_what_the_schemas_do_not_describe() {
     let schemas = Schemas::served().await;
     let good = serde_json::to_value(wire::process::SigningProcess::from(&*full())).unwrap();
-    let edits: [(&str, fn(&mut Map<String, Value>)); 5] = [
+    let edits: [(&str, Edit); 5] = [
         ("a Rust enum name", |m| {
             m.insert("status".into(), json!("Started"));
         }),
