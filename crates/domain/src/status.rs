@@ -14,8 +14,9 @@ pub struct UnknownVariant {
 }
 
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident as $kind:literal $(, schema $schema:literal)? { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])+ $(#[allow($lint:ident)])? $name:ident as $kind:literal $(, schema $schema:literal)? { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])+
+        $(#[allow($lint)])?
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
@@ -54,6 +55,7 @@ macro_rules! wire_enum {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::schema::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(concat!($($doc),+).trim()))
                     .enum_values(Some([$($text),+]))
                     .into()
             }
