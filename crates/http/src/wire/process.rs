@@ -35,8 +35,10 @@ pub struct ProcessStepSigner {
     /// A note from the initiator to the signer.
     pub comment_for_signer: Option<String>,
     /// Signing status (read-only, except in updateProcessStep where a change is an action).
+    #[schema(required = false)]
     pub signing_status: SigningStatus,
     /// Whether the entry gets emails (default true).
+    #[schema(required = false)]
     pub signer_notification: bool,
     /// Language of the entry's emails.
     pub signer_language: Option<String>,
@@ -84,6 +86,7 @@ impl From<&Entry> for ProcessStepSigner {
 #[serde(rename_all = "camelCase")]
 pub struct SigningProcessStep {
     /// Resource identificator (server-made; send it back to edit the step).
+    #[schema(required = false)]
     pub id: Uuid,
     /// Execution order of the step in workflow.
     pub process_order: i32,
@@ -121,10 +124,15 @@ impl From<&ProcessStep> for SigningProcessStep {
 }
 
 /// A signing process.
+///
+/// One schema for what is read and what is written, as in the seed: read-only properties
+/// are ignored in requests, and those a request may leave out (ids, `status`,
+/// `signingStatus`, `signerNotification`) are not required although every answer has them.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SigningProcess {
     /// Resource identificator (a client UUID not yet used is accepted on create).
+    #[schema(required = false)]
     pub id: Uuid,
     /// Process creation timestamp.
     #[schema(read_only)]
@@ -146,6 +154,7 @@ pub struct SigningProcess {
     #[schema(read_only)]
     pub canceled: bool,
     /// Current process status (PENDING or STARTED on create; a change on update starts or cancels).
+    #[schema(required = false)]
     pub status: ProcessStatus,
     /// Type/classification of the document.
     pub document_type: Option<String>,
