@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the pure domain: the state machine, validation, the wire JSON, the
+//! Micro-benchmarks of the pure domain: the state machine, validation, the
 //! audit hash chain and personal-code checks. Run with `cargo bench -p pas-domain`; the
 //! medians are recorded in `docs/PERFORMANCE.md`.
 //!
@@ -6,6 +6,10 @@
 //! JSON → `ProcessInput` → `validate` → `SigningProcess::create` → commands.
 
 use std::hint::black_box;
+
+// The tests' builders, for the JSON a client sends back to update a process.
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use pas_domain::audit::{AuditingEvent, NewAuditEvent, chain, verify_chain};
@@ -161,7 +165,7 @@ fn bench_commands(c: &mut Criterion) {
 
     // The update a client sends: the process as read, with the header and the entries of a
     // step that has not started edited (rule 8 allows both on a running process).
-    let mut edited = serde_json::to_value(&*running).expect("serialises");
+    let mut edited = support::as_draft_json(&running);
     edited["documentName"] = json!("Office lease 2026 (v2)");
     edited["signingProcessSteps"][9]["processStepSigners"][5]["signerName"] = json!("Renamed");
     let draft = serde_json::from_value::<ProcessInput>(edited)
@@ -183,10 +187,6 @@ fn bench_commands(c: &mut Criterion) {
     // share of start, update and each action of the sign-through.
     c.bench_function("clone_10x10", |b| {
         b.iter(|| black_box(&running).clone());
-    });
-
-    c.bench_function("serialize_json_10x10", |b| {
-        b.iter(|| serde_json::to_vec(black_box(&running)).expect("serialises"));
     });
 }
 

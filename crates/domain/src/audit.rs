@@ -1,7 +1,7 @@
 //! The audit trail (PRODUCT.md section 8): events with the caller's details, and the
 //! per-process SHA-256 hash chain that makes a changed, removed or reordered row detectable.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use crate::error::ValidationErrors;
 use crate::events::DomainEvent;
 use crate::ids::{AuditEventId, EntryId, ProcessId};
 use crate::input::{MAX_COMMENT, MAX_TEXT, text};
-use crate::process::{ProcessData, Rfc3339};
+use crate::process::ProcessData;
 use crate::status::EventType;
 
 /// Who asks: the authenticated [`Principal`] and the client address, recorded on every
@@ -52,7 +52,9 @@ impl Caller {
 /// Where events made by this service come from.
 pub const EVENT_ORIGIN: &str = "process-and-auditing-service";
 
-/// An audit row before it is chained.
+/// An audit row before it is chained. Its `Serialize` is the canonical form the hash chain
+/// covers ([`canonical`]): stored chains depend on it byte for byte, so it is not a wire
+/// shape and must not change with one.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAuditEvent {
@@ -88,7 +90,7 @@ pub struct NewAuditEvent {
 }
 
 fn ser_time<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
-    Rfc3339(*t).serialize(s)
+    time::serde::rfc3339::serialize(t, s)
 }
 
 impl std::fmt::Debug for NewAuditEvent {
@@ -138,11 +140,9 @@ impl NewAuditEvent {
 }
 
 /// A stored audit row: the event, its position in its process's chain and its hashes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditingEvent {
     /// The event.
-    #[serde(flatten)]
     pub event: NewAuditEvent,
     /// Position in the chain, from 0.
     pub sequence: i64,
@@ -215,8 +215,7 @@ pub fn verify_chain(rows: &[AuditingEvent]) -> Option<usize> {
 }
 
 /// `GET /processes/{id}/audit-trail`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditTrail {
     /// The process.
     pub process_id: ProcessId,
@@ -262,8 +261,9 @@ pub struct AuditFilter {
 }
 
 /// An event from another system (`createAuditingEvent`).
-#[derive(Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct AuditEventInput {
     /// Client id (must be unused).
     pub id: Option<Uuid>,

@@ -1,6 +1,5 @@
 //! Document profiles and their attributes (admin configuration).
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -9,16 +8,13 @@ use crate::ids::{AttributeId, ProfileId};
 use crate::input::{MAX_TEXT, text};
 
 /// A document attribute (the seed's `DocumentAttribute`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentAttribute {
     /// Id.
     pub id: AttributeId,
     /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Data type.
-    #[serde(rename = "type")]
     pub attr_type: Option<String>,
     /// Name.
     pub name: String,
@@ -27,13 +23,14 @@ pub struct DocumentAttribute {
 }
 
 /// An attribute as a client writes it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct AttributeInput {
     /// Id: on create a client UUID not yet used; inside a profile, the attribute referenced.
     pub id: Option<Uuid>,
     /// Data type.
-    #[serde(rename = "type")]
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub attr_type: Option<String>,
     /// Name (required).
     pub name: Option<String>,
@@ -65,13 +62,11 @@ impl AttributeInput {
 }
 
 /// A document profile (the seed's `DocumentProfile`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentProfile {
     /// Id.
     pub id: ProfileId,
     /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Name (unique).
     pub name: String,
@@ -90,8 +85,9 @@ pub struct DocumentProfile {
 }
 
 /// A profile as a client writes it; attributes are referenced by id.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct ProfileInput {
     /// Name (required).
     pub name: Option<String>,
@@ -100,7 +96,7 @@ pub struct ProfileInput {
     /// Owner group.
     pub owner_group: Option<String>,
     /// Attributes: their ids are read.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub attributes: Vec<AttributeInput>,
     /// Seal code.
     pub seal: Option<String>,

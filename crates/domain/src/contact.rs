@@ -1,6 +1,5 @@
 //! Contacts: people an organisation signs with often, with a visibility scope.
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -13,13 +12,11 @@ use crate::values::{CountryCode, Email, PersonalCode};
 use crate::visibility::Viewer;
 
 /// A contact (the seed's `Contact`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     /// Id.
     pub id: ContactId,
     /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Full name.
     pub name: Option<String>,
@@ -46,8 +43,9 @@ pub struct Contact {
 }
 
 /// A contact as a client writes it.
-#[derive(Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct ContactInput {
     /// Id (update; a new UUID on create).
     pub id: Option<Uuid>,

@@ -1,11 +1,12 @@
-//! What clients send: the seed's JSON shapes with every field optional and read-only fields
-//! ignored, and their validation into typed drafts. A draft holds only well-formed values;
+//! What clients send, as plain values with every field optional and read-only fields
+//! left out, and their validation into typed drafts. The HTTP adapter parses its JSON bodies
+//! into these; with the `serde` feature they also read the seed's JSON directly (for
+//! embedders). A draft holds only well-formed values;
 //! whether it is complete enough to start is the state machine's question (rule 2).
 
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -26,13 +27,14 @@ pub const MAX_ITEMS: usize = 100;
 
 /// A signing process as a client writes it (create, update, test email). Read-only fields of
 /// the seed (`createdAt`, `totalSigners`, `signers`, `canceled`, …) are not read at all.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct ProcessInput {
     /// A client-chosen id (create only; must not be in use).
     pub id: Option<Uuid>,
     /// The steps.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub signing_process_steps: Vec<StepInput>,
     /// Initiator's email.
     pub process_initiator_email: Option<String>,
@@ -55,24 +57,29 @@ pub struct ProcessInput {
 }
 
 /// A step as a client writes it (`stepStatus` is read-only and not read).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct StepInput {
     /// Id of an existing step (update); absent for a new one.
     pub id: Option<Uuid>,
     /// Position; defaults to the step's 1-based position in the list.
     pub process_order: Option<i32>,
     /// When the step's tasks expire.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, with = "time::serde::rfc3339::option")
+    )]
     pub due_date: Option<OffsetDateTime>,
     /// The entries.
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub process_step_signers: Vec<EntryInput>,
 }
 
 /// An entry as a client writes it (`anonymous` is derived and not read).
-#[derive(Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct EntryInput {
     /// Id of an existing entry (update); absent for a new one.
     pub id: Option<Uuid>,

@@ -1,8 +1,6 @@
 //! Paging and sorting (PRODUCT.md section 4): `page` from 0, `size` 20 by default and at most
 //! 200, `sort=field,asc|desc` over a whitelist per resource, default `createdAt,desc`.
 
-use serde::Serialize;
-
 use crate::error::ValidationErrors;
 
 /// Default page size.
@@ -189,8 +187,7 @@ fn split_sort<S: SortField>(raw: &str) -> Vec<Result<(S, Direction), String>> {
 }
 
 /// One page of results, shaped like Spring's `Page` (PRODUCT.md section 4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     /// The rows.
     pub content: Vec<T>,

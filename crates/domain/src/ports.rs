@@ -331,7 +331,7 @@ pub trait Outbox: Send + Sync {
 }
 
 /// An email as sent: recipient and rendered subject.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentEmail {
     /// Recipient address.
     pub to: String,

@@ -1,13 +1,13 @@
-//! The signing process aggregate: its stored state, the fields derived from it, and its JSON
-//! form (the seed's `SigningProcess`, `SigningProcessStep` and `ProcessStepSigner`).
+//! The signing process aggregate: its stored state and the fields derived from it (the
+//! seed's `SigningProcess`, `SigningProcessStep` and `ProcessStepSigner`). Their JSON is the
+//! HTTP adapter's (`crates/http/src/wire`); what a portal caller may see of it is decided
+//! here ([`PortalView::shows_in_full`]).
 //!
 //! A [`SigningProcess`] is read through [`ProcessData`] (it derefs to it) and changed only
 //! through the commands of [`crate::machine`], so that every change passes the state machine.
 
 use std::ops::Deref;
 
-use serde::ser::SerializeStruct;
-use serde::{Serialize, Serializer};
 use time::OffsetDateTime;
 
 use crate::ids::{EntryId, ProcessId, StepId};
@@ -17,8 +17,7 @@ use crate::values::{CountryCode, Email, PersonalCode};
 
 /// Position of a step in its process; steps run in ascending order. Unique within a process
 /// (rule 1) and never negative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ProcessOrder(i32);
 
 impl ProcessOrder {
@@ -87,111 +86,6 @@ impl Entry {
     }
 }
 
-impl Serialize for Entry {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        EntryJson {
-            entry: self,
-            full: true,
-        }
-        .serialize(serializer)
-    }
-}
-
-/// An entry's JSON: in full, or as another person's portal answer shows it (role, status,
-/// and the name unless anonymous; no id, personal code, email or comments).
-struct EntryJson<'a> {
-    entry: &'a Entry,
-    full: bool,
-}
-
-impl Serialize for EntryJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let e = self.entry;
-        let d = &e.details;
-        fn shown<T>(full: bool, v: Option<T>) -> Option<T> {
-            v.filter(|_| full)
-        }
-        let full = self.full;
-        let mut s = serializer.serialize_struct("ProcessStepSigner", 12)?;
-        s.serialize_field("id", &shown(full, Some(e.id)))?;
-        s.serialize_field(
-            "signerName",
-            &d.signer_name.as_ref().filter(|_| full || !e.anonymous()),
-        )?;
-        s.serialize_field("signerCountry", &shown(full, d.signer_country))?;
-        s.serialize_field(
-            "signerPersonalCode",
-            &shown(full, d.signer_personal_code.as_ref()),
-        )?;
-        s.serialize_field("signerEmail", &shown(full, d.signer_email.as_ref()))?;
-        s.serialize_field("signerRole", &d.signer_role)?;
-        s.serialize_field("signerComment", &shown(full, e.signer_comment.as_ref()))?;
-        s.serialize_field(
-            "commentForSigner",
-            &shown(full, d.comment_for_signer.as_ref()),
-        )?;
-        s.serialize_field("signingStatus", &e.signing_status)?;
-        s.serialize_field("signerNotification", &d.signer_notification)?;
-        s.serialize_field("signerLanguage", &shown(full, d.signer_language.as_ref()))?;
-        s.serialize_field("anonymous", &e.anonymous())?;
-        s.end()
-    }
-}
-
-/// Whose entries a portal answer shows in full: `None` shows every entry in full.
-type Own<'a> = Option<&'a [EntryId]>;
-
-fn shows_in_full(own: Own<'_>, entry: &Entry) -> bool {
-    own.is_none_or(|own| own.contains(&entry.id))
-}
-
-struct EntriesJson<'a> {
-    entries: &'a [Entry],
-    own: Own<'a>,
-}
-
-impl Serialize for EntriesJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.entries.iter().map(|entry| EntryJson {
-            entry,
-            full: shows_in_full(self.own, entry),
-        }))
-    }
-}
-
-/// The fields of a step, written into a struct being serialised (a step of its own, or
-/// flattened into a signer's step with its process id).
-pub(crate) fn step_fields<S: SerializeStruct>(
-    s: &mut S,
-    step: &ProcessStep,
-    own: Own<'_>,
-) -> Result<(), S::Error> {
-    s.serialize_field("id", &step.id)?;
-    s.serialize_field("processOrder", &step.process_order)?;
-    s.serialize_field("stepStatus", &step.step_status)?;
-    s.serialize_field("dueDate", &step.due_date.map(Rfc3339))?;
-    s.serialize_field(
-        "processStepSigners",
-        &EntriesJson {
-            entries: &step.entries,
-            own,
-        },
-    )
-}
-
-struct StepJson<'a> {
-    step: &'a ProcessStep,
-    own: Own<'a>,
-}
-
-impl Serialize for StepJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("SigningProcessStep", 5)?;
-        step_fields(&mut s, self.step, self.own)?;
-        s.end()
-    }
-}
-
 /// One recipient group of a process (the seed's `SigningProcessStep`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessStep {
@@ -205,16 +99,6 @@ pub struct ProcessStep {
     pub due_date: Option<OffsetDateTime>,
     /// The people of the step, acting in parallel.
     pub entries: Vec<Entry>,
-}
-
-impl Serialize for ProcessStep {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        StepJson {
-            step: self,
-            own: None,
-        }
-        .serialize(serializer)
-    }
 }
 
 impl ProcessStep {
@@ -379,16 +263,6 @@ impl Deref for SigningProcess {
     }
 }
 
-impl Serialize for ProcessData {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        ProcessJson {
-            data: self,
-            own: None,
-        }
-        .serialize(serializer)
-    }
-}
-
 /// A process as a portal caller sees it (PRODUCT.md section 10): the caller's own entries
 /// in full, every other entry with its role, status and (unless anonymous) name only, so
 /// that no answer gives one person another entry's id, personal code or email.
@@ -408,10 +282,9 @@ impl Serialize for ProcessData {
 /// })).unwrap();
 /// let (process, _) = SigningProcess::create(input.validate().unwrap(), &ids, now).unwrap();
 /// let anna = process.steps[0].entries[0].id;
-/// let json = serde_json::to_value(PortalView::new(process.into_data(), vec![anna])).unwrap();
-/// let juris = &json["signingProcessSteps"][0]["processStepSigners"][1];
-/// assert!(juris["id"].is_null() && juris["signerEmail"].is_null());
-/// assert_eq!(json["signingProcessSteps"][0]["processStepSigners"][0]["signerEmail"], "anna@example.lv");
+/// let view = PortalView::new(process.into_data(), vec![anna]);
+/// let [own, other] = &view.process.steps[0].entries[..] else { unreachable!() };
+/// assert!(view.shows_in_full(own) && !view.shows_in_full(other));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalView {
@@ -426,70 +299,10 @@ impl PortalView {
     pub fn new(process: ProcessData, own: Vec<EntryId>) -> Self {
         Self { process, own }
     }
-}
 
-impl Serialize for PortalView {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        ProcessJson {
-            data: &self.process,
-            own: Some(&self.own),
-        }
-        .serialize(serializer)
-    }
-}
-
-struct ProcessJson<'a> {
-    data: &'a ProcessData,
-    own: Own<'a>,
-}
-
-impl Serialize for ProcessJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (p, own) = (self.data, self.own);
-        let h = &p.header;
-        let steps: Vec<StepJson<'_>> = p.steps.iter().map(|step| StepJson { step, own }).collect();
-        let signers: Vec<EntryJson<'_>> = p
-            .entries()
-            .map(|entry| EntryJson {
-                entry,
-                full: shows_in_full(own, entry),
-            })
-            .collect();
-        let current = p.current_step().map(|step| StepJson { step, own });
-        let mut s = serializer.serialize_struct("SigningProcess", 18)?;
-        s.serialize_field("id", &p.id)?;
-        s.serialize_field("createdAt", &Rfc3339(p.created_at))?;
-        s.serialize_field("signingProcessSteps", &steps)?;
-        s.serialize_field("processInitiatorEmail", &h.process_initiator_email)?;
-        s.serialize_field("documentId", &h.document_id)?;
-        s.serialize_field("documentName", &h.document_name)?;
-        s.serialize_field("initiator", &h.initiator)?;
-        s.serialize_field("comment", &h.comment)?;
-        s.serialize_field("canceled", &p.canceled())?;
-        s.serialize_field("status", &p.status)?;
-        s.serialize_field("documentType", &h.document_type)?;
-        s.serialize_field("ownerGroup", &h.owner_group)?;
-        s.serialize_field("completedAt", &p.completed_at.map(Rfc3339))?;
-        s.serialize_field("initiatorName", &h.initiator_name)?;
-        s.serialize_field("totalSigners", &p.total_signers())?;
-        s.serialize_field("totalSigned", &p.total_signed())?;
-        s.serialize_field("signers", &signers)?;
-        s.serialize_field("currentInProgressStep", &current)?;
-        s.end()
-    }
-}
-
-impl Serialize for SigningProcess {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.data.serialize(serializer)
-    }
-}
-
-/// Serialises a timestamp as RFC 3339.
-pub(crate) struct Rfc3339(pub(crate) OffsetDateTime);
-
-impl Serialize for Rfc3339 {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        time::serde::rfc3339::serialize(&self.0, serializer)
+    /// Whether the caller sees `entry` in full: only its own entries. Of every other entry
+    /// an answer shows the role, the status and, unless the entry is anonymous, the name.
+    pub fn shows_in_full(&self, entry: &Entry) -> bool {
+        self.own.contains(&entry.id)
     }
 }

@@ -14,8 +14,9 @@ pub struct UnknownVariant {
 }
 
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident as $kind:literal { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
+    ($(#[doc = $doc:literal])+ $(#[allow($lint:ident)])? $name:ident as $kind:literal $(, schema $schema:literal)? { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])+
+        $(#[allow($lint)])?
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
@@ -46,7 +47,29 @@ macro_rules! wire_enum {
                 }
             }
         }
+
+        // Written out rather than derived: the derive does not see the `serde(rename)` of a
+        // macro-made variant and would document the Rust names.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(concat!($($doc),+).trim()))
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(wire_enum!(@schema $name $($schema)?))
+            }
+        }
     };
+    (@schema $name:ident) => { stringify!($name) };
+    (@schema $name:ident $schema:literal) => { $schema };
 }
 
 wire_enum!(
@@ -165,7 +188,8 @@ impl SigningStatus {
 
 wire_enum!(
     /// Visibility scope as the seed spells it; `ALL` is only meaningful as a list filter.
-    ScopeFilter as "scope" {
+    // The seed's one `Scope` schema is this one, with `ALL`.
+    ScopeFilter as "scope", schema "Scope" {
         /// Only the owner's rows.
         Personal = "PERSONAL",
         /// Rows of the caller's group.
@@ -179,7 +203,7 @@ wire_enum!(
 
 wire_enum!(
     /// Visibility of a stored contact or template row (the seed's scope without `ALL`).
-    Scope as "scope" {
+    Scope as "scope", schema "RowScope" {
         /// Visible to and changed by its owner only.
         Personal = "PERSONAL",
         /// Visible to and changed by members of its group.

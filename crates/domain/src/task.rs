@@ -1,6 +1,5 @@
 //! Rows of the signer portal (PRODUCT.md section 6).
 
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::ids::{EntryId, ProcessId, StepId};
@@ -8,8 +7,7 @@ use crate::process::{Entry, ProcessData, ProcessStep};
 use crate::status::{ProcessStatus, SignerRole, SigningStatus, StepStatus};
 
 /// One entry of a person, with its process and step (`listSignerTasks`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignerTask {
     /// The entry.
     pub signer_id: EntryId,
@@ -34,10 +32,8 @@ pub struct SignerTask {
     /// Entry role.
     pub signer_role: SignerRole,
     /// Step due date.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub due_date: Option<OffsetDateTime>,
     /// Process creation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// The step's due date has passed.
     pub expired: bool,
@@ -71,8 +67,7 @@ impl SignerTask {
 }
 
 /// One document a person takes part in (`listSignerDocuments`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignerDocument {
     /// Document id.
     pub document_id: String,
@@ -85,10 +80,8 @@ pub struct SignerDocument {
     /// Its status.
     pub process_status: ProcessStatus,
     /// Process creation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Completion time.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub completed_at: Option<OffsetDateTime>,
 }
 
@@ -118,12 +111,10 @@ pub struct SignerStep {
     pub own: Vec<EntryId>,
 }
 
-impl Serialize for SignerStep {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("SignerStep", 6)?;
-        s.serialize_field("processId", &self.process_id)?;
-        crate::process::step_fields(&mut s, &self.step, Some(&self.own))?;
-        s.end()
+impl SignerStep {
+    /// Whether the person sees `entry` in full: only their own entries, as in a
+    /// [`crate::process::PortalView`].
+    pub fn shows_in_full(&self, entry: &Entry) -> bool {
+        self.own.contains(&entry.id)
     }
 }

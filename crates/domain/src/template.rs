@@ -1,6 +1,5 @@
 //! Process templates: saved process shapes with a visibility scope.
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -15,13 +14,11 @@ use crate::visibility::Viewer;
 pub const MAX_TEMPLATE_DATA: usize = 256 * 1024;
 
 /// A template (the seed's `Template`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     /// Id.
     pub id: TemplateId,
     /// Creation time.
-    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Name.
     pub name: String,
@@ -36,8 +33,9 @@ pub struct Template {
 }
 
 /// A template as a client writes it.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct TemplateInput {
     /// Client id (ignored unless unused).
     pub id: Option<Uuid>,

@@ -266,7 +266,7 @@ fn section10_a_signer_acts_only_as_itself_and_a_user_cannot_correct_a_status() {
     );
 
     let user = as_caller(only(Role::User));
-    let mut correction = serde_json::to_value(&p.steps[0]).unwrap();
+    let mut correction = step_json(&p.steps[0]);
     correction["processStepSigners"][0]["signingStatus"] = json!("SIGNED");
     assert_eq!(
         block(svc.update_step(

@@ -52,8 +52,8 @@ pub mod params;
 pub mod precondition;
 pub mod problem;
 mod routes;
-pub mod schema;
 pub mod throttle;
+pub mod wire;
 
 pub use network::NetworkSettings;
 pub use openapi::openapi;

@@ -14,8 +14,11 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::problem::responses::problem_responses;
 use crate::problem::{Problem, ProblemField};
-use crate::schema;
+use crate::wire::{audit, catalog, directory, health, messages, page, process, task};
 use crate::{Limits, routes};
+use pas_domain::status::{
+    EventType, ProcessStatus, ScopeFilter, SignerRole, SigningStatus, StepStatus,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,16 +47,15 @@ use crate::{Limits, routes};
         (name = "health", description = "Liveness and readiness"),
     ),
     components(schemas(
-        Problem, ProblemField, schema::Pageable,
-        schema::SigningProcess, schema::SigningProcessStep, schema::ProcessStepSigner,
-        schema::DocumentProfile, schema::DocumentAttribute, schema::Contact, schema::Template,
-        schema::AuditingEvent, schema::AuditTrail, schema::SignerTask, schema::SignerStep,
-        schema::SignerDocument, schema::ProcessSearchRequest, schema::SignerActionRequest,
-        schema::RemindersSent, schema::SignerEmailSent, schema::HealthStatus,
-        schema::PageSigningProcess, schema::PageSignerTask, schema::PageContact,
-        schema::PageTemplate, schema::PageAuditingEvent,
-        schema::ProcessStatus, schema::StepStatus, schema::SignerRole, schema::SigningStatus,
-        schema::Scope, schema::EventType,
+        Problem, ProblemField, page::Pageable,
+        process::SigningProcess, process::SigningProcessStep, process::ProcessStepSigner,
+        catalog::DocumentProfile, catalog::DocumentAttribute, directory::Contact,
+        directory::Template, audit::AuditingEvent, audit::AuditTrail, task::SignerTask,
+        task::SignerStep, task::SignerDocument, process::ProcessSearchRequest,
+        task::SignerActionRequest, messages::RemindersSent, task::SignerEmailSent,
+        health::HealthStatus, page::PageSigningProcess, page::PageSignerTask, page::PageContact,
+        page::PageTemplate, page::PageAuditingEvent,
+        ProcessStatus, StepStatus, SignerRole, SigningStatus, ScopeFilter, EventType,
     ))
 )]
 struct ApiDoc;

@@ -10,6 +10,8 @@ use pas_domain::status::{EventType, ProcessStatus, SignerRole, SigningStatus, St
 use pas_domain::values::Email;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
+
+use crate::vars::{EntryVars, ProcessVars, StepVars};
 use uuid::Uuid;
 
 /// What the context needs besides the intent and the process.
@@ -60,7 +62,7 @@ pub(crate) fn build(
         .or_else(|| process.current_step());
 
     let mut ctx = Map::new();
-    ctx.insert("process".into(), to_json(process));
+    ctx.insert("process".into(), to_json(&ProcessVars::from(process)));
     ctx.insert("event_type".into(), json!(intent.event_type.as_str()));
     ctx.insert("role".into(), json!(intent.role.as_str()));
     ctx.insert("language".into(), json!(language));
@@ -81,20 +83,20 @@ pub(crate) fn build(
         );
     }
     if let Some((_, entry)) = recipient {
-        ctx.insert("signer".into(), to_json(entry));
+        ctx.insert("signer".into(), to_json(&EntryVars::from(entry)));
         ctx.insert(
             "portal_link".into(),
             json!(format!("{}/process/{}", settings.portal_url, entry.id)),
         );
     }
     if let Some((_, entry)) = named {
-        ctx.insert("actor".into(), to_json(entry));
+        ctx.insert("actor".into(), to_json(&EntryVars::from(entry)));
     }
     if let Some(entry) = decliner {
-        ctx.insert("decliner".into(), to_json(entry));
+        ctx.insert("decliner".into(), to_json(&EntryVars::from(entry)));
     }
     if let Some(step) = step {
-        ctx.insert("step".into(), to_json(step));
+        ctx.insert("step".into(), to_json(&StepVars::from(step)));
         if let Some(due) = step.due_date {
             ctx.insert(
                 "due_date".into(),

@@ -59,6 +59,7 @@ mod mailer;
 mod matrix;
 mod render;
 mod transport;
+mod vars;
 
 pub use dispatcher::{DispatchError, DispatchReport, DispatchSettings, Dispatcher};
 pub use lettre::message::Mailbox;

@@ -1,7 +1,7 @@
 //! `auditing-controller`: the audit log and a process's verified trail.
 
 use actix_web::{HttpResponse, get, post, web};
-use pas_domain::audit::{AuditEventInput, AuditFilter};
+use pas_domain::audit::AuditFilter;
 use pas_domain::ids::ProcessId;
 use pas_domain::paging::AuditSort;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -12,7 +12,8 @@ use crate::ApiState;
 use crate::caller::RequestCaller;
 use crate::params::{DayBound, QueryParams};
 use crate::problem::responses::{BadRequest, Conflict, TooLarge, Unprocessable};
-use crate::schema::{AuditTrail, AuditingEvent, PageAuditingEvent};
+use crate::wire::audit::{AuditEventInput, AuditTrail, AuditingEvent};
+use crate::wire::page::PageAuditingEvent;
 
 const TAG: &str = "auditing-controller";
 
@@ -43,9 +44,9 @@ async fn create_auditing_event(
 ) -> ApiResult {
     let event = state
         .audit
-        .record_event(body.into_inner(), &caller.0)
+        .record_event(body.into_inner().into(), &caller.0)
         .await?;
-    Ok(HttpResponse::Created().json(event))
+    Ok(HttpResponse::Created().json(AuditingEvent::from(event)))
 }
 
 /// Auditing events list request
@@ -58,7 +59,7 @@ async fn create_auditing_event(
         ("processId" = Option<Uuid>, Query, description = "Signing process identificator."),
         ("documentId" = Option<String>, Query, description = "Document identificator."),
         ("signerId" = Option<Uuid>, Query, description = "Signer identificator."),
-        ("eventType" = Option<crate::schema::EventType>, Query, description = "Type of event."),
+        ("eventType" = Option<pas_domain::status::EventType>, Query, description = "Type of event."),
         ("from" = Option<String>, Query, description = "Created at or after (RFC 3339 or YYYY-MM-DD)",
             example = "2026-02-01"),
         ("to" = Option<String>, Query, description = "Created before (RFC 3339), or on or before (YYYY-MM-DD)",
@@ -90,7 +91,7 @@ async fn list_audit_events(
         .audit
         .list_events(&filter, &page, caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(events))
+    Ok(HttpResponse::Ok().json(PageAuditingEvent::from(events)))
 }
 
 /// Process audit trail request
@@ -114,5 +115,5 @@ async fn get_process_audit_trail(
         .audit
         .trail(ProcessId::from_uuid(id.into_inner()), caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(trail))
+    Ok(HttpResponse::Ok().json(AuditTrail::from(trail)))
 }

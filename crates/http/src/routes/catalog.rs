@@ -2,7 +2,6 @@
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use pas_domain::catalog::{AttributeInput, ProfileInput};
 use pas_domain::ids::{AttributeId, ProfileId};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -11,7 +10,7 @@ use super::ApiResult;
 use crate::caller::RequestCaller;
 use crate::params::QueryParams;
 use crate::problem::responses::{BadRequest, Conflict, NotFound, TooLarge, Unprocessable};
-use crate::schema::{DocumentAttribute, DocumentProfile};
+use crate::wire::catalog::{AttributeInput, DocumentAttribute, DocumentProfile, ProfileInput};
 use crate::{ApiState, BASE_PATH};
 
 const PROFILES: &str = "document-profile-controller";
@@ -49,7 +48,7 @@ async fn get_document_profile_by_id(
         .catalog
         .get_profile(ProfileId::from_uuid(id.into_inner()), caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(profile))
+    Ok(HttpResponse::Ok().json(DocumentProfile::from(profile)))
 }
 
 /// Document profile update request
@@ -77,11 +76,11 @@ async fn update_document_profile(
         .catalog
         .update_profile(
             ProfileId::from_uuid(id.into_inner()),
-            body.into_inner(),
+            body.into_inner().into(),
             caller.principal(),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(profile))
+    Ok(HttpResponse::Ok().json(DocumentProfile::from(profile)))
 }
 
 /// Document profile delete request
@@ -124,6 +123,7 @@ async fn list_document_profiles(
         .catalog
         .list_profiles(q.text("group"), caller.principal())
         .await?;
+    let profiles: Vec<DocumentProfile> = profiles.into_iter().map(DocumentProfile::from).collect();
     Ok(HttpResponse::Ok().json(profiles))
 }
 
@@ -146,14 +146,14 @@ async fn create_document_profile(
 ) -> ApiResult {
     let profile = state
         .catalog
-        .create_profile(body.into_inner(), caller.principal())
+        .create_profile(body.into_inner().into(), caller.principal())
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
             format!("{BASE_PATH}/document-profiles/{}", profile.id),
         ))
-        .json(profile))
+        .json(DocumentProfile::from(profile)))
 }
 
 /// Document profile lookup request by name
@@ -176,7 +176,7 @@ async fn get_document_profile_by_name(
         .catalog
         .profile_by_name(&name, caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(profile))
+    Ok(HttpResponse::Ok().json(DocumentProfile::from(profile)))
 }
 
 /// Document attribute details request
@@ -197,7 +197,7 @@ async fn get_document_attribute_by_id(
         .catalog
         .get_attribute(AttributeId::from_uuid(id.into_inner()), caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(attribute))
+    Ok(HttpResponse::Ok().json(DocumentAttribute::from(attribute)))
 }
 
 /// Document attribute update request
@@ -223,11 +223,11 @@ async fn update_document_attribute(
         .catalog
         .update_attribute(
             AttributeId::from_uuid(id.into_inner()),
-            body.into_inner(),
+            body.into_inner().into(),
             caller.principal(),
         )
         .await?;
-    Ok(HttpResponse::Ok().json(attribute))
+    Ok(HttpResponse::Ok().json(DocumentAttribute::from(attribute)))
 }
 
 /// Document attribute delete request
@@ -262,6 +262,10 @@ async fn delete_document_attribute(
 #[get("/document-attributes")]
 async fn list_document_attributes(state: web::Data<ApiState>, caller: RequestCaller) -> ApiResult {
     let attributes = state.catalog.list_attributes(caller.principal()).await?;
+    let attributes: Vec<DocumentAttribute> = attributes
+        .into_iter()
+        .map(DocumentAttribute::from)
+        .collect();
     Ok(HttpResponse::Ok().json(attributes))
 }
 
@@ -286,12 +290,12 @@ async fn create_document_attribute(
 ) -> ApiResult {
     let attribute = state
         .catalog
-        .create_attribute(body.into_inner(), caller.principal())
+        .create_attribute(body.into_inner().into(), caller.principal())
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             LOCATION,
             format!("{BASE_PATH}/document-attributes/{}", attribute.id),
         ))
-        .json(attribute))
+        .json(DocumentAttribute::from(attribute)))
 }

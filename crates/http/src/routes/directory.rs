@@ -2,11 +2,11 @@
 //! viewer is the `owner`/`user` and `group` parameters until authentication lands.
 
 use actix_web::{HttpResponse, delete, get, post, put, web};
-use pas_domain::contact::{ContactFilter, ContactInput, scopes};
+use pas_domain::contact::{ContactFilter, scopes};
 use pas_domain::ids::{ContactId, TemplateId};
 use pas_domain::paging::{ContactSort, TemplateSort};
 use pas_domain::status::ScopeFilter;
-use pas_domain::template::{TemplateFilter, TemplateInput};
+use pas_domain::template::TemplateFilter;
 use pas_domain::values::normalize_personal_code;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -18,7 +18,8 @@ use crate::params::QueryParams;
 use crate::problem::responses::{
     BadRequest, Conflict, Forbidden, NotFound, TooLarge, Unprocessable,
 };
-use crate::schema::{Contact, PageContact, PageTemplate, Pageable, Template};
+use crate::wire::directory::{Contact, ContactInput, Template, TemplateInput};
+use crate::wire::page::{PageContact, PageTemplate, Pageable};
 
 const CONTACTS: &str = "contacts-controller";
 const TEMPLATES: &str = "templates-controller";
@@ -53,7 +54,7 @@ fn lower(v: String) -> String {
         ("email" = Option<String>, Query, description = "Email value", example = "john.doe@example.com"),
         ("personalCode" = Option<String>, Query,
             description = "Person code used to identify signer/customer.", example = "010190-12345"),
-        ("scope" = Option<Vec<crate::schema::Scope>>, Query, style = Form, explode,
+        ("scope" = Option<Vec<ScopeFilter>>, Query, style = Form, explode,
             description = "Visibility scope filter")
     ),
     responses((status = 200, description = "One page of contacts", body = PageContact), BadRequest)
@@ -79,7 +80,7 @@ async fn list_contacts(
         .directory
         .list_contacts(&filter, &page, caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(PageContact::from(found)))
 }
 
 /// Contact create request
@@ -100,9 +101,9 @@ async fn create_contact(
 ) -> ApiResult {
     let contact = state
         .directory
-        .create_contact(body.into_inner(), caller.principal())
+        .create_contact(body.into_inner().into(), caller.principal())
         .await?;
-    Ok(HttpResponse::Created().json(contact))
+    Ok(HttpResponse::Created().json(Contact::from(contact)))
 }
 
 /// Contact update request
@@ -131,9 +132,9 @@ async fn update_contact(
     let viewer = q.viewer("user")?;
     let contact = state
         .directory
-        .update_contact(body.into_inner(), &viewer, caller.principal())
+        .update_contact(body.into_inner().into(), &viewer, caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(contact))
+    Ok(HttpResponse::Ok().json(Contact::from(contact)))
 }
 
 /// Contact delete request
@@ -179,7 +180,7 @@ async fn delete_contact(
         ("pageable" = Pageable, Query, style = Form, explode,
             description = "Pagination and sorting parameters (sortable: createdAt, name)"),
         ("name" = Option<String>, Query, description = "Name value", example = "Default profile"),
-        ("scope" = Option<Vec<crate::schema::Scope>>, Query, style = Form, explode,
+        ("scope" = Option<Vec<ScopeFilter>>, Query, style = Form, explode,
             description = "Visibility scope filter")
     ),
     responses((status = 200, description = "One page of templates", body = PageTemplate), BadRequest)
@@ -200,7 +201,7 @@ async fn list_templates(
         .directory
         .list_templates(&filter, &page, caller.principal())
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(PageTemplate::from(found)))
 }
 
 /// Template create request
@@ -221,9 +222,9 @@ async fn create_template(
 ) -> ApiResult {
     let template = state
         .directory
-        .create_template(body.into_inner(), caller.principal())
+        .create_template(body.into_inner().into(), caller.principal())
         .await?;
-    Ok(HttpResponse::Created().json(template))
+    Ok(HttpResponse::Created().json(Template::from(template)))
 }
 
 /// Template delete request

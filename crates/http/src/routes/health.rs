@@ -2,11 +2,10 @@
 //! probes expect them, and also answered under the API's base path.
 
 use actix_web::{HttpResponse, get, web};
-use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::ApiState;
-use crate::schema::HealthStatus;
+use crate::wire::health::HealthStatus;
 
 const TAG: &str = "health";
 
@@ -16,15 +15,15 @@ pub(crate) fn register(cfg: &mut ServiceConfig) {
 
 /// `GET /health`.
 pub(crate) async fn liveness() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "UP" }))
+    HttpResponse::Ok().json(HealthStatus::UP)
 }
 
 /// `GET /ready`: 200 UP or 503 DOWN, as the app's readiness check says.
 pub(crate) async fn readiness(state: web::Data<ApiState>) -> HttpResponse {
     if (state.readiness)().await {
-        HttpResponse::Ok().json(json!({ "status": "UP" }))
+        HttpResponse::Ok().json(HealthStatus::UP)
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({ "status": "DOWN" }))
+        HttpResponse::ServiceUnavailable().json(HealthStatus::DOWN)
     }
 }
 

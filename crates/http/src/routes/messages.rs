@@ -1,12 +1,11 @@
 //! `message-controller`: the reminder trigger and test emails.
 
 use actix_web::{HttpResponse, post, web};
-use pas_domain::input::ProcessInput;
+use pas_domain::input as domain;
 use pas_domain::language::Language;
 use pas_domain::notify::RecipientRole;
 use pas_domain::ports::TestLanguages;
 use pas_domain::status::{EventType, SignerRole};
-use serde_json::json;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::ApiResult;
@@ -15,7 +14,8 @@ use crate::caller::RequestCaller;
 use crate::params::QueryParams;
 use crate::problem::ApiError;
 use crate::problem::responses::{BadRequest, TooLarge, Unprocessable};
-use crate::schema::{RemindersSent, SigningProcess, TestEmailSent};
+use crate::wire::messages::{RemindersSent, TestEmailSent};
+use crate::wire::process::{ProcessInput, SigningProcess};
 
 const TAG: &str = "message-controller";
 
@@ -45,7 +45,7 @@ async fn send_reminders(state: web::Data<ApiState>, caller: RequestCaller) -> Ap
             &caller.0,
         )
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "sent": sent })))
+    Ok(HttpResponse::Ok().json(RemindersSent { sent }))
 }
 
 /// Test email send request
@@ -63,8 +63,8 @@ async fn send_reminders(state: web::Data<ApiState>, caller: RequestCaller) -> Ap
     tag = TAG,
     operation_id = "sendTestEmail",
     params(
-        ("eventType" = crate::schema::EventType, Path, description = "Notification event type"),
-        ("role" = crate::schema::SignerRole, Query, description = "Recipient role for test email"),
+        ("eventType" = pas_domain::status::EventType, Path, description = "Notification event type"),
+        ("role" = pas_domain::status::SignerRole, Query, description = "Recipient role for test email"),
         ("language" = Option<String>, Query, description = "Language of the emails: `all` (one email per language of the matrix entry), a language tag such as `lt` or `ru-LV` (what a recipient with that signerLanguage gets), or absent (each recipient's own signerLanguage)", example = "all"),
     ),
     request_body = SigningProcess,
@@ -88,7 +88,7 @@ async fn send_test_email(
         .wire_enum("role")?
         .ok_or_else(|| ApiError::bad_parameter("role", "is required"))?;
     let languages = test_languages(query.text("language").as_deref())?;
-    let draft = body.into_inner().validate()?;
+    let draft = domain::ProcessInput::from(body.into_inner()).validate()?;
     let sent = state
         .messages
         .send_test(
@@ -99,6 +99,7 @@ async fn send_test_email(
             caller.principal(),
         )
         .await?;
+    let sent: Vec<TestEmailSent> = sent.into_iter().map(TestEmailSent::from).collect();
     Ok(HttpResponse::Ok().json(sent))
 }
 

@@ -82,5 +82,7 @@ pub(crate) fn register_base_probes(cfg: &mut web::ServiceConfig) {
 
 /// A process answer with its `ETag`.
 pub(crate) fn process_response(mut builder: HttpResponseBuilder, p: &ProcessData) -> HttpResponse {
-    builder.insert_header((ETAG, p.etag())).json(p)
+    builder
+        .insert_header((ETAG, p.etag()))
+        .json(crate::wire::process::SigningProcess::from(p))
 }

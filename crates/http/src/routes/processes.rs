@@ -5,11 +5,9 @@ use actix_web::{HttpResponse, delete, get, post, put, web};
 use pas_domain::auth::Operation;
 use pas_domain::error::ValidationErrors;
 use pas_domain::ids::{EntryId, ProcessId};
-use pas_domain::input::ProcessInput;
 use pas_domain::paging::ProcessSort;
 use pas_domain::query::{ProcessFilterParams, ProcessSearch};
 use pas_domain::values::normalize_personal_code;
-use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -21,7 +19,8 @@ use crate::problem::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PreconditionFailed, TooLarge, TooManyRequests,
     Unprocessable,
 };
-use crate::schema::{PageSigningProcess, Pageable, ProcessSearchRequest, SigningProcess};
+use crate::wire::page::{PageSigningProcess, Pageable};
+use crate::wire::process::{ProcessInput, ProcessSearchRequest, SigningProcess};
 use crate::{ApiState, BASE_PATH};
 
 const TAG: &str = "process-controller";
@@ -62,7 +61,10 @@ async fn create_process(
     caller: RequestCaller,
     body: web::Json<ProcessInput>,
 ) -> ApiResult {
-    let process = state.processes.create(body.into_inner(), &caller.0).await?;
+    let process = state
+        .processes
+        .create(body.into_inner().into(), &caller.0)
+        .await?;
     let location = format!("{BASE_PATH}/processes/{}", process.id);
     let mut builder = HttpResponse::Created();
     builder.insert_header((LOCATION, location));
@@ -126,7 +128,7 @@ async fn update_process(
         .processes
         .update(
             ProcessId::from_uuid(id.into_inner()),
-            body.into_inner(),
+            body.into_inner().into(),
             if_match.0,
             &caller.0,
         )
@@ -178,7 +180,7 @@ async fn delete_process(
             description = "Return records created on or before this date", example = "2026-02-17"),
         ("createdDateAfter" = Option<time::Date>, Query,
             description = "Return records created on or after this date", example = "2026-02-01"),
-        ("processStatus" = Option<crate::schema::ProcessStatus>, Query,
+        ("processStatus" = Option<pas_domain::status::ProcessStatus>, Query,
             description = "Signing process status filter"),
         ("nameSearch" = Option<String>, Query, description = "Name filter value", example = "John"),
         ("emailSearch" = Option<String>, Query, description = "Email filter value",
@@ -214,17 +216,10 @@ async fn list_processes(
     };
     let filter = params.validate()?;
     let found = state.processes.list(&filter, &page, &caller.0).await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(PageSigningProcess::from(found)))
 }
 
 /// `findProcesses` body.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SearchBody {
-    document_id: Option<String>,
-    personal_code: Option<String>,
-}
-
 /// Signing process search request by document and personal code
 ///
 /// At least one of `documentId` and `personalCode` (422 otherwise); newest first.
@@ -241,7 +236,7 @@ struct SearchBody {
 async fn find_processes(
     state: web::Data<ApiState>,
     caller: RequestCaller,
-    body: web::Json<SearchBody>,
+    body: web::Json<ProcessSearchRequest>,
 ) -> ApiResult {
     let body = body.into_inner();
     let search = ProcessSearch {
@@ -265,7 +260,7 @@ async fn find_processes(
         .processes
         .search(&search, &caller.0, Operation::FindProcesses)
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(processes(found)))
 }
 
 /// Signing process cancel request
@@ -388,7 +383,7 @@ async fn list_processes_by_step_signer_id(
         .processes
         .by_signer(EntryId::from_uuid(id.into_inner()), &caller.0)
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(processes(found)))
 }
 
 /// Signing processes list request by document code
@@ -416,7 +411,7 @@ async fn list_processes_by_document_id(
         .processes
         .search(&search, &caller.0, Operation::ListProcessesByDocumentId)
         .await?;
-    Ok(HttpResponse::Ok().json(found))
+    Ok(HttpResponse::Ok().json(processes(found)))
 }
 
 /// Signing process authorization request by signer and person identity
@@ -459,5 +454,9 @@ async fn authorize_process_access(
                 .await?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(SigningProcess::from(&view)))
+}
+
+fn processes(found: Vec<pas_domain::process::SigningProcess>) -> Vec<SigningProcess> {
+    found.into_iter().map(SigningProcess::from).collect()
 }

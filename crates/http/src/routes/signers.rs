@@ -8,7 +8,6 @@ use pas_domain::machine::Action;
 use pas_domain::paging::TaskSort;
 use pas_domain::query::SignerTaskParams;
 use pas_domain::status::EventType;
-use serde::{Deserialize, Serialize};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -19,10 +18,9 @@ use crate::params::{QueryParams, json_or_default, person};
 use crate::problem::responses::{
     BadRequest, Conflict, Forbidden, NotFound, TooLarge, TooManyRequests, Unprocessable,
 };
-use crate::schema::{
-    PageSignerTask, SignerActionRequest, SignerDocument, SignerEmailSent, SignerStep,
-    SigningProcess,
-};
+use crate::wire::page::PageSignerTask;
+use crate::wire::process::SigningProcess;
+use crate::wire::task::{SignerActionRequest, SignerDocument, SignerEmailSent, SignerStep};
 
 const TAG: &str = "process-step-signer-controller";
 
@@ -55,7 +53,7 @@ pub(crate) fn register(cfg: &mut ServiceConfig) {
             description = "Return records created on or before this date", example = "2026-02-17"),
         ("createdDateAfter" = Option<time::Date>, Query,
             description = "Return records created on or after this date", example = "2026-02-01"),
-        ("processStatus" = Option<crate::schema::ProcessStatus>, Query,
+        ("processStatus" = Option<pas_domain::status::ProcessStatus>, Query,
             description = "Signing process status filter"),
         ("nameSearch" = Option<String>, Query, description = "Name filter value", example = "John"),
         ("size" = Option<i32>, Query, description = "Page size", example = 25),
@@ -93,18 +91,10 @@ async fn list_signer_tasks(
         .processes
         .signer_tasks(&filter, &page, &caller.0)
         .await?;
-    Ok(HttpResponse::Ok().json(tasks))
+    Ok(HttpResponse::Ok().json(PageSignerTask::from(tasks)))
 }
 
 /// What `sendSignerEmail` answers.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EmailSent {
-    to: Option<String>,
-    subject: Option<String>,
-    event_type: EventType,
-}
-
 /// Signer notification email trigger request
 ///
 /// Queues the entry's TASK_STARTED email again (409 unless WAITING_FOR_ACTION, 422 when the
@@ -143,7 +133,7 @@ async fn send_signer_email(
             );
             None
         });
-    Ok(HttpResponse::Ok().json(EmailSent {
+    Ok(HttpResponse::Ok().json(SignerEmailSent {
         to,
         subject,
         event_type: EventType::TaskStarted,
@@ -151,14 +141,6 @@ async fn send_signer_email(
 }
 
 /// The body of the entry actions.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ActionBody {
-    personal_code: Option<String>,
-    country: Option<String>,
-    comment: Option<String>,
-}
-
 /// One entry acts: the identity is checked as in PRODUCT.md section 8, and a 403 counts
 /// towards the limit of failed attempts for the entry and the client address.
 async fn act(
@@ -185,7 +167,7 @@ async fn act_unguarded(
     body: &[u8],
     action: Action,
 ) -> ApiResult {
-    let body: ActionBody = json_or_default(body)?;
+    let body: SignerActionRequest = json_or_default(body)?;
     let given = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let claimed = match (given(body.personal_code), given(body.country)) {
         (Some(code), Some(country)) => Some(person(&code, &country)?),
@@ -199,7 +181,7 @@ async fn act_unguarded(
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, view.process.etag()))
-        .json(view))
+        .json(SigningProcess::from(&view)))
 }
 
 /// One handler per entry action: each has its own operationId in the OpenAPI document, and
@@ -292,6 +274,7 @@ async fn list_signer_steps(
         .processes
         .signer_steps(&person(&code, &country)?, &caller.0)
         .await?;
+    let steps: Vec<SignerStep> = steps.iter().map(SignerStep::from).collect();
     Ok(HttpResponse::Ok().json(steps))
 }
 
@@ -323,5 +306,6 @@ async fn list_signer_documents(
         .processes
         .signer_documents(&person(&code, &country)?, &caller.0)
         .await?;
+    let documents: Vec<SignerDocument> = documents.into_iter().map(SignerDocument::from).collect();
     Ok(HttpResponse::Ok().json(documents))
 }

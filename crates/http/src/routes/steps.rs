@@ -3,7 +3,6 @@
 use actix_web::{HttpResponse, put, web};
 use pas_domain::error::Missing;
 use pas_domain::ids::StepId;
-use pas_domain::input::StepInput;
 use pas_domain::service::ProcessError;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -12,7 +11,7 @@ use super::ApiResult;
 use crate::ApiState;
 use crate::caller::RequestCaller;
 use crate::problem::responses::{BadRequest, Conflict, NotFound, TooLarge, Unprocessable};
-use crate::schema::SigningProcessStep;
+use crate::wire::process::{SigningProcessStep, StepInput};
 
 const TAG: &str = "process-step-controller";
 
@@ -45,10 +44,10 @@ async fn update_process_step(
     let step = StepId::from_uuid(id.into_inner());
     let process = state
         .processes
-        .update_step(step, body.into_inner(), &caller.0)
+        .update_step(step, body.into_inner().into(), &caller.0)
         .await?;
     let updated = process
         .find_step(step)
         .ok_or(ProcessError::NotFound(Missing::Step))?;
-    Ok(HttpResponse::Ok().json(updated))
+    Ok(HttpResponse::Ok().json(SigningProcessStep::from(updated)))
 }

@@ -9,3 +9,4 @@ mod logging;
 mod openapi;
 mod portal;
 mod processes;
+mod wire;

@@ -3,6 +3,7 @@
 use actix_web::test::TestRequest;
 use pas_domain::paging::{Page, PageRequest, ProcessSort};
 use pas_domain::status::{EventType, ProcessStatus};
+use pas_http::wire::process::ProcessStepSigner;
 use serde_json::json;
 
 use pas_domain::service::ReadAudit;
@@ -257,7 +258,7 @@ async fn update_step_answers_the_step() {
     let body = json!({
         "processOrder": 2,
         "dueDate": "2026-04-01T12:00:00Z",
-        "processStepSigners": [serde_json::to_value(&step.entries[0]).unwrap()]
+        "processStepSigners": [serde_json::to_value(ProcessStepSigner::from(&step.entries[0])).unwrap()]
     });
     let reply = m
         .call(

@@ -1,0 +1,142 @@
+//! The audit log (the seed's `AuditingEvent`) and a process's verified trail.
+
+use pas_domain::audit as domain;
+use pas_domain::status::EventType;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// An audit event.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditingEvent {
+    /// Resource identificator.
+    pub id: Uuid,
+    /// Audit event creation timestamp (always the service's time).
+    #[schema(read_only)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Type of event being audited.
+    pub event_type: EventType,
+    /// Source/origin of the event.
+    pub event_origin: Option<String>,
+    /// User who initiated the event (default: the caller).
+    pub creator: Option<String>,
+    /// Document identificator.
+    pub document_id: Option<String>,
+    /// Signer identificator.
+    pub signer_id: Option<Uuid>,
+    /// Customer personal code.
+    pub customer_personal_code: Option<String>,
+    /// Additional audit note.
+    pub note: Option<String>,
+    /// Signing process identificator.
+    pub process_id: Option<Uuid>,
+    /// Request IP address (default: the caller's).
+    pub ip_address: Option<String>,
+    /// Container identificator.
+    pub container_id: Option<String>,
+    /// Method or operation name.
+    pub method: Option<String>,
+    /// Client application name (default: X-Client-App or User-Agent).
+    pub client_app_name: Option<String>,
+    /// Position in its process's hash chain, from 0.
+    #[schema(read_only)]
+    pub sequence: i64,
+    /// Hash of the previous event of the chain.
+    #[schema(read_only)]
+    pub previous_hash: Option<String>,
+    /// SHA-256 (hex) of the previous hash and this event's canonical form.
+    #[schema(read_only)]
+    pub hash: String,
+}
+
+impl From<domain::AuditingEvent> for AuditingEvent {
+    fn from(row: domain::AuditingEvent) -> Self {
+        let e = row.event;
+        Self {
+            id: e.id.as_uuid(),
+            created_at: e.created_at,
+            event_type: e.event_type,
+            event_origin: e.event_origin,
+            creator: e.creator,
+            document_id: e.document_id,
+            signer_id: e.signer_id.map(|id| id.as_uuid()),
+            customer_personal_code: e.customer_personal_code,
+            note: e.note,
+            process_id: e.process_id.map(|id| id.as_uuid()),
+            ip_address: e.ip_address,
+            container_id: e.container_id,
+            method: e.method,
+            client_app_name: e.client_app_name,
+            sequence: row.sequence,
+            previous_hash: row.previous_hash,
+            hash: row.hash,
+        }
+    }
+}
+
+/// The audit trail of a process and the verdict of its hash chain.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditTrail {
+    /// The process.
+    pub process_id: Uuid,
+    /// The chain holds.
+    pub valid: bool,
+    /// Position of the first event whose hash does not hold; null when valid.
+    pub broken_at: Option<usize>,
+    /// Events, oldest first.
+    pub events: Vec<AuditingEvent>,
+}
+
+impl From<domain::AuditTrail> for AuditTrail {
+    fn from(t: domain::AuditTrail) -> Self {
+        Self {
+            process_id: t.process_id.as_uuid(),
+            valid: t.valid,
+            broken_at: t.broken_at,
+            events: t.events.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// An event from another system (`createAuditingEvent`), as the client writes it.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventInput {
+    id: Option<Uuid>,
+    event_type: Option<EventType>,
+    event_origin: Option<String>,
+    creator: Option<String>,
+    document_id: Option<String>,
+    signer_id: Option<Uuid>,
+    customer_personal_code: Option<String>,
+    note: Option<String>,
+    process_id: Option<Uuid>,
+    ip_address: Option<String>,
+    container_id: Option<String>,
+    method: Option<String>,
+    client_app_name: Option<String>,
+}
+
+impl From<AuditEventInput> for domain::AuditEventInput {
+    fn from(e: AuditEventInput) -> Self {
+        Self {
+            id: e.id,
+            event_type: e.event_type,
+            event_origin: e.event_origin,
+            creator: e.creator,
+            document_id: e.document_id,
+            signer_id: e.signer_id,
+            customer_personal_code: e.customer_personal_code,
+            note: e.note,
+            process_id: e.process_id,
+            ip_address: e.ip_address,
+            container_id: e.container_id,
+            method: e.method,
+            client_app_name: e.client_app_name,
+        }
+    }
+}
