@@ -23,8 +23,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use deadpool::managed::{Manager, Object};
+use diesel::backend::{Backend, DieselReserveSpecialization};
 use diesel::connection::AnsiTransactionManager as SyncTransactionManager;
-use diesel::sqlite::SqliteConnection;
+use diesel::pg::Pg;
+use diesel::sql_types::{HasSqlType, Text, Timestamp};
+use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel_async::pooled_connection::deadpool::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
@@ -35,7 +38,10 @@ use diesel_async::{
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use pas_domain::ports::RepoError;
 
+use crate::audit::ChainLock;
+use crate::batch::InsertMany;
 use crate::error::Error;
+use crate::processes::IdempotencyKeys;
 
 /// A future that runs `body` with a pooled connection `conn` of whichever backend `db` has,
 /// inside the transaction `Tx::$tx`, and maps the result to `Result<_, RepoError>`.
@@ -100,6 +106,24 @@ macro_rules! with_db {
 
 /// The SQLite connection type of the pool.
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// What the query builders need of a backend besides `Backend`; PostgreSQL and SQLite have
+/// it. Rust implies only bounds on `Self` from a trait, so a builder still states what it
+/// needs of other types (`str: ToSql<Text, DB>`, an `IN` of its own).
+pub(crate) trait Sql:
+    Backend + DieselReserveSpecialization + HasSqlType<Text> + HasSqlType<Timestamp> + 'static
+{
+}
+
+impl Sql for Pg {}
+impl Sql for Sqlite {}
+
+/// A pooled connection of either backend: what the functions written once for both take.
+/// The statements that differ per backend are its supertraits.
+pub(crate) trait Conn: AsyncConnection + InsertMany + ChainLock + IdempotencyKeys {}
+
+impl Conn for SqliteConn {}
+impl Conn for AsyncPgConnection {}
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
