@@ -92,12 +92,15 @@ pub(crate) fn chain_all(
 
 /// The last row of the chain `key`.
 #[dsl::auto_type]
-pub(crate) fn chain_head(key: String) -> _ {
+fn chain_head(key: String) -> _ {
     audit_events::table
         .filter(audit_events::chain_key.eq(key))
         .order(audit_events::sequence.desc())
         .limit(1_i64)
 }
+
+/// [`chain_head`] selecting its row on the backend `DB`.
+pub(crate) type ChainHead<DB> = dsl::Select<chain_head, dsl::AsSelect<AuditRow, DB>>;
 
 /// Appends `events` to their chains inside the current write transaction; answers the
 /// chained rows.
@@ -107,8 +110,7 @@ pub(crate) async fn append_audit<C>(
 ) -> Result<Vec<AuditingEvent>, Error>
 where
     C: Conn,
-    for<'q> dsl::Select<chain_head, dsl::AsSelect<AuditRow, C::Backend>>:
-        LoadQuery<'q, C, AuditRow>,
+    for<'q> ChainHead<C::Backend>: LoadQuery<'q, C, AuditRow>,
 {
     let mut heads = HashMap::new();
     for key in chain_keys(events) {

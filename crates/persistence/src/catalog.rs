@@ -35,6 +35,15 @@ fn links_of(profiles: Vec<String>) -> _ {
         ))
 }
 
+/// [`links_of`] selecting the profile id and the attribute row on the backend `DB`.
+type LinkRows<DB> = dsl::Select<
+    links_of,
+    (
+        profile_attributes::profile_id,
+        dsl::AsSelect<AttributeRow, DB>,
+    ),
+>;
+
 /// Loads the attributes of the profile rows `rows` (one query per chunk of profiles) and
 /// builds the profiles, in the order of `rows`.
 async fn load_profiles<C>(
@@ -43,13 +52,7 @@ async fn load_profiles<C>(
 ) -> Result<Vec<DocumentProfile>, Error>
 where
     C: Conn,
-    for<'q> dsl::Select<
-        links_of,
-        (
-            profile_attributes::profile_id,
-            dsl::AsSelect<AttributeRow, C::Backend>,
-        ),
-    >: LoadQuery<'q, C, (String, AttributeRow)>,
+    for<'q> LinkRows<C::Backend>: LoadQuery<'q, C, (String, AttributeRow)>,
 {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut attributes: HashMap<String, Vec<DocumentAttribute>> = HashMap::new();

@@ -26,7 +26,7 @@ use pas_domain::status::{ProcessStatus, SignerRole, SigningStatus};
 use pas_domain::task::SignerTask;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::audit::{append_audit, chain_head};
+use crate::audit::{ChainHead, append_audit};
 use crate::batch::chunked;
 use crate::db::{Conn, Db, Sql, SqliteConn};
 use crate::error::{Classify, Error};
@@ -55,6 +55,10 @@ fn entries_of(processes: Vec<String>) -> _ {
         .order((entries::step_id, entries::position))
 }
 
+/// [`steps_of`] and [`entries_of`] selecting their rows on the backend `DB`.
+type StepRows<DB> = dsl::Select<steps_of, dsl::AsSelect<StepRow, DB>>;
+type EntryRows<DB> = dsl::Select<entries_of, dsl::AsSelect<EntryRow, DB>>;
+
 /// Loads the steps and entries of the process rows `rows` (one `IN` query per table and
 /// chunk, never one per process) and builds the processes, in the order of `rows`.
 async fn load_processes<C>(
@@ -63,9 +67,8 @@ async fn load_processes<C>(
 ) -> Result<Vec<SigningProcess>, Error>
 where
     C: Conn,
-    for<'q> dsl::Select<steps_of, dsl::AsSelect<StepRow, C::Backend>>: LoadQuery<'q, C, StepRow>,
-    for<'q> dsl::Select<entries_of, dsl::AsSelect<EntryRow, C::Backend>>:
-        LoadQuery<'q, C, EntryRow>,
+    for<'q> StepRows<C::Backend>: LoadQuery<'q, C, StepRow>,
+    for<'q> EntryRows<C::Backend>: LoadQuery<'q, C, EntryRow>,
 {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut step_rows: Vec<StepRow> = Vec::new();
@@ -86,7 +89,7 @@ where
                 .await?,
         );
     }
-    Ok(assemble(rows, step_rows, entry_rows)?)
+    assemble(rows, step_rows, entry_rows)
 }
 
 /// Records idempotency keys. An upsert, one small function per backend.
@@ -161,8 +164,7 @@ async fn write_change<C>(
 ) -> Result<(), Error>
 where
     C: Conn,
-    for<'q> dsl::Select<chain_head, dsl::AsSelect<AuditRow, C::Backend>>:
-        LoadQuery<'q, C, AuditRow>,
+    for<'q> ChainHead<C::Backend>: LoadQuery<'q, C, AuditRow>,
 {
     append_audit(conn, &changes.audit).await?;
     insert_outbox(conn, &changes.change.notifications, now).await?;
