@@ -12,15 +12,22 @@ use std::future::Future;
 
 use async_trait::async_trait;
 use diesel::QueryResult;
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Text, Timestamp};
+use diesel_async::methods::LoadQuery;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use pas_domain::audit::{AuditFilter, AuditTrail, AuditingEvent, NewAuditEvent, chain};
 use pas_domain::ids::ProcessId;
 use pas_domain::paging::{AuditSort, Page, PageRequest};
 use pas_domain::ports::{AuditStore, RepoError};
 use pas_domain::timestamp::truncate;
+use time::PrimitiveDateTime;
 
-use crate::db::{Db, SqliteConn};
+use crate::db::{Conn, Db, Sql, SqliteConn};
+use crate::error::{Classify, Error};
 use crate::models::{AuditRow, chain_key, db_time};
 use crate::paging::{offset, sorted, tie_direction, total};
 use crate::schema::{audit_chains, audit_events, processes};
@@ -83,75 +90,92 @@ pub(crate) fn chain_all(
         .collect()
 }
 
-/// Appends `$events` (`&[NewAuditEvent]`) to their chains inside the current write
-/// transaction; evaluates to the chained rows.
-macro_rules! append_audit {
-    ($conn:ident, $events:expr) => {{
-        use ::diesel::SelectableHelper as _;
-        use ::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
-        use ::diesel_async::RunQueryDsl as _;
-        use $crate::error::Classify as _;
-        use $crate::schema::audit_events as table;
-        let events: &[::pas_domain::audit::NewAuditEvent] = $events;
-        let mut heads = ::std::collections::HashMap::new();
-        for key in $crate::audit::chain_keys(events) {
-            $crate::audit::ChainLock::lock_chain(&mut *$conn, &key).await?;
-            let last = table::table
-                .filter(table::chain_key.eq(&key))
-                .order(table::sequence.desc())
-                .select($crate::models::AuditRow::as_select())
-                .first::<$crate::models::AuditRow>($conn)
-                .await
-                .optional()?;
-            let last = last.map($crate::models::AuditRow::into_event).transpose()?;
-            heads.insert(key, last);
-        }
-        let chained = $crate::audit::chain_all(heads, events);
-        let rows: Vec<$crate::models::AuditRow> =
-            chained.iter().map($crate::models::AuditRow::of).collect();
-        $crate::batch::InsertMany::insert_audit_rows(&mut *$conn, rows)
+/// The last row of the chain `key`.
+#[dsl::auto_type]
+fn chain_head(key: String) -> _ {
+    audit_events::table
+        .filter(audit_events::chain_key.eq(key))
+        .order(audit_events::sequence.desc())
+        .limit(1_i64)
+}
+
+/// [`chain_head`] selecting its row on the backend `DB`.
+pub(crate) type ChainHead<DB> = dsl::Select<chain_head, dsl::AsSelect<AuditRow, DB>>;
+
+/// Appends `events` to their chains inside the current write transaction; answers the
+/// chained rows.
+pub(crate) async fn append_audit<C>(
+    conn: &mut C,
+    events: &[NewAuditEvent],
+) -> Result<Vec<AuditingEvent>, Error>
+where
+    C: Conn,
+    for<'q> ChainHead<C::Backend>: LoadQuery<'q, C, AuditRow>,
+{
+    let mut heads = HashMap::new();
+    for key in chain_keys(events) {
+        conn.lock_chain(&key).await?;
+        let last = chain_head(key.clone())
+            .select(AuditRow::as_select())
+            .get_result::<AuditRow>(conn)
             .await
-            .unique_as("auditing event")?;
-        chained
-    }};
-}
-pub(crate) use append_audit;
-
-/// The base query of `GET /audit-events`.
-macro_rules! filtered_events {
-    ($filter:expr) => {{
-        let f: &AuditFilter = $filter;
-        let mut q = audit_events::table.into_boxed::<Backend>();
-        if let Some(p) = f.process_id {
-            q = q.filter(audit_events::process_id.eq(p.to_string()));
-        }
-        if let Some(d) = &f.document_id {
-            q = q.filter(audit_events::document_id.eq(d.clone()));
-        }
-        if let Some(s) = f.signer_id {
-            q = q.filter(audit_events::signer_id.eq(s.to_string()));
-        }
-        if let Some(t) = f.event_type {
-            q = q.filter(audit_events::event_type.eq(t.as_str()));
-        }
-        if let Some(from) = f.from {
-            q = q.filter(audit_events::created_at.ge(db_time(from)));
-        }
-        if let Some(to) = f.to {
-            q = q.filter(audit_events::created_at.lt(db_time(to)));
-        }
-        if let Some(groups) = &f.owner_groups {
-            // Deleted processes keep their trail, so their events stay listed too.
-            let owned = processes::table
-                .filter(processes::owner_group.eq_any(groups.clone()))
-                .select(processes::id.nullable());
-            q = q.filter(audit_events::process_id.eq_any(owned));
-        }
-        q
-    }};
+            .optional()?;
+        heads.insert(key, last.map(AuditRow::into_event).transpose()?);
+    }
+    let chained = chain_all(heads, events);
+    let rows: Vec<AuditRow> = chained.iter().map(AuditRow::of).collect();
+    conn.insert_many(audit_events::table, rows)
+        .await
+        .unique_as("auditing event")?;
+    Ok(chained)
 }
 
-fn rows_into_events(rows: Vec<AuditRow>) -> Result<Vec<AuditingEvent>, crate::error::Error> {
+/// The processes of the owner groups `groups`, as nullable ids of audit rows.
+#[dsl::auto_type]
+fn owned_by(groups: Vec<String>) -> _ {
+    processes::table
+        .filter(processes::owner_group.eq_any(groups))
+        .select(processes::id.nullable())
+}
+
+/// `q` (`audit_events`, boxed) narrowed to the events of `GET /audit-events` that `f` asks
+/// for.
+fn filtered_events<'a, DB>(
+    mut q: audit_events::BoxedQuery<'a, DB>,
+    f: &AuditFilter,
+) -> audit_events::BoxedQuery<'a, DB>
+where
+    DB: Sql,
+    str: ToSql<Text, DB>,
+    PrimitiveDateTime: ToSql<Timestamp, DB>,
+    dsl::EqAny<audit_events::process_id, owned_by>: QueryFragment<DB>,
+{
+    if let Some(p) = f.process_id {
+        q = q.filter(audit_events::process_id.eq(p.to_string()));
+    }
+    if let Some(d) = &f.document_id {
+        q = q.filter(audit_events::document_id.eq(d.clone()));
+    }
+    if let Some(s) = f.signer_id {
+        q = q.filter(audit_events::signer_id.eq(s.to_string()));
+    }
+    if let Some(t) = f.event_type {
+        q = q.filter(audit_events::event_type.eq(t.as_str()));
+    }
+    if let Some(from) = f.from {
+        q = q.filter(audit_events::created_at.ge(db_time(from)));
+    }
+    if let Some(to) = f.to {
+        q = q.filter(audit_events::created_at.lt(db_time(to)));
+    }
+    if let Some(groups) = &f.owner_groups {
+        // Deleted processes keep their trail, so their events stay listed too.
+        q = q.filter(audit_events::process_id.eq_any(owned_by(groups.clone())));
+    }
+    q
+}
+
+fn rows_into_events(rows: Vec<AuditRow>) -> Result<Vec<AuditingEvent>, Error> {
     rows.into_iter().map(AuditRow::into_event).collect()
 }
 
@@ -159,7 +183,7 @@ fn rows_into_events(rows: Vec<AuditRow>) -> Result<Vec<AuditingEvent>, crate::er
 impl AuditStore for Db {
     async fn append(&self, event: &NewAuditEvent) -> Result<AuditingEvent, RepoError> {
         with_db!(self, Write, async |conn| {
-            let mut chained = append_audit!(conn, std::slice::from_ref(event));
+            let mut chained = append_audit(conn, std::slice::from_ref(event)).await?;
             chained
                 .pop()
                 .ok_or_else(|| RepoError::Storage("no audit row was written".into()).into())
@@ -173,18 +197,22 @@ impl AuditStore for Db {
         page: &PageRequest<AuditSort>,
     ) -> Result<Page<AuditingEvent>, RepoError> {
         with_db!(self, Read, async |conn| {
-            let count: i64 = filtered_events!(filter).count().get_result(conn).await?;
-            let mut q = filtered_events!(filter).select(AuditRow::as_select());
-            for (field, dir) in &page.sort {
+            let all = || audit_events::table.into_boxed::<Backend>();
+            let count: i64 = filtered_events(all(), filter)
+                .count()
+                .get_result(conn)
+                .await?;
+            let mut q = filtered_events(all(), filter).select(AuditRow::as_select());
+            for &(field, dir) in &page.sort {
                 q = match field {
-                    AuditSort::CreatedAt => sorted!(q, dir, audit_events::created_at),
-                    AuditSort::EventType => sorted!(q, dir, audit_events::event_type),
+                    AuditSort::CreatedAt => sorted(q, dir, audit_events::created_at),
+                    AuditSort::EventType => sorted(q, dir, audit_events::event_type),
                 };
             }
             // Events of one process at one instant keep their chain order.
             let tie = tie_direction(page);
-            q = sorted!(q, tie, audit_events::sequence);
-            q = sorted!(q, tie, audit_events::id);
+            q = sorted(q, tie, audit_events::sequence);
+            q = sorted(q, tie, audit_events::id);
             let rows = q
                 .limit(i64::from(page.size))
                 .offset(offset(page))

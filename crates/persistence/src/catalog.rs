@@ -6,65 +6,77 @@ use pas_domain::error::Missing;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use diesel::dsl;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use diesel_async::methods::LoadQuery;
 use pas_domain::catalog::{DocumentAttribute, DocumentProfile};
 use pas_domain::ids::{AttributeId, ProfileId};
 use pas_domain::ports::{CatalogStore, RepoError};
 
-use crate::batch::InsertMany;
-use crate::db::Db;
-use crate::error::{Classify, found};
+use crate::batch::{InsertMany, chunked};
+use crate::db::{Conn, Db};
+use crate::error::{Classify, Error, found};
 use crate::models::{AttributeRow, ProfileRow};
 use crate::schema::{document_attributes, document_profiles, profile_attributes};
 
 const PROFILE: &str = "document profile";
 const ATTRIBUTE: &str = "document attribute";
 
-/// Loads the attributes of the profile rows `$rows` (one query per chunk of profiles) and
-/// builds the profiles, in the order of `$rows`.
-macro_rules! load_profiles {
-    ($conn:ident, $rows:expr) => {{
-        let rows: Vec<ProfileRow> = $rows;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut attributes: HashMap<String, Vec<DocumentAttribute>> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let links = profile_attributes::table
-                .inner_join(document_attributes::table)
-                .filter(profile_attributes::profile_id.eq_any(chunk))
-                .order((
-                    document_attributes::name.asc(),
-                    document_attributes::id.asc(),
-                ))
-                .select((profile_attributes::profile_id, AttributeRow::as_select()))
-                .load::<(String, AttributeRow)>($conn)
-                .await?;
-            for (profile, attribute) in links {
-                attributes
-                    .entry(profile)
-                    .or_default()
-                    .push(attribute.into_attribute()?);
-            }
+/// The attribute links of the profiles `profiles`, by attribute name.
+#[dsl::auto_type]
+fn links_of(profiles: Vec<String>) -> _ {
+    profile_attributes::table
+        .inner_join(document_attributes::table)
+        .filter(profile_attributes::profile_id.eq_any(profiles))
+        .order((
+            document_attributes::name.asc(),
+            document_attributes::id.asc(),
+        ))
+}
+
+/// [`links_of`] selecting the profile id and the attribute row on the backend `DB`.
+type LinkRows<DB> = dsl::Select<
+    links_of,
+    (
+        profile_attributes::profile_id,
+        dsl::AsSelect<AttributeRow, DB>,
+    ),
+>;
+
+/// Loads the attributes of the profile rows `rows` (one query per chunk of profiles) and
+/// builds the profiles, in the order of `rows`.
+async fn load_profiles<C>(
+    conn: &mut C,
+    rows: Vec<ProfileRow>,
+) -> Result<Vec<DocumentProfile>, Error>
+where
+    C: Conn,
+    for<'q> LinkRows<C::Backend>: LoadQuery<'q, C, (String, AttributeRow)>,
+{
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut attributes: HashMap<String, Vec<DocumentAttribute>> = HashMap::new();
+    for chunk in chunked(ids, 500) {
+        let links = links_of(chunk)
+            .select((profile_attributes::profile_id, AttributeRow::as_select()))
+            .load::<(String, AttributeRow)>(conn)
+            .await?;
+        for (profile, attribute) in links {
+            attributes
+                .entry(profile)
+                .or_default()
+                .push(attribute.into_attribute()?);
         }
-        rows.into_iter()
-            .map(|row| {
-                let linked = attributes.remove(&row.id).unwrap_or_default();
-                row.into_profile(linked)
-            })
-            .collect::<Result<Vec<_>, _>>()?
-    }};
+    }
+    rows.into_iter()
+        .map(|row| {
+            let linked = attributes.remove(&row.id).unwrap_or_default();
+            row.into_profile(linked)
+        })
+        .collect()
 }
 
-/// Inserts the links of a profile; a link to an unknown attribute is `NotFound`.
-macro_rules! insert_links {
-    ($conn:ident, $links:expr) => {
-        InsertMany::insert_links(&mut *$conn, $links)
-            .await
-            .foreign_key_as(RepoError::NotFound(Missing::DocumentAttribute))?;
-    };
-}
-
-fn attributes(rows: Vec<AttributeRow>) -> Result<Vec<DocumentAttribute>, crate::error::Error> {
+fn attributes(rows: Vec<AttributeRow>) -> Result<Vec<DocumentAttribute>, Error> {
     rows.into_iter().map(AttributeRow::into_attribute).collect()
 }
 
@@ -78,7 +90,9 @@ impl CatalogStore for Db {
                 .execute(conn)
                 .await
                 .unique_as(PROFILE)?;
-            insert_links!(conn, links);
+            conn.insert_many(profile_attributes::table, links)
+                .await
+                .foreign_key_as(RepoError::NotFound(Missing::DocumentAttribute))?;
             Ok(())
         })
         .await
@@ -98,7 +112,9 @@ impl CatalogStore for Db {
             )
             .execute(conn)
             .await?;
-            insert_links!(conn, links);
+            conn.insert_many(profile_attributes::table, links)
+                .await
+                .foreign_key_as(RepoError::NotFound(Missing::DocumentAttribute))?;
             Ok(())
         })
         .await
@@ -128,7 +144,7 @@ impl CatalogStore for Db {
                 .select(ProfileRow::as_select())
                 .load::<ProfileRow>(conn)
                 .await?;
-            Ok(load_profiles!(conn, rows).pop())
+            Ok(load_profiles(conn, rows).await?.pop())
         })
         .await
     }
@@ -140,7 +156,7 @@ impl CatalogStore for Db {
                 .select(ProfileRow::as_select())
                 .load::<ProfileRow>(conn)
                 .await?;
-            Ok(load_profiles!(conn, rows).pop())
+            Ok(load_profiles(conn, rows).await?.pop())
         })
         .await
     }
@@ -164,7 +180,7 @@ impl CatalogStore for Db {
                 ))
                 .load::<ProfileRow>(conn)
                 .await?;
-            Ok(load_profiles!(conn, rows))
+            load_profiles(conn, rows).await
         })
         .await
     }

@@ -1,9 +1,11 @@
 //! Pools, connecting, migrating, and running one diesel-async body on either backend.
 //!
 //! Both backends live in one binary: [`Db`] holds a deadpool pool of `AsyncPgConnection`s or
-//! of `SyncConnectionWrapper<SqliteConnection>`s, and the [`with_db!`] macro pastes the same
-//! query code into both arms of a `match` (the `db_run!` pattern of vaultwarden), so the
-//! code is written once and compiled once per backend with concrete types.
+//! of `SyncConnectionWrapper<SqliteConnection>`s. The [`with_db!`] macro is the one dispatch:
+//! it picks the pool and passes an async closure over the concrete connection to [`run`], so
+//! a method body is written once and compiled once per backend with concrete types. Code
+//! shared between bodies is plain functions, generic over [`Sql`] (query builders) or
+//! [`Conn`] (helpers that run statements).
 //!
 //! Transactions ([`Tx`]):
 //! - `Write`: PostgreSQL `BEGIN` (READ COMMITTED; row locks and the version check serialise
@@ -19,14 +21,18 @@
 //! instead of returning it to the pool ([`Leased`]), so an open transaction and its locks end
 //! at once.
 
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
 use deadpool::managed::{Manager, Object};
+use diesel::backend::{Backend, DieselReserveSpecialization};
 use diesel::connection::AnsiTransactionManager as SyncTransactionManager;
-use diesel::sqlite::SqliteConnection;
+use diesel::pg::Pg;
+use diesel::sql_types::{HasSqlType, Text, Timestamp};
+use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{
     AnsiTransactionManager, AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl,
@@ -35,71 +41,117 @@ use diesel_async::{
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use pas_domain::ports::RepoError;
 
+use crate::audit::ChainLock;
+use crate::batch::InsertMany;
 use crate::error::Error;
+use crate::processes::IdempotencyKeys;
 
-/// A future that runs `body` with a pooled connection `conn` of whichever backend `db` has,
-/// inside the transaction `Tx::$tx`, and maps the result to `Result<_, RepoError>`.
+/// A future that runs the async closure `body` with a pooled connection `conn` of whichever
+/// backend `db` has, inside the transaction `Tx::$tx`, and maps the result to
+/// `Result<_, RepoError>` (see [`run`]).
 ///
-/// The body is pasted into both arms of a `match`, so it is compiled once per backend with
-/// the concrete connection type; in it the type alias `Backend` names the backend (for
-/// `into_boxed::<Backend>()`). The body evaluates to `Result<T, crate::error::Error>`; `?`
-/// works on Diesel errors and on `RepoError`s.
+/// This is the one place a repository method chooses its backend: the closure is compiled
+/// once per backend with the concrete connection type, and in it the type alias `Backend`
+/// names the backend (for `into_boxed::<Backend>()`). It evaluates to
+/// `Result<T, crate::error::Error>`; `?` works on Diesel errors and on `RepoError`s.
 macro_rules! with_db {
     ($db:expr, $tx:ident, async |$conn:ident| $body:block) => {
         async {
             let tx = $crate::db::Tx::$tx;
-            let result: ::std::result::Result<_, $crate::error::Error> = match &$db.pools {
+            match &$db.pools {
                 $crate::db::Pools::Sqlite(pool) => {
                     #[allow(dead_code)]
                     type Backend = ::diesel::sqlite::Sqlite;
-                    async {
-                        // Writers take turns here, held until commit, before they hold a
-                        // connection: waiting on SQLite's busy handler instead would sleep
-                        // in growing steps (up to 100 ms) and leave the write lock idle.
-                        let _turn = match tx {
-                            $crate::db::Tx::Write => Some($db.sqlite_writer.lock().await),
-                            _ => None,
-                        };
-                        let mut leased = $crate::db::Leased::checkout(pool).await?;
-                        let result = async {
-                            let $conn: &mut $crate::db::SqliteConn = leased.conn()?;
-                            tx.begin_sqlite($conn).await?;
-                            let result: ::std::result::Result<_, $crate::error::Error> =
-                                async { $body }.await;
-                            tx.finish($conn, result).await
-                        }
-                        .await;
-                        leased.release();
-                        result
-                    }
-                    .await
+                    // Writers take turns here, held until commit, before they hold a
+                    // connection: waiting on SQLite's busy handler instead would sleep in
+                    // growing steps (up to 100 ms) and leave the write lock idle.
+                    let _turn = match tx {
+                        $crate::db::Tx::Write => Some($db.sqlite_writer.lock().await),
+                        _ => None,
+                    };
+                    let body = async |$conn: &mut $crate::db::SqliteConn| $body;
+                    $crate::db::run(pool, tx, body).await
                 }
                 $crate::db::Pools::Postgres(pool) => {
                     #[allow(dead_code)]
                     type Backend = ::diesel::pg::Pg;
-                    async {
-                        let mut leased = $crate::db::Leased::checkout(pool).await?;
-                        let result = async {
-                            let $conn: &mut ::diesel_async::AsyncPgConnection = leased.conn()?;
-                            tx.begin_pg($conn).await?;
-                            let result: ::std::result::Result<_, $crate::error::Error> =
-                                async { $body }.await;
-                            tx.finish($conn, result).await
-                        }
-                        .await;
-                        leased.release();
-                        result
-                    }
-                    .await
+                    let body = async |$conn: &mut ::diesel_async::AsyncPgConnection| $body;
+                    $crate::db::run(pool, tx, body).await
                 }
-            };
-            result.map_err($crate::error::Error::into_repo)
+            }
         }
     };
 }
 
+/// Runs `body` on a connection of `pool` inside the transaction `tx`: begins it, commits
+/// after success, rolls back after failure; the connection goes back to the pool, or is
+/// closed if this future is dropped half-way ([`Leased`]).
+pub(crate) async fn run<C, T>(
+    pool: &Pool<C>,
+    tx: Tx,
+    body: impl AsyncFnOnce(&mut C) -> Result<T, Error>,
+) -> Result<T, RepoError>
+where
+    C: Conn,
+    AsyncDieselConnectionManager<C>: Manager<Type = C, Error = PoolError>,
+{
+    let mut leased = Leased::checkout(pool).await.map_err(Error::into_repo)?;
+    let result = async {
+        let conn = leased.conn()?;
+        conn.begin(tx).await?;
+        let result = body(&mut *conn).await;
+        tx.finish(conn, result).await
+    }
+    .await;
+    leased.release();
+    result.map_err(Error::into_repo)
+}
+
 /// The SQLite connection type of the pool.
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// What the query builders need of a backend besides `Backend`; PostgreSQL and SQLite have
+/// it. Rust implies only bounds on `Self` from a trait, so a builder still states what it
+/// needs of other types (`str: ToSql<Text, DB>`, an `IN` of its own).
+pub(crate) trait Sql:
+    Backend + DieselReserveSpecialization + HasSqlType<Text> + HasSqlType<Timestamp> + 'static
+{
+}
+
+impl Sql for Pg {}
+impl Sql for Sqlite {}
+
+/// A pooled connection of either backend: what the functions written once for both take.
+/// The statements that differ per backend are its methods and supertraits.
+pub(crate) trait Conn: AsyncConnection + InsertMany + ChainLock + IdempotencyKeys {
+    /// Begins the transaction `tx`.
+    fn begin(&mut self, tx: Tx) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+impl Conn for SqliteConn {
+    async fn begin(&mut self, tx: Tx) -> Result<(), Error> {
+        let sql = match tx {
+            Tx::None => return Ok(()),
+            Tx::Read => "BEGIN DEFERRED",
+            Tx::Write => "BEGIN IMMEDIATE",
+        };
+        self.spawn_blocking(move |c| SyncTransactionManager::begin_transaction_sql(c, sql))
+            .await?;
+        Ok(())
+    }
+}
+
+impl Conn for AsyncPgConnection {
+    async fn begin(&mut self, tx: Tx) -> Result<(), Error> {
+        let sql = match tx {
+            Tx::None => return Ok(()),
+            Tx::Read => "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            Tx::Write => "BEGIN",
+        };
+        AnsiTransactionManager::begin_transaction_sql(self, sql).await?;
+        Ok(())
+    }
+}
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -459,7 +511,7 @@ impl<M: Manager> Drop for Leased<M> {
     }
 }
 
-/// The transaction a body of [`with_db!`] runs in.
+/// The transaction a body of [`with_db!`] runs in ([`Conn::begin`], [`Tx::finish`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tx {
     /// No transaction: a single statement.
@@ -471,29 +523,6 @@ pub(crate) enum Tx {
 }
 
 impl Tx {
-    /// Begins the transaction on a SQLite connection.
-    pub(crate) async fn begin_sqlite(self, conn: &mut SqliteConn) -> Result<(), Error> {
-        let sql = match self {
-            Tx::None => return Ok(()),
-            Tx::Read => "BEGIN DEFERRED",
-            Tx::Write => "BEGIN IMMEDIATE",
-        };
-        conn.spawn_blocking(move |c| SyncTransactionManager::begin_transaction_sql(c, sql))
-            .await?;
-        Ok(())
-    }
-
-    /// Begins the transaction on a PostgreSQL connection.
-    pub(crate) async fn begin_pg(self, conn: &mut AsyncPgConnection) -> Result<(), Error> {
-        let sql = match self {
-            Tx::None => return Ok(()),
-            Tx::Read => "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            Tx::Write => "BEGIN",
-        };
-        AnsiTransactionManager::begin_transaction_sql(conn, sql).await?;
-        Ok(())
-    }
-
     /// Commits after a successful body, rolls back after a failed one.
     pub(crate) async fn finish<C, T>(
         self,

@@ -4,7 +4,11 @@
 //! email searches match lower-cased copies, as everywhere in this crate.
 
 use async_trait::async_trait;
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_builder::QueryFragment;
+use diesel::serialize::ToSql;
+use diesel::sql_types::Text;
 use diesel_async::RunQueryDsl;
 use pas_domain::contact::{Contact, ContactFilter};
 use pas_domain::error::Missing;
@@ -14,7 +18,7 @@ use pas_domain::ports::{ContactStore, RepoError, TemplateStore};
 use pas_domain::status::Scope;
 use pas_domain::template::{Template, TemplateFilter};
 
-use crate::db::Db;
+use crate::db::{Db, Sql};
 use crate::error::{Classify, found};
 use crate::models::{ContactRow, TemplateRow};
 use crate::paging::{offset, sorted, sorted_nulls_last, tie_direction, total};
@@ -34,72 +38,81 @@ fn scope_names(scopes: &[Scope]) -> Vec<&'static str> {
     scopes.iter().map(|s| s.as_str()).collect()
 }
 
-/// Keeps the rows of `$table` the viewer may see, of the requested scopes (the SQL form of
-/// `Viewer::can_see`).
-macro_rules! visible {
-    ($q:expr, $table:ident, $viewer:expr, $scopes:expr) => {
-        $q.filter($table::scope.eq_any(scope_names($scopes)))
-            .filter(
-                $table::scope
-                    .ne(Scope::Personal.as_str())
-                    .or($table::owner.eq($viewer.user.clone())),
-            )
-            .filter(
-                $table::scope
-                    .ne(Scope::Group.as_str())
-                    .or($table::group_name.eq_any($viewer.groups.clone())),
-            )
-    };
+/// `q` (`contacts`, boxed) narrowed to the contacts the viewer of `f` may see, of the
+/// requested scopes (the SQL form of `Viewer::can_see`), matching the terms of `f`.
+fn filtered_contacts<'a, DB>(
+    q: contacts::BoxedQuery<'a, DB>,
+    f: &ContactFilter,
+) -> contacts::BoxedQuery<'a, DB>
+where
+    DB: Sql,
+    str: ToSql<Text, DB>,
+    dsl::EqAny<contacts::scope, Vec<&'static str>>: QueryFragment<DB>,
+    dsl::EqAny<contacts::group_name, Vec<String>>: QueryFragment<DB>,
+{
+    let mut q = q
+        .filter(contacts::scope.eq_any(scope_names(&f.scopes)))
+        .filter(
+            contacts::scope
+                .ne(Scope::Personal.as_str())
+                .or(contacts::owner.eq(f.viewer.user.clone())),
+        )
+        .filter(
+            contacts::scope
+                .ne(Scope::Group.as_str())
+                .or(contacts::group_name.eq_any(f.viewer.groups.clone())),
+        );
+    if let Some(term) = &f.name {
+        q = q.filter(
+            contacts::name_lower
+                .like(contains_pattern(term))
+                .escape(ESCAPE),
+        );
+    }
+    if let Some(term) = &f.email {
+        q = q.filter(
+            contacts::email_lower
+                .like(contains_pattern(term))
+                .escape(ESCAPE),
+        );
+    }
+    if let Some(code) = &f.personal_code {
+        q = q.filter(contacts::personal_code_norm.eq(code.clone()));
+    }
+    q
 }
 
-macro_rules! filtered_contacts {
-    ($filter:expr) => {{
-        let f: &ContactFilter = $filter;
-        let mut q = visible!(
-            contacts::table.into_boxed::<Backend>(),
-            contacts,
-            f.viewer,
-            &f.scopes
+/// `q` (`templates`, boxed) narrowed as [`filtered_contacts`] narrows contacts.
+fn filtered_templates<'a, DB>(
+    q: templates::BoxedQuery<'a, DB>,
+    f: &TemplateFilter,
+) -> templates::BoxedQuery<'a, DB>
+where
+    DB: Sql,
+    str: ToSql<Text, DB>,
+    dsl::EqAny<templates::scope, Vec<&'static str>>: QueryFragment<DB>,
+    dsl::EqAny<templates::group_name, Vec<String>>: QueryFragment<DB>,
+{
+    let mut q = q
+        .filter(templates::scope.eq_any(scope_names(&f.scopes)))
+        .filter(
+            templates::scope
+                .ne(Scope::Personal.as_str())
+                .or(templates::owner.eq(f.viewer.user.clone())),
+        )
+        .filter(
+            templates::scope
+                .ne(Scope::Group.as_str())
+                .or(templates::group_name.eq_any(f.viewer.groups.clone())),
         );
-        if let Some(term) = &f.name {
-            q = q.filter(
-                contacts::name_lower
-                    .like(contains_pattern(term))
-                    .escape(ESCAPE),
-            );
-        }
-        if let Some(term) = &f.email {
-            q = q.filter(
-                contacts::email_lower
-                    .like(contains_pattern(term))
-                    .escape(ESCAPE),
-            );
-        }
-        if let Some(code) = &f.personal_code {
-            q = q.filter(contacts::personal_code_norm.eq(code.clone()));
-        }
-        q
-    }};
-}
-
-macro_rules! filtered_templates {
-    ($filter:expr) => {{
-        let f: &TemplateFilter = $filter;
-        let mut q = visible!(
-            templates::table.into_boxed::<Backend>(),
-            templates,
-            f.viewer,
-            &f.scopes
+    if let Some(term) = &f.name {
+        q = q.filter(
+            templates::name_lower
+                .like(contains_pattern(term))
+                .escape(ESCAPE),
         );
-        if let Some(term) = &f.name {
-            q = q.filter(
-                templates::name_lower
-                    .like(contains_pattern(term))
-                    .escape(ESCAPE),
-            );
-        }
-        q
-    }};
+    }
+    q
 }
 
 #[async_trait]
@@ -160,17 +173,21 @@ impl ContactStore for Db {
         page: &PageRequest<ContactSort>,
     ) -> Result<Page<Contact>, RepoError> {
         with_db!(self, Read, async |conn| {
-            let count: i64 = filtered_contacts!(filter).count().get_result(conn).await?;
-            let mut q = filtered_contacts!(filter).select(ContactRow::as_select());
-            for (field, dir) in &page.sort {
+            let all = || contacts::table.into_boxed::<Backend>();
+            let count: i64 = filtered_contacts(all(), filter)
+                .count()
+                .get_result(conn)
+                .await?;
+            let mut q = filtered_contacts(all(), filter).select(ContactRow::as_select());
+            for &(field, dir) in &page.sort {
                 q = match field {
-                    ContactSort::CreatedAt => sorted!(q, dir, contacts::created_at),
-                    ContactSort::Name => sorted_nulls_last!(q, dir, contacts::name_lower),
-                    ContactSort::Email => sorted_nulls_last!(q, dir, contacts::email_lower),
+                    ContactSort::CreatedAt => sorted(q, dir, contacts::created_at),
+                    ContactSort::Name => sorted_nulls_last(q, dir, contacts::name_lower),
+                    ContactSort::Email => sorted_nulls_last(q, dir, contacts::email_lower),
                 };
             }
             let tie = tie_direction(page);
-            q = sorted!(q, tie, contacts::id);
+            q = sorted(q, tie, contacts::id);
             let rows = q
                 .limit(i64::from(page.size))
                 .offset(offset(page))
@@ -232,16 +249,20 @@ impl TemplateStore for Db {
         page: &PageRequest<TemplateSort>,
     ) -> Result<Page<Template>, RepoError> {
         with_db!(self, Read, async |conn| {
-            let count: i64 = filtered_templates!(filter).count().get_result(conn).await?;
-            let mut q = filtered_templates!(filter).select(TemplateRow::as_select());
-            for (field, dir) in &page.sort {
+            let all = || templates::table.into_boxed::<Backend>();
+            let count: i64 = filtered_templates(all(), filter)
+                .count()
+                .get_result(conn)
+                .await?;
+            let mut q = filtered_templates(all(), filter).select(TemplateRow::as_select());
+            for &(field, dir) in &page.sort {
                 q = match field {
-                    TemplateSort::CreatedAt => sorted!(q, dir, templates::created_at),
-                    TemplateSort::Name => sorted!(q, dir, templates::name_lower),
+                    TemplateSort::CreatedAt => sorted(q, dir, templates::created_at),
+                    TemplateSort::Name => sorted(q, dir, templates::name_lower),
                 };
             }
             let tie = tie_direction(page);
-            q = sorted!(q, tie, templates::id);
+            q = sorted(q, tie, templates::id);
             let rows = q
                 .limit(i64::from(page.size))
                 .offset(offset(page))

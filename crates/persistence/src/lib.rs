@@ -11,12 +11,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Module map: `db` (pools, connect, migrate, the macro that runs one diesel-async body on
-//! either backend, transactions), `schema` (the tables), `models` (rows and their
-//! conversions to and from domain types), `batch` (multi-row inserts), `processes`, `audit`,
-//! `outbox`, `catalog`, `directory` (contacts and templates), `paging` (sorts and pages),
-//! `search` (LIKE patterns and lowered copies), `testing` (scratch databases, feature
-//! `testing`).
+//! Module map: `db` (pools, connect, migrate, the `with_db!` dispatch and `run`, the `Sql`
+//! and `Conn` traits the shared functions are generic over, transactions), `schema` (the
+//! tables), `models` (rows and their conversions to and from domain types), `batch`
+//! (multi-row inserts), `processes`, `audit`, `outbox`, `catalog`, `directory` (contacts and
+//! templates), `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
+//! `testing` (scratch databases, feature `testing`).
 #![warn(missing_docs)]
 
 mod error;

@@ -13,6 +13,7 @@ use std::future::Future;
 
 use async_trait::async_trait;
 use diesel::QueryResult;
+use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -21,6 +22,7 @@ use pas_domain::ports::{Outbox, OutboxMessage, RepoError};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
+use crate::batch::InsertMany;
 use crate::db::{Db, SqliteConn};
 use crate::error::found;
 use crate::models::{FAILED, OutboxRow, PENDING, SENT, db_time};
@@ -91,27 +93,27 @@ impl Claim for SqliteConn {
     }
 }
 
-/// Inserts one pending outbox row per intent of `$intents` (`&[NotificationIntent]`), due at
-/// `$now`, inside the current transaction.
-macro_rules! insert_outbox {
-    ($conn:ident, $intents:expr, $now:expr) => {{
-        let rows: Vec<$crate::models::OutboxRow> = $intents
-            .iter()
-            .map(|intent| $crate::models::OutboxRow::pending(intent, $now))
-            .collect();
-        $crate::batch::InsertMany::insert_outbox_rows(&mut *$conn, rows).await?;
-    }};
+/// Inserts one pending outbox row per intent, due at `now`, inside the current transaction.
+pub(crate) async fn insert_outbox<C: InsertMany>(
+    conn: &mut C,
+    intents: &[NotificationIntent],
+    now: OffsetDateTime,
+) -> QueryResult<usize> {
+    let rows: Vec<OutboxRow> = intents
+        .iter()
+        .map(|intent| OutboxRow::pending(intent, now))
+        .collect();
+    conn.insert_many(outbox::table, rows).await
 }
-pub(crate) use insert_outbox;
 
-/// The rows of `id` still leased to `owner`.
-macro_rules! leased {
-    ($id:expr, $owner:expr) => {
-        outbox::table
-            .filter(outbox::id.eq($id))
-            .filter(outbox::lease_owner.eq($owner))
-            .filter(outbox::status.eq(PENDING))
-    };
+/// The row `id` while it is still leased to `owner`.
+#[dsl::auto_type]
+fn leased(id: String, owner: String) -> _ {
+    let pending: &'static str = PENDING;
+    outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::lease_owner.eq(owner))
+        .filter(outbox::status.eq(pending))
 }
 
 #[async_trait]
@@ -122,7 +124,7 @@ impl Outbox for Db {
         now: OffsetDateTime,
     ) -> Result<(), RepoError> {
         with_db!(self, Write, async |conn| {
-            insert_outbox!(conn, intents, now);
+            insert_outbox(conn, &intents, now).await?;
             Ok(())
         })
         .await
@@ -151,9 +153,8 @@ impl Outbox for Db {
         owner: String,
         now: OffsetDateTime,
     ) -> Result<(), RepoError> {
-        let id = id.to_string();
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased!(&id, &owner))
+            let updated = diesel::update(leased(id.to_string(), owner))
                 .set((
                     outbox::status.eq(SENT),
                     outbox::sent_at.eq(Some(db_time(now))),
@@ -175,9 +176,8 @@ impl Outbox for Db {
         next_attempt_at: OffsetDateTime,
         error: String,
     ) -> Result<(), RepoError> {
-        let id = id.to_string();
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased!(&id, &owner))
+            let updated = diesel::update(leased(id.to_string(), owner))
                 .set((
                     outbox::next_attempt_at.eq(db_time(next_attempt_at)),
                     outbox::attempts.eq(outbox::attempts + 1),
@@ -193,9 +193,8 @@ impl Outbox for Db {
     }
 
     async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError> {
-        let id = id.to_string();
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased!(&id, &owner))
+            let updated = diesel::update(leased(id.to_string(), owner))
                 .set((
                     outbox::status.eq(FAILED),
                     outbox::attempts.eq(outbox::attempts + 1),

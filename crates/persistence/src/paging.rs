@@ -2,28 +2,35 @@
 //! mapped to `LIMIT`/`OFFSET` and to `ORDER BY` columns chosen in a `match`, never formatted
 //! from input.
 
+use diesel::dsl;
+use diesel::expression_methods::ExpressionMethods;
+use diesel::query_dsl::methods::ThenOrderDsl;
 use pas_domain::paging::{Direction, PageRequest, SortField};
 
-/// Orders a boxed query by `$col` in direction `$dir` (`&Direction`).
-macro_rules! sorted {
-    ($q:expr, $dir:expr, $col:expr) => {
-        match $dir {
-            ::pas_domain::paging::Direction::Asc => $q.then_order_by($col.asc()),
-            ::pas_domain::paging::Direction::Desc => $q.then_order_by($col.desc()),
-        }
-    };
+/// Orders the query `q` (boxed: each key keeps its type) by `col` in direction `dir`, after
+/// the keys it has.
+pub(crate) fn sorted<Q, E>(q: Q, dir: Direction, col: E) -> Q
+where
+    E: ExpressionMethods,
+    Q: ThenOrderDsl<dsl::Asc<E>, Output = Q> + ThenOrderDsl<dsl::Desc<E>, Output = Q>,
+{
+    match dir {
+        Direction::Asc => q.then_order_by(col.asc()),
+        Direction::Desc => q.then_order_by(col.desc()),
+    }
 }
-pub(crate) use sorted;
 
-/// Orders a boxed query by the nullable `$col`, NULLs last in both directions (the same on
-/// both backends, whose defaults differ).
-macro_rules! sorted_nulls_last {
-    ($q:expr, $dir:expr, $col:expr) => {{
-        let q = $q.then_order_by($col.is_null().asc());
-        $crate::paging::sorted!(q, $dir, $col)
-    }};
+/// Orders `q` by the nullable `col`, NULLs last in both directions (the same on both
+/// backends, whose defaults differ).
+pub(crate) fn sorted_nulls_last<Q, E>(q: Q, dir: Direction, col: E) -> Q
+where
+    E: ExpressionMethods + Copy,
+    Q: ThenOrderDsl<dsl::Asc<dsl::IsNull<E>>, Output = Q>
+        + ThenOrderDsl<dsl::Asc<E>, Output = Q>
+        + ThenOrderDsl<dsl::Desc<E>, Output = Q>,
+{
+    sorted(q.then_order_by(col.is_null().asc()), dir, col)
 }
-pub(crate) use sorted_nulls_last;
 
 /// Rows to skip.
 pub(crate) fn offset<S: SortField>(page: &PageRequest<S>) -> i64 {

@@ -8,23 +8,30 @@
 //! version moved on; on SQLite the whole transaction holds the write lock
 //! (`BEGIN IMMEDIATE`). Soft-deleted processes (`deleted_at` set) are left out of every read.
 
+use std::future::Future;
+
 use async_trait::async_trait;
+use diesel::dsl;
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel::query_builder::{BoxedSelectStatement, FromClause, QueryFragment};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Text, Timestamp};
+use diesel_async::methods::LoadQuery;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use pas_domain::paging::{Page, PageRequest, ProcessSort, TaskSort};
 use pas_domain::ports::{ChangeSet, ProcessRepository, RepoError};
 use pas_domain::process::SigningProcess;
 use pas_domain::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter, TaskOwner};
 use pas_domain::status::{ProcessStatus, SignerRole, SigningStatus};
 use pas_domain::task::SignerTask;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::audit::append_audit;
-use crate::batch::InsertMany;
-use crate::db::Db;
-use crate::error::Classify;
+use crate::audit::{ChainHead, append_audit};
+use crate::batch::chunked;
+use crate::db::{Conn, Db, Sql, SqliteConn};
+use crate::error::{Classify, Error};
 use crate::models::{
-    EntryRow, ProcessRow, ProcessRows, StepRow, assemble, day_end, day_start, db_time,
+    AuditRow, EntryRow, ProcessRow, ProcessRows, StepRow, assemble, day_end, day_start, db_time,
 };
 use crate::outbox::insert_outbox;
 use crate::paging::{offset, sorted, sorted_nulls_last, tie_direction, total};
@@ -34,74 +41,134 @@ use crate::search::{ESCAPE, contains_pattern};
 /// Largest `IN (…)` list sent at once when loading the steps and entries of many processes.
 const IN_CHUNK: usize = 500;
 
-/// Loads the steps and entries of the process rows `$rows` (one `IN` query per table and
-/// chunk, never one per process) and builds the processes, in the order of `$rows`.
-macro_rules! load_processes {
-    ($conn:ident, $rows:expr) => {{
-        let rows: Vec<ProcessRow> = $rows;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut step_rows: Vec<StepRow> = Vec::new();
-        let mut entry_rows: Vec<EntryRow> = Vec::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            step_rows.extend(
-                steps::table
-                    .filter(steps::process_id.eq_any(chunk))
-                    .order((steps::process_id, steps::process_order))
-                    .select(StepRow::as_select())
-                    .load::<StepRow>($conn)
-                    .await?,
-            );
-            entry_rows.extend(
-                entries::table
-                    .filter(entries::process_id.eq_any(chunk))
-                    .order((entries::step_id, entries::position))
-                    .select(EntryRow::as_select())
-                    .load::<EntryRow>($conn)
-                    .await?,
-            );
-        }
-        assemble(rows, step_rows, entry_rows)?
-    }};
+#[dsl::auto_type]
+fn steps_of(processes: Vec<String>) -> _ {
+    steps::table
+        .filter(steps::process_id.eq_any(processes))
+        .order((steps::process_id, steps::process_order))
+}
+
+#[dsl::auto_type]
+fn entries_of(processes: Vec<String>) -> _ {
+    entries::table
+        .filter(entries::process_id.eq_any(processes))
+        .order((entries::step_id, entries::position))
+}
+
+/// [`steps_of`] and [`entries_of`] selecting their rows on the backend `DB`.
+type StepRows<DB> = dsl::Select<steps_of, dsl::AsSelect<StepRow, DB>>;
+type EntryRows<DB> = dsl::Select<entries_of, dsl::AsSelect<EntryRow, DB>>;
+
+/// Loads the steps and entries of the process rows `rows` (one `IN` query per table and
+/// chunk, never one per process) and builds the processes, in the order of `rows`.
+async fn load_processes<C>(
+    conn: &mut C,
+    rows: Vec<ProcessRow>,
+) -> Result<Vec<SigningProcess>, Error>
+where
+    C: Conn,
+    for<'q> StepRows<C::Backend>: LoadQuery<'q, C, StepRow>,
+    for<'q> EntryRows<C::Backend>: LoadQuery<'q, C, EntryRow>,
+{
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut step_rows: Vec<StepRow> = Vec::new();
+    let mut entry_rows: Vec<EntryRow> = Vec::new();
+    // Each query owns its ids: a query borrowing them would need a bound for every lifetime
+    // of the borrow, which diesel-async's `LoadQuery` cannot satisfy.
+    for chunk in chunked(ids, IN_CHUNK) {
+        step_rows.extend(
+            steps_of(chunk.clone())
+                .select(StepRow::as_select())
+                .load::<StepRow>(conn)
+                .await?,
+        );
+        entry_rows.extend(
+            entries_of(chunk)
+                .select(EntryRow::as_select())
+                .load::<EntryRow>(conn)
+                .await?,
+        );
+    }
+    assemble(rows, step_rows, entry_rows)
+}
+
+/// Records idempotency keys. An upsert, one small function per backend.
+pub(crate) trait IdempotencyKeys {
+    /// Records `key`; answers whether it was new.
+    fn claim_key(
+        &mut self,
+        key: &str,
+        at: PrimitiveDateTime,
+    ) -> impl Future<Output = QueryResult<bool>> + Send;
+}
+
+impl IdempotencyKeys for AsyncPgConnection {
+    async fn claim_key(&mut self, key: &str, at: PrimitiveDateTime) -> QueryResult<bool> {
+        let inserted = diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::key.eq(key),
+                idempotency_keys::created_at.eq(at),
+            ))
+            .on_conflict_do_nothing()
+            .execute(self)
+            .await?;
+        Ok(inserted > 0)
+    }
+}
+
+impl IdempotencyKeys for SqliteConn {
+    async fn claim_key(&mut self, key: &str, at: PrimitiveDateTime) -> QueryResult<bool> {
+        let inserted = diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::key.eq(key),
+                idempotency_keys::created_at.eq(at),
+            ))
+            .on_conflict_do_nothing()
+            .execute(self)
+            .await?;
+        Ok(inserted > 0)
+    }
 }
 
 /// Records the idempotency key of a change, or ends the transaction with
 /// `Duplicate("idempotency key")` when it was recorded before.
-macro_rules! claim_idempotency_key {
-    ($conn:ident, $changes:expr, $now:expr) => {
-        if let Some(key) = &$changes.idempotency_key {
-            let inserted = diesel::insert_into(idempotency_keys::table)
-                .values((
-                    idempotency_keys::key.eq(key),
-                    idempotency_keys::created_at.eq(db_time($now)),
-                ))
-                .on_conflict_do_nothing()
-                .execute($conn)
-                .await?;
-            if inserted == 0 {
-                return Err(RepoError::Duplicate("idempotency key").into());
-            }
+async fn claim_idempotency_key<C: Conn>(
+    conn: &mut C,
+    changes: &ChangeSet,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    match &changes.idempotency_key {
+        Some(key) if !conn.claim_key(key, db_time(now)).await? => {
+            Err(RepoError::Duplicate("idempotency key").into())
         }
-    };
+        _ => Ok(()),
+    }
 }
 
-/// Inserts the steps and entries of `$rows`.
-macro_rules! insert_children {
-    ($conn:ident, $rows:expr) => {
-        InsertMany::insert_steps(&mut *$conn, $rows.steps.clone())
-            .await
-            .unique_as("step")?;
-        InsertMany::insert_entries(&mut *$conn, $rows.entries.clone())
-            .await
-            .unique_as("signer")?;
-    };
+/// Inserts the steps and entries of `rows`.
+async fn insert_children<C: Conn>(conn: &mut C, rows: &ProcessRows) -> Result<(), Error> {
+    conn.insert_many(steps::table, rows.steps.clone())
+        .await
+        .unique_as("step")?;
+    conn.insert_many(entries::table, rows.entries.clone())
+        .await
+        .unique_as("signer")?;
+    Ok(())
 }
 
 /// Appends the audit rows and outbox rows of a change.
-macro_rules! write_change {
-    ($conn:ident, $changes:expr, $now:expr) => {
-        append_audit!($conn, &$changes.audit);
-        insert_outbox!($conn, &$changes.change.notifications, $now);
-    };
+async fn write_change<C>(
+    conn: &mut C,
+    changes: &ChangeSet,
+    now: OffsetDateTime,
+) -> Result<(), Error>
+where
+    C: Conn,
+    for<'q> ChainHead<C::Backend>: LoadQuery<'q, C, AuditRow>,
+{
+    append_audit(conn, &changes.audit).await?;
+    insert_outbox(conn, &changes.change.notifications, now).await?;
+    Ok(())
 }
 
 /// When a change happened: its latest event, or now for a change without events. Outbox
@@ -126,106 +193,121 @@ fn open_statuses() -> Vec<&'static str> {
         .collect()
 }
 
-/// The base query of `listProcesses`: not deleted, every filter of `$filter` applied.
-macro_rules! filtered_processes {
-    ($filter:expr) => {{
-        let f: &ProcessFilter = $filter;
-        let mut q = processes::table
-            .filter(processes::deleted_at.is_null())
-            .into_boxed::<Backend>();
-        if let Some(d) = f.created_after {
-            q = q.filter(processes::created_at.ge(day_start(d)));
-        }
-        if let Some(d) = f.created_before {
-            q = q.filter(processes::created_at.lt(day_end(d)));
-        }
-        if let Some(s) = f.status {
-            q = q.filter(processes::status.eq(s.as_str()));
-        }
-        if let Some(term) = &f.name_search {
-            q = q.filter(
-                processes::search_names
-                    .like(contains_pattern(term))
-                    .escape(ESCAPE),
-            );
-        }
-        if let Some(term) = &f.email_search {
-            q = q.filter(
-                processes::search_emails
-                    .like(contains_pattern(term))
-                    .escape(ESCAPE),
-            );
-        }
-        if let Some(code) = &f.personal_code {
-            q = q.filter(
-                processes::id.eq_any(
-                    entries::table
-                        .filter(entries::personal_code_norm.eq(code.clone()))
-                        .select(entries::process_id),
-                ),
-            );
-        }
-        if let Some(group) = &f.owner_group {
-            q = q.filter(processes::owner_group.eq(group.clone()));
-        }
-        if let Some(doc_type) = &f.doc_type {
-            q = q.filter(processes::document_type.eq(doc_type.clone()));
-        }
-        q
-    }};
+/// The processes with an entry of the (normalised) personal code `code`.
+#[dsl::auto_type]
+fn with_personal_code(code: String) -> _ {
+    entries::table
+        .filter(entries::personal_code_norm.eq(code))
+        .select(entries::process_id)
 }
 
-/// The base query of `listSignerTasks`: entries joined with their steps and processes.
-macro_rules! filtered_tasks {
-    ($filter:expr) => {{
-        let f: &SignerTaskFilter = $filter;
-        let mut q = entries::table
-            .inner_join(steps::table.inner_join(processes::table))
-            .filter(processes::deleted_at.is_null())
-            .filter(processes::status.ne(ProcessStatus::Pending.as_str()))
-            .into_boxed::<Backend>();
-        match &f.owner {
-            TaskOwner::Person { person, signer } => {
-                q = q
-                    .filter(entries::personal_code_norm.eq(person.code.clone()))
-                    .filter(entries::signer_country.eq(person.country.as_str().to_owned()));
-                if let Some(signer) = signer {
-                    q = q.filter(entries::id.eq(signer.to_string()));
-                }
+/// `q` (`processes`, boxed) narrowed to the processes of `listProcesses` that `f` asks for,
+/// deleted ones left out.
+fn filtered_processes<'a, DB>(
+    q: processes::BoxedQuery<'a, DB>,
+    f: &ProcessFilter,
+) -> processes::BoxedQuery<'a, DB>
+where
+    DB: Sql,
+    str: ToSql<Text, DB>,
+    PrimitiveDateTime: ToSql<Timestamp, DB>,
+    dsl::EqAny<processes::id, with_personal_code>: QueryFragment<DB>,
+{
+    let mut q = q.filter(processes::deleted_at.is_null());
+    if let Some(d) = f.created_after {
+        q = q.filter(processes::created_at.ge(day_start(d)));
+    }
+    if let Some(d) = f.created_before {
+        q = q.filter(processes::created_at.lt(day_end(d)));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(processes::status.eq(s.as_str()));
+    }
+    if let Some(term) = &f.name_search {
+        q = q.filter(
+            processes::search_names
+                .like(contains_pattern(term))
+                .escape(ESCAPE),
+        );
+    }
+    if let Some(term) = &f.email_search {
+        q = q.filter(
+            processes::search_emails
+                .like(contains_pattern(term))
+                .escape(ESCAPE),
+        );
+    }
+    if let Some(code) = &f.personal_code {
+        q = q.filter(processes::id.eq_any(with_personal_code(code.clone())));
+    }
+    if let Some(group) = &f.owner_group {
+        q = q.filter(processes::owner_group.eq(group.clone()));
+    }
+    if let Some(doc_type) = &f.doc_type {
+        q = q.filter(processes::document_type.eq(doc_type.clone()));
+    }
+    q
+}
+
+/// Entries joined with their steps and processes: the rows of `listSignerTasks`.
+type TaskSource =
+    dsl::InnerJoinQuerySource<entries::table, dsl::InnerJoin<steps::table, processes::table>>;
+
+/// `q` (the boxed join of entries, steps and processes) narrowed to the tasks of
+/// `listSignerTasks` that `f` asks for.
+fn filtered_tasks<'a, ST, DB>(
+    q: BoxedSelectStatement<'a, ST, FromClause<TaskSource>, DB>,
+    f: &SignerTaskFilter,
+) -> BoxedSelectStatement<'a, ST, FromClause<TaskSource>, DB>
+where
+    DB: Sql,
+    str: ToSql<Text, DB>,
+    PrimitiveDateTime: ToSql<Timestamp, DB>,
+{
+    let mut q = q
+        .filter(processes::deleted_at.is_null())
+        .filter(processes::status.ne(ProcessStatus::Pending.as_str()));
+    match &f.owner {
+        TaskOwner::Person { person, signer } => {
+            q = q
+                .filter(entries::personal_code_norm.eq(person.code.clone()))
+                .filter(entries::signer_country.eq(person.country.as_str().to_owned()));
+            if let Some(signer) = signer {
+                q = q.filter(entries::id.eq(signer.to_string()));
             }
-            TaskOwner::Anonymous(signer) => {
-                q = q
-                    .filter(entries::id.eq(signer.to_string()))
-                    .filter(entries::personal_code_norm.is_null());
-            }
         }
-        if let Some(d) = f.created_after {
-            q = q.filter(processes::created_at.ge(day_start(d)));
+        TaskOwner::Anonymous(signer) => {
+            q = q
+                .filter(entries::id.eq(signer.to_string()))
+                .filter(entries::personal_code_norm.is_null());
         }
-        if let Some(d) = f.created_before {
-            q = q.filter(processes::created_at.lt(day_end(d)));
-        }
-        if let Some(s) = f.status {
-            q = q.filter(processes::status.eq(s.as_str()));
-        }
-        if let Some(term) = &f.name_search {
-            let pattern = contains_pattern(term);
-            q = q.filter(
-                processes::document_name_lower
-                    .like(pattern.clone())
-                    .escape(ESCAPE)
-                    .or(processes::initiator_name_lower.like(pattern).escape(ESCAPE)),
-            );
-        }
-        if f.non_expired {
-            q = q.filter(
-                steps::due_date
-                    .is_null()
-                    .or(steps::due_date.ge(db_time(f.now))),
-            );
-        }
-        q
-    }};
+    }
+    if let Some(d) = f.created_after {
+        q = q.filter(processes::created_at.ge(day_start(d)));
+    }
+    if let Some(d) = f.created_before {
+        q = q.filter(processes::created_at.lt(day_end(d)));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(processes::status.eq(s.as_str()));
+    }
+    if let Some(term) = &f.name_search {
+        let pattern = contains_pattern(term);
+        q = q.filter(
+            processes::document_name_lower
+                .like(pattern.clone())
+                .escape(ESCAPE)
+                .or(processes::initiator_name_lower.like(pattern).escape(ESCAPE)),
+        );
+    }
+    if f.non_expired {
+        q = q.filter(
+            steps::due_date
+                .is_null()
+                .or(steps::due_date.ge(db_time(f.now))),
+        );
+    }
+    q
 }
 
 impl Db {
@@ -245,7 +327,7 @@ impl Db {
                 q = q.filter(processes::deleted_at.is_null());
             }
             let rows = q.load::<ProcessRow>(conn).await?;
-            Ok(load_processes!(conn, rows).pop())
+            Ok(load_processes(conn, rows).await?.pop())
         })
         .await
     }
@@ -257,7 +339,7 @@ impl ProcessRepository for Db {
         let rows = ProcessRows::of(process);
         let now = change_time(changes);
         with_db!(self, Write, async |conn| {
-            claim_idempotency_key!(conn, changes, now);
+            claim_idempotency_key(conn, changes, now).await?;
             let inserted = diesel::insert_into(processes::table)
                 .values(&rows.process)
                 .on_conflict_do_nothing()
@@ -266,8 +348,8 @@ impl ProcessRepository for Db {
             if inserted == 0 {
                 return Err(RepoError::Duplicate("process").into());
             }
-            insert_children!(conn, rows);
-            write_change!(conn, changes, now);
+            insert_children(conn, &rows).await?;
+            write_change(conn, changes, now).await?;
             Ok(())
         })
         .await
@@ -298,15 +380,15 @@ impl ProcessRepository for Db {
                 }
                 .into());
             }
-            claim_idempotency_key!(conn, changes, now);
+            claim_idempotency_key(conn, changes, now).await?;
             diesel::delete(entries::table.filter(entries::process_id.eq(&id)))
                 .execute(conn)
                 .await?;
             diesel::delete(steps::table.filter(steps::process_id.eq(&id)))
                 .execute(conn)
                 .await?;
-            insert_children!(conn, rows);
-            write_change!(conn, changes, now);
+            insert_children(conn, &rows).await?;
+            write_change(conn, changes, now).await?;
             Ok(())
         })
         .await
@@ -319,8 +401,8 @@ impl ProcessRepository for Db {
     ) -> Result<(), RepoError> {
         let now = change_time(changes);
         with_db!(self, Write, async |conn| {
-            claim_idempotency_key!(conn, changes, now);
-            write_change!(conn, changes, now);
+            claim_idempotency_key(conn, changes, now).await?;
+            write_change(conn, changes, now).await?;
             Ok(())
         })
         .await
@@ -358,7 +440,7 @@ impl ProcessRepository for Db {
                 .select(ProcessRow::as_select())
                 .load::<ProcessRow>(conn)
                 .await?;
-            Ok(load_processes!(conn, rows).pop())
+            Ok(load_processes(conn, rows).await?.pop())
         })
         .await
     }
@@ -381,7 +463,7 @@ impl ProcessRepository for Db {
                 .select(ProcessRow::as_select())
                 .load::<ProcessRow>(conn)
                 .await?;
-            Ok(load_processes!(conn, rows).pop())
+            Ok(load_processes(conn, rows).await?.pop())
         })
         .await
     }
@@ -392,32 +474,36 @@ impl ProcessRepository for Db {
         page: &PageRequest<ProcessSort>,
     ) -> Result<Page<SigningProcess>, RepoError> {
         with_db!(self, Read, async |conn| {
-            let count: i64 = filtered_processes!(filter).count().get_result(conn).await?;
-            let mut q = filtered_processes!(filter).select(ProcessRow::as_select());
-            for (field, dir) in &page.sort {
+            let all = || processes::table.into_boxed::<Backend>();
+            let count: i64 = filtered_processes(all(), filter)
+                .count()
+                .get_result(conn)
+                .await?;
+            let mut q = filtered_processes(all(), filter).select(ProcessRow::as_select());
+            for &(field, dir) in &page.sort {
                 q = match field {
-                    ProcessSort::CreatedAt => sorted!(q, dir, processes::created_at),
+                    ProcessSort::CreatedAt => sorted(q, dir, processes::created_at),
                     ProcessSort::DocumentName => {
-                        sorted_nulls_last!(q, dir, processes::document_name_lower)
+                        sorted_nulls_last(q, dir, processes::document_name_lower)
                     }
-                    ProcessSort::Status => sorted!(q, dir, processes::status),
+                    ProcessSort::Status => sorted(q, dir, processes::status),
                     ProcessSort::DocumentType => {
-                        sorted_nulls_last!(q, dir, processes::document_type)
+                        sorted_nulls_last(q, dir, processes::document_type)
                     }
-                    ProcessSort::CompletedAt => sorted_nulls_last!(q, dir, processes::completed_at),
+                    ProcessSort::CompletedAt => sorted_nulls_last(q, dir, processes::completed_at),
                     ProcessSort::InitiatorName => {
-                        sorted_nulls_last!(q, dir, processes::initiator_name_lower)
+                        sorted_nulls_last(q, dir, processes::initiator_name_lower)
                     }
                 };
             }
             let tie = tie_direction(page);
-            q = sorted!(q, tie, processes::id);
+            q = sorted(q, tie, processes::id);
             let rows = q
                 .limit(i64::from(page.size))
                 .offset(offset(page))
                 .load::<ProcessRow>(conn)
                 .await?;
-            let content = load_processes!(conn, rows);
+            let content = load_processes(conn, rows).await?;
             Ok(Page::new(content, total(count), page))
         })
         .await
@@ -433,19 +519,13 @@ impl ProcessRepository for Db {
                 q = q.filter(processes::document_id.eq(document.clone()));
             }
             if let Some(code) = &search.personal_code {
-                q = q.filter(
-                    processes::id.eq_any(
-                        entries::table
-                            .filter(entries::personal_code_norm.eq(code.clone()))
-                            .select(entries::process_id),
-                    ),
-                );
+                q = q.filter(processes::id.eq_any(with_personal_code(code.clone())));
             }
             let rows = q
                 .order((processes::created_at.desc(), processes::id.desc()))
                 .load::<ProcessRow>(conn)
                 .await?;
-            Ok(load_processes!(conn, rows))
+            load_processes(conn, rows).await
         })
         .await
     }
@@ -469,7 +549,7 @@ impl ProcessRepository for Db {
                 .select(ProcessRow::as_select())
                 .load::<ProcessRow>(conn)
                 .await?;
-            Ok(load_processes!(conn, rows))
+            load_processes(conn, rows).await
         })
         .await
     }
@@ -480,24 +560,32 @@ impl ProcessRepository for Db {
         page: &PageRequest<TaskSort>,
     ) -> Result<Page<SignerTask>, RepoError> {
         with_db!(self, Read, async |conn| {
-            let count: i64 = filtered_tasks!(filter).count().get_result(conn).await?;
-            let mut q = filtered_tasks!(filter).select((
+            let all = || {
+                entries::table
+                    .inner_join(steps::table.inner_join(processes::table))
+                    .into_boxed::<Backend>()
+            };
+            let count: i64 = filtered_tasks(all(), filter)
+                .count()
+                .get_result(conn)
+                .await?;
+            let mut q = filtered_tasks(all(), filter).select((
                 ProcessRow::as_select(),
                 StepRow::as_select(),
                 EntryRow::as_select(),
             ));
-            for (field, dir) in &page.sort {
+            for &(field, dir) in &page.sort {
                 q = match field {
-                    TaskSort::CreatedAt => sorted!(q, dir, processes::created_at),
-                    TaskSort::DueDate => sorted_nulls_last!(q, dir, steps::due_date),
+                    TaskSort::CreatedAt => sorted(q, dir, processes::created_at),
+                    TaskSort::DueDate => sorted_nulls_last(q, dir, steps::due_date),
                     TaskSort::DocumentName => {
-                        sorted_nulls_last!(q, dir, processes::document_name_lower)
+                        sorted_nulls_last(q, dir, processes::document_name_lower)
                     }
-                    TaskSort::ProcessStatus => sorted!(q, dir, processes::status),
+                    TaskSort::ProcessStatus => sorted(q, dir, processes::status),
                 };
             }
             let tie = tie_direction(page);
-            q = sorted!(q, tie, entries::id);
+            q = sorted(q, tie, entries::id);
             let rows = q
                 .limit(i64::from(page.size))
                 .offset(offset(page))
@@ -542,7 +630,7 @@ impl ProcessRepository for Db {
                 .select(ProcessRow::as_select())
                 .load::<ProcessRow>(conn)
                 .await?;
-            Ok(load_processes!(conn, rows))
+            load_processes(conn, rows).await
         })
         .await
     }
