@@ -289,3 +289,15 @@ both!(
         app.stop().await;
     }
 );
+
+both!(
+    send_reminders_answers_how_many_were_sent,
+    |app: TestApp| async move {
+        let sent = app
+            .call(Method::POST, "/messages/reminders", None, &[])
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        assert_eq!(sent.body, json!({"sent": 0}));
+        app.stop().await;
+    }
+);

@@ -9,6 +9,9 @@ use crate::support::{Mocks, started};
 mod captured_log;
 use captured_log::Captured;
 
+/// The log of the calling test's thread. Every test here captures: the error's callsite
+/// caches whether anyone listens, and a test on a thread without a subscriber could make it
+/// "nobody" for the test that reads the log.
 fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let out = Captured::default();
     let subscriber = tracing_subscriber::fmt()
@@ -21,6 +24,7 @@ fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
 
 #[actix_web::test]
 async fn a_storage_failure_is_a_500_without_internals() {
+    let (_log, _guard) = capture();
     let mut m = Mocks::default();
     m.repo.expect_get().returning(|_| {
         Err(RepoError::Storage(
@@ -39,6 +43,7 @@ async fn a_storage_failure_is_a_500_without_internals() {
 
 #[actix_web::test]
 async fn a_read_whose_audit_row_cannot_be_written_is_a_500() {
+    let (_log, _guard) = capture();
     let process = started();
     let id = process.id;
     let mut m = Mocks::default();
