@@ -26,6 +26,10 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Schemathesis against the release binary on a scratch SQLite file (part of CI).
+schemathesis:
+    bash .ci/schemathesis
+
 # What CI runs.
 ci:
     bash .ci/run

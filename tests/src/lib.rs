@@ -42,6 +42,27 @@ impl Answer {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+
+    /// Asserts an RFC 9457 problem with `status` (content type, `status`, and the text
+    /// members `type`, `title` and `detail`), and returns its JSON.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status, "{}", self.body);
+        for key in ["type", "title", "detail"] {
+            assert!(
+                self.body[key].is_string(),
+                "problem without {key}: {}",
+                self.body
+            );
+        }
+        &self.body
+    }
 }
 
 impl TestApp {

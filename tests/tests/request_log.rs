@@ -196,6 +196,18 @@ both!(
             queries.push(format!("/{id}?signerId={id}"));
         }
         send_all(&app, Method::GET, &queries, None).await;
+        // A client's request id is echoed and logged; unknown query names are logged as
+        // `other`, never by their text.
+        let traced = app
+            .call(
+                Method::GET,
+                &format!("/sign%65rs/{CODE}/LV/steps?personalCode={CODE}&{CODE}=1"),
+                None,
+                &[("X-Request-Id", "trace-42")],
+            )
+            .await;
+        assert_eq!(traced.status, StatusCode::OK, "{}", traced.body);
+        assert_eq!(traced.header("x-request-id"), Some("trace-42"));
         // A body is never logged; sent for completeness.
         app.post("/processes/search", json!({"personalCode": CODE}))
             .await;
@@ -214,7 +226,26 @@ both!(
                 .any(|l| l.contains("route=/api/v1/process-step-signers/{signerId}/sign")),
             "{text}"
         );
-        assert!(text.contains("route=(unmatched)"), "{text}");
+        assert!(
+            text.lines().any(|l| l.contains("method=GET")
+                && l.contains("route=/api/v1/signers/{personCode}/{country}/steps")
+                && l.contains("status=200")
+                && l.contains("latency_ms=")
+                && l.contains("request_id=trace-42")
+                && l.contains("query=personalCode,other")),
+            "{text}"
+        );
+        assert!(
+            text.lines().any(|l| l
+                .contains("route=/api/v1/processes/authorize/{signerId}/{personCode}/{country}")
+                && l.contains("status=403")),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.contains("route=(unmatched)") && l.contains("status=404")),
+            "{text}"
+        );
         assert!(text.contains("query=personalCode,country"), "{text}");
         // And nothing of the secrets, in any spelling sent.
         let mut secrets = vec![
