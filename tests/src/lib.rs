@@ -276,3 +276,26 @@ macro_rules! both {
         });
     };
 }
+
+/// The personal code of the signer of [`lease_process`] (a valid Latvian code).
+pub const SIGNER_CODE: &str = "161175-19997";
+
+/// A process as a client writes it, shared by the HTTP tests: a draft with an approver step,
+/// then a signer step (due in 2030) whose entry has [`SIGNER_CODE`].
+pub fn lease_process() -> serde_json::Value {
+    serde_json::json!({
+        "documentId": "lease-2026-17",
+        "documentName": "Lease",
+        "ownerGroup": "sales",
+        "processInitiatorEmail": "office@example.lv",
+        "signingProcessSteps": [
+            {"processOrder": 1, "processStepSigners": [
+                {"signerRole": "APPROVER", "signerEmail": "boss@example.lv", "signerName": "Boss"}
+            ]},
+            {"processOrder": 2, "dueDate": "2030-03-10T12:00:00Z", "processStepSigners": [
+                {"signerRole": "SIGNER", "signerEmail": "client@example.lv", "signerCountry": "LV",
+                 "signerPersonalCode": SIGNER_CODE, "signerName": "Client", "signerLanguage": "lv"}
+            ]}
+        ]
+    })
+}

@@ -4,33 +4,19 @@
 //! behind trusted proxies per forwarded client). Each on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pas_e2e::{Answer, TestApp, both, each_backend};
+use pas_e2e::{Answer, SIGNER_CODE as CODE, TestApp, both, each_backend, lease_process};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const CODE: &str = "161175-19997";
 /// A well-formed personal code that is not the signer's.
 const WRONG: &str = "010101-10006";
 
-/// A process as a client writes it: an anonymous approver step, then a signer with a
-/// personal code.
+/// The shared process ([`lease_process`]), started: an approver without a personal code
+/// first, then the signer with one.
 fn process_json() -> Value {
-    json!({
-        "documentId": "lease-2026-17",
-        "documentName": "Lease",
-        "ownerGroup": "sales",
-        "status": "STARTED",
-        "processInitiatorEmail": "office@example.lv",
-        "signingProcessSteps": [
-            {"processOrder": 1, "processStepSigners": [
-                {"signerRole": "APPROVER", "signerEmail": "boss@example.lv", "signerName": "Boss"}
-            ]},
-            {"processOrder": 2, "dueDate": "2030-03-10T12:00:00Z", "processStepSigners": [
-                {"signerRole": "SIGNER", "signerEmail": "client@example.lv", "signerCountry": "LV",
-                 "signerPersonalCode": CODE, "signerName": "Client", "signerLanguage": "lv"}
-            ]}
-        ]
-    })
+    let mut body = lease_process();
+    body["status"] = json!("STARTED");
+    body
 }
 
 /// A started process: its id, the approver's entry id and the signer's.

@@ -4,30 +4,9 @@
 //! and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pas_e2e::{TestApp, both, each_backend};
+use pas_e2e::{SIGNER_CODE as CODE, TestApp, both, each_backend, lease_process as process_json};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const CODE: &str = "161175-19997";
-
-/// A process as a client writes it: an approver step, then a signer with a personal code.
-fn process_json() -> Value {
-    json!({
-        "documentId": "lease-2026-17",
-        "documentName": "Lease",
-        "ownerGroup": "sales",
-        "processInitiatorEmail": "office@example.lv",
-        "signingProcessSteps": [
-            {"processOrder": 1, "processStepSigners": [
-                {"signerRole": "APPROVER", "signerEmail": "boss@example.lv", "signerName": "Boss"}
-            ]},
-            {"processOrder": 2, "dueDate": "2030-03-10T12:00:00Z", "processStepSigners": [
-                {"signerRole": "SIGNER", "signerEmail": "client@example.lv", "signerCountry": "LV",
-                 "signerPersonalCode": CODE, "signerName": "Client", "signerLanguage": "lv"}
-            ]}
-        ]
-    })
-}
 
 /// Creates a PENDING process and answers its JSON.
 async fn create_pending(app: &TestApp) -> Value {
