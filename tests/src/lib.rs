@@ -179,6 +179,13 @@ impl TestApp {
         self.call(Method::POST, path, Some(body), &[]).await
     }
 
+    /// Creates a process from `body`, asserting the 201, and answers the created process.
+    pub async fn create_process(&self, body: Value) -> Value {
+        let created = self.post("/processes", body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body
+    }
+
     /// PUT with a JSON body.
     pub async fn put(&self, path: &str, body: Value) -> Answer {
         self.call(Method::PUT, path, Some(body), &[]).await

@@ -14,9 +14,10 @@ const UNKNOWN: &str = "00000000-0000-7000-8000-000000000001";
 async fn create(app: &TestApp, status: &str) -> String {
     let mut body = process_json();
     body["status"] = json!(status);
-    let created = app.post("/processes", body).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    created.body["id"].as_str().unwrap().to_owned()
+    app.create_process(body).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 both!(

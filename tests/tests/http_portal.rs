@@ -27,10 +27,9 @@ struct Started {
 }
 
 async fn start_process(app: &TestApp) -> Started {
-    let created = app.post("/processes", process_json()).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let created = app.create_process(process_json()).await;
     let entry = |role: &str| {
-        created.body["signers"]
+        created["signers"]
             .as_array()
             .unwrap()
             .iter()
@@ -41,7 +40,7 @@ async fn start_process(app: &TestApp) -> Started {
             .to_owned()
     };
     Started {
-        id: created.body["id"].as_str().unwrap().to_owned(),
+        id: created["id"].as_str().unwrap().to_owned(),
         approver: entry("APPROVER"),
         signer: entry("SIGNER"),
     }
@@ -446,6 +445,7 @@ each_backend!(
             .await
             .problem(403);
         // The first hop is the client; the proxies after it do not make it another one.
+        // X-Forwarded-For is header text the service parses, never dialled.
         authorize(&app, &p.signer, WRONG, Some("203.0.113.9, 10.0.0.5"))
             .await
             .problem(429);

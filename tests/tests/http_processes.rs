@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 
 /// Creates a PENDING process and answers its JSON.
 async fn create_pending(app: &TestApp) -> Value {
-    let created = app.post("/processes", process_json()).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    created.body
+    app.create_process(process_json()).await
 }
 
 /// Creates a process and starts it (version 2); answers its id.

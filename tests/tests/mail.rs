@@ -81,12 +81,6 @@ fn process(name: &str, initiator: &str, steps: &[Value]) -> Value {
            "signingProcessSteps": steps})
 }
 
-async fn create(app: &TestApp, body: Value) -> Value {
-    let created = app.post("/processes", body).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    created.body
-}
-
 fn entry_id(p: &Value, email: &str) -> String {
     p["signers"]
         .as_array()
@@ -124,7 +118,8 @@ async fn drained(app: &TestApp, smtp: &SmtpServer) {
         "signerNotification",
         json!(false),
     );
-    create(app, process("marker", &to, &[step(1, &[quiet])])).await;
+    app.create_process(process("marker", &to, &[step(1, &[quiet])]))
+        .await;
     smtp.wait_to(&to, 1).await;
 }
 
@@ -162,9 +157,8 @@ with_smtp!(
     task_started_goes_to_each_step_in_turn_and_completion_to_everyone,
     |app: TestApp, smtp: SmtpServer| async move {
         // Section 7: TASK_STARTED to the running step's entries only.
-        let p = create(
-            &app,
-            process(
+        let p = app
+            .create_process(process(
                 "Lease",
                 INITIATOR,
                 &[
@@ -177,9 +171,8 @@ with_smtp!(
                     ),
                     step(2, &[entry("SIGNER", "dan@example.lv")]),
                 ],
-            ),
-        )
-        .await;
+            ))
+            .await;
         let (anna, dan) = (
             entry_id(&p, "anna@example.lv"),
             entry_id(&p, "dan@example.lv"),
@@ -242,29 +235,26 @@ with_smtp!(
     |app: TestApp, smtp: SmtpServer| async move {
         // Section 7: the recipient's signerLanguage picks the matrix entry (exactly, then its
         // primary subtag), else the default language.
-        create(
-            &app,
-            process(
-                "Līgums 7",
-                INITIATOR,
-                &[step(
-                    1,
-                    &[
-                        with(
-                            entry("SIGNER", "liga@example.lv"),
-                            "signerLanguage",
-                            json!("lv"),
-                        ),
-                        entry("SIGNER", "john@example.com"),
-                        with(
-                            entry("SIGNER", "inese@example.lv"),
-                            "signerLanguage",
-                            json!("lv-LV"),
-                        ),
-                    ],
-                )],
-            ),
-        )
+        app.create_process(process(
+            "Līgums 7",
+            INITIATOR,
+            &[step(
+                1,
+                &[
+                    with(
+                        entry("SIGNER", "liga@example.lv"),
+                        "signerLanguage",
+                        json!("lv"),
+                    ),
+                    entry("SIGNER", "john@example.com"),
+                    with(
+                        entry("SIGNER", "inese@example.lv"),
+                        "signerLanguage",
+                        json!("lv-LV"),
+                    ),
+                ],
+            )],
+        ))
         .await;
         let liga = smtp.wait_to("liga@example.lv", 1).await;
         let john = smtp.wait_to("john@example.com", 1).await;
@@ -304,7 +294,8 @@ with_smtp!(
             .iter()
             .map(|(email, tag, _)| with(entry("SIGNER", email), "signerLanguage", json!(tag)))
             .collect();
-        create(&app, process("Līgums 8", INITIATOR, &[step(1, &entries)])).await;
+        app.create_process(process("Līgums 8", INITIATOR, &[step(1, &entries)]))
+            .await;
         for (email, tag, subject) in TASK_STARTED_IN_EVERY_LANGUAGE {
             let mail = smtp.wait_to(email, 1).await;
             assert_eq!(mail[0].subject(), subject, "{tag}");
@@ -350,29 +341,26 @@ pas_e2e::each_backend!(
         else {
             return;
         };
-        create(
-            &app,
-            process(
-                "Leping 9",
-                INITIATOR,
-                &[step(
-                    1,
-                    &[
-                        entry("SIGNER", "none@example.ee"),
-                        with(
-                            entry("SIGNER", "de@example.ee"),
-                            "signerLanguage",
-                            json!("de"),
-                        ),
-                        with(
-                            entry("SIGNER", "ru@example.ee"),
-                            "signerLanguage",
-                            json!("ru-EE"),
-                        ),
-                    ],
-                )],
-            ),
-        )
+        app.create_process(process(
+            "Leping 9",
+            INITIATOR,
+            &[step(
+                1,
+                &[
+                    entry("SIGNER", "none@example.ee"),
+                    with(
+                        entry("SIGNER", "de@example.ee"),
+                        "signerLanguage",
+                        json!("de"),
+                    ),
+                    with(
+                        entry("SIGNER", "ru@example.ee"),
+                        "signerLanguage",
+                        json!("ru-EE"),
+                    ),
+                ],
+            )],
+        ))
         .await;
         for (email, subject) in [
             ("none@example.ee", "Palun allkirjastage: Leping 9"),
@@ -396,9 +384,8 @@ with_smtp!(
     an_entry_with_signer_notification_false_gets_no_email_at_all,
     |app: TestApp, smtp: SmtpServer| async move {
         // Section 7: entries with signerNotification=false get none (task nor completion).
-        let p = create(
-            &app,
-            process(
+        let p = app
+            .create_process(process(
                 "Quiet",
                 INITIATOR,
                 &[step(
@@ -412,9 +399,8 @@ with_smtp!(
                         ),
                     ],
                 )],
-            ),
-        )
-        .await;
+            ))
+            .await;
         act(&app, "sign", &entry_id(&p, "loud@example.lv")).await;
         let done = act(&app, "sign", &entry_id(&p, "quiet@example.lv")).await;
         assert_eq!(done["status"], "COMPLETED");
@@ -436,18 +422,16 @@ with_smtp!(
     cancel_emails_everyone_reached_but_cancel_true_sends_nothing,
     |app: TestApp, smtp: SmtpServer| async move {
         // Section 7: PROCESS_CANCELED to the initiator and the entries already reached.
-        let loud = create(
-            &app,
-            process(
+        let loud = app
+            .create_process(process(
                 "Loud cancel",
                 "first@example.lv",
                 &[
                     step(1, &[entry("SIGNER", "a@example.lv")]),
                     step(2, &[entry("SIGNER", "later@example.lv")]),
                 ],
-            ),
-        )
-        .await;
+            ))
+            .await;
         smtp.wait_to("a@example.lv", 1).await;
         let id = loud["id"].as_str().unwrap();
         let canceled = app
@@ -467,15 +451,13 @@ with_smtp!(
         );
 
         // `cancel/true`: the same cancel, no PROCESS_CANCELED email.
-        let quiet = create(
-            &app,
-            process(
+        let quiet = app
+            .create_process(process(
                 "Quiet cancel",
                 "second@example.lv",
                 &[step(1, &[entry("SIGNER", "b@example.lv")])],
-            ),
-        )
-        .await;
+            ))
+            .await;
         smtp.wait_to("b@example.lv", 1).await;
         smtp.wait_to("second@example.lv", 1).await;
         let id = quiet["id"].as_str().unwrap();
@@ -514,7 +496,8 @@ with_smtp!(
             }
             let mut first = step(1, &entries);
             first["dueDate"] = json!(due_in(days));
-            create(&app, process(&format!("Due {days}"), INITIATOR, &[first])).await;
+            app.create_process(process(&format!("Due {days}"), INITIATOR, &[first]))
+                .await;
         }
         let reminded = [
             "s1@example.lv",
@@ -573,18 +556,16 @@ pas_e2e::each_backend!(
         else {
             return;
         };
-        let p = create(
-            &app,
-            process(
+        let p = app
+            .create_process(process(
                 "Offline",
                 INITIATOR,
                 &[
                     step(1, &[entry("SIGNER", "first@example.lv")]),
                     step(2, &[entry("SIGNER", "second@example.lv")]),
                 ],
-            ),
-        )
-        .await;
+            ))
+            .await;
         let id = p["id"].as_str().unwrap();
         act(&app, "sign", &entry_id(&p, "first@example.lv")).await;
         // At least one failed attempt and one retry: the service keeps answering.
@@ -743,18 +724,16 @@ with_smtp!(
     send_signer_email_resends_task_started_with_a_new_message_id,
     |app: TestApp, smtp: SmtpServer| async move {
         // Section 7: sendSignerEmail sends TASK_STARTED again (409 unless WAITING_FOR_ACTION).
-        let p = create(
-            &app,
-            process(
+        let p = app
+            .create_process(process(
                 "Resend",
                 INITIATOR,
                 &[
                     step(1, &[entry("SIGNER", "r@example.lv")]),
                     step(2, &[entry("SIGNER", "w@example.lv")]),
                 ],
-            ),
-        )
-        .await;
+            ))
+            .await;
         let first = smtp.wait_to("r@example.lv", 1).await;
         let r = entry_id(&p, "r@example.lv");
         let again = app
@@ -861,20 +840,17 @@ pas_e2e::each_backend!(
         };
         let started = Instant::now();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        create(
-            &app,
-            process(
-                "Crash",
-                INITIATOR,
-                &[step(
-                    1,
-                    &[
-                        entry("SIGNER", "c1@example.lv"),
-                        entry("APPROVER", "c2@example.lv"),
-                    ],
-                )],
-            ),
-        )
+        app.create_process(process(
+            "Crash",
+            INITIATOR,
+            &[step(
+                1,
+                &[
+                    entry("SIGNER", "c1@example.lv"),
+                    entry("APPROVER", "c2@example.lv"),
+                ],
+            )],
+        ))
         .await;
         let db = pas_persistence::Db::connect(&app.config().database_url, 2)
             .await
@@ -928,14 +904,11 @@ pas_e2e::each_backend!(
         let Some(app) = start(backend, test, &smtp.url(), &admin).await else {
             return;
         };
-        create(
-            &app,
-            process(
-                "Bounce",
-                INITIATOR,
-                &[step(1, &[entry("SIGNER", "bounce@example.lv")])],
-            ),
-        )
+        app.create_process(process(
+            "Bounce",
+            INITIATOR,
+            &[step(1, &[entry("SIGNER", "bounce@example.lv")])],
+        ))
         .await;
         let failure = smtp.wait_to("admin@example.lv", 1).await;
         assert_eq!(failure[0].subject(), "Email delivery failed: Bounce");

@@ -32,6 +32,7 @@ fn external_event(
         "customerPersonalCode": LV_CODE,
         "note": note,
         "processId": process.map(|p| p.as_uuid()),
+        // Stored as text on the audit row: parsed, never dialled.
         "ipAddress": "10.0.0.7",
         "containerId": "container-1",
         "method": "download",
