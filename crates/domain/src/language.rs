@@ -84,6 +84,14 @@ impl fmt::Display for Language {
     }
 }
 
+impl std::str::FromStr for Language {
+    type Err = InvalidLanguage;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Self::parse(raw)
+    }
+}
+
 impl TryFrom<String> for Language {
     type Error = InvalidLanguage;
     fn try_from(value: String) -> Result<Self, Self::Error> {

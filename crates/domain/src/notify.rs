@@ -30,6 +30,15 @@ pub enum RecipientRole {
 }
 
 impl RecipientRole {
+    /// Every role, in the matrix's column order.
+    pub const ALL: [Self; 5] = [
+        Self::Initiator,
+        Self::Signer,
+        Self::Approver,
+        Self::Viewer,
+        Self::Administrator,
+    ];
+
     /// The matrix key: `initiator`, `signer`, …
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +48,30 @@ impl RecipientRole {
             Self::Viewer => "viewer",
             Self::Administrator => "administrator",
         }
+    }
+}
+
+/// A matrix key that names no [`RecipientRole`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown recipient role")]
+pub struct UnknownRole;
+
+/// Parses a matrix key, the inverse of [`RecipientRole::as_str`].
+///
+/// ```
+/// use pas_domain::notify::RecipientRole;
+///
+/// assert_eq!("approver".parse(), Ok(RecipientRole::Approver));
+/// assert!("owner".parse::<RecipientRole>().is_err());
+/// ```
+impl std::str::FromStr for RecipientRole {
+    type Err = UnknownRole;
+
+    fn from_str(key: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == key)
+            .ok_or(UnknownRole)
     }
 }
 

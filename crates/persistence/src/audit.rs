@@ -8,7 +8,6 @@
 //! (`BEGIN IMMEDIATE`). `UNIQUE (chain_key, sequence)` is the backstop.
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use async_trait::async_trait;
 use diesel::QueryResult;
@@ -17,8 +16,8 @@ use diesel::prelude::*;
 use diesel::query_builder::QueryFragment;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Text, Timestamp};
+use diesel_async::RunQueryDsl;
 use diesel_async::methods::LoadQuery;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use pas_domain::audit::{AuditFilter, AuditTrail, AuditingEvent, NewAuditEvent, chain};
 use pas_domain::ids::ProcessId;
 use pas_domain::paging::{AuditSort, Page, PageRequest};
@@ -26,41 +25,32 @@ use pas_domain::ports::{AuditStore, RepoError};
 use pas_domain::timestamp::truncate;
 use time::PrimitiveDateTime;
 
-use crate::db::{Conn, Db, Sql, SqliteConn};
+use crate::batch::insert_many;
+use crate::db::{Concrete, Conn, Db, Sql};
 use crate::error::{Classify, Error};
 use crate::models::{AuditRow, chain_key, db_time};
-use crate::paging::{offset, sorted, tie_direction, total};
+use crate::paging::{page_of, sorted, tie_direction, total};
 use crate::schema::{audit_chains, audit_events, processes};
 
-/// Takes the lock that serialises appends to one chain, until the transaction ends.
-pub(crate) trait ChainLock {
-    /// Locks the chain `key`.
-    fn lock_chain(&mut self, key: &str) -> impl Future<Output = QueryResult<()>> + Send;
-}
-
-impl ChainLock for AsyncPgConnection {
-    async fn lock_chain(&mut self, key: &str) -> QueryResult<()> {
-        // A concurrent first insert of the same key waits for the other transaction.
-        diesel::insert_into(audit_chains::table)
-            .values(audit_chains::chain_key.eq(key))
-            .on_conflict_do_nothing()
-            .execute(self)
-            .await?;
-        audit_chains::table
-            .filter(audit_chains::chain_key.eq(key))
-            .select(audit_chains::chain_key)
-            .for_update()
-            .get_result::<String>(self)
-            .await?;
-        Ok(())
-    }
-}
-
-impl ChainLock for SqliteConn {
-    async fn lock_chain(&mut self, _key: &str) -> QueryResult<()> {
-        // Write transactions begin IMMEDIATE: this one already holds the write lock.
-        Ok(())
-    }
+/// Takes the lock that serialises appends to the chain `key`, until the transaction ends.
+async fn lock_chain(conn: &mut impl Conn, key: &str) -> QueryResult<()> {
+    // SQLite's write transactions begin IMMEDIATE: this one already holds the write lock.
+    let Concrete::Postgres(pg) = conn.concrete() else {
+        return Ok(());
+    };
+    // A concurrent first insert of the same key waits for the other transaction.
+    diesel::insert_into(audit_chains::table)
+        .values(audit_chains::chain_key.eq(key))
+        .on_conflict_do_nothing()
+        .execute(pg)
+        .await?;
+    audit_chains::table
+        .filter(audit_chains::chain_key.eq(key))
+        .select(audit_chains::chain_key)
+        .for_update()
+        .get_result::<String>(pg)
+        .await?;
+    Ok(())
 }
 
 /// The chains `events` append to, sorted (locks are always taken in this order).
@@ -114,7 +104,7 @@ where
 {
     let mut heads = HashMap::new();
     for key in chain_keys(events) {
-        conn.lock_chain(&key).await?;
+        lock_chain(conn, &key).await?;
         let last = chain_head(key.clone())
             .select(AuditRow::as_select())
             .get_result::<AuditRow>(conn)
@@ -124,7 +114,7 @@ where
     }
     let chained = chain_all(heads, events);
     let rows: Vec<AuditRow> = chained.iter().map(AuditRow::of).collect();
-    conn.insert_many(audit_events::table, rows)
+    insert_many(conn, audit_events::table, rows)
         .await
         .unique_as("auditing event")?;
     Ok(chained)
@@ -210,12 +200,8 @@ impl AuditStore for Db {
                 };
             }
             // Events of one process at one instant keep their chain order.
-            let tie = tie_direction(page);
-            q = sorted(q, tie, audit_events::sequence);
-            q = sorted(q, tie, audit_events::id);
-            let rows = q
-                .limit(i64::from(page.size))
-                .offset(offset(page))
+            q = sorted(q, tie_direction(page), audit_events::sequence);
+            let rows = page_of(q, audit_events::id, page)
                 .load::<AuditRow>(conn)
                 .await?;
             let content = rows_into_events(rows)?;

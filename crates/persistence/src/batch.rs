@@ -3,65 +3,35 @@
 //! statement runs through the synchronous connection on the wrapper's blocking thread; on
 //! PostgreSQL it is one async statement. Either way a batch is one statement.
 
-use std::future::Future;
-
+use crate::db::{Concrete, Conn};
 use diesel::pg::Pg;
 use diesel::query_builder::{InsertStatement, QueryFragment, QueryId};
 use diesel::query_dsl::methods::ExecuteDsl;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Insertable, QueryResult, Table};
-use diesel_async::AsyncPgConnection;
-
-use crate::db::SqliteConn;
 
 /// The statement that inserts the rows `R` into the table `T`.
 type Batch<T, R> = InsertStatement<T, <Vec<R> as Insertable<T>>::Values>;
 
-/// Inserts many rows of one table in one statement.
-pub(crate) trait InsertMany {
-    /// Inserts `rows` into `table` (no statement for no rows).
-    fn insert_many<T, R>(
-        &mut self,
-        table: T,
-        rows: Vec<R>,
-    ) -> impl Future<Output = QueryResult<usize>> + Send
-    where
-        T: Table + Send + 'static,
-        R: Send + 'static,
-        Vec<R>: Insertable<T>,
-        Batch<T, R>: QueryFragment<Pg> + QueryId + Send + ExecuteDsl<SqliteConnection>;
-}
-
-impl InsertMany for AsyncPgConnection {
-    async fn insert_many<T, R>(&mut self, table: T, rows: Vec<R>) -> QueryResult<usize>
-    where
-        T: Table + Send + 'static,
-        R: Send + 'static,
-        Vec<R>: Insertable<T>,
-        Batch<T, R>: QueryFragment<Pg> + QueryId + Send + ExecuteDsl<SqliteConnection>,
-    {
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        diesel_async::RunQueryDsl::execute(diesel::insert_into(table).values(rows), self).await
+/// Inserts `rows` into `table` in one statement (none for no rows).
+pub(crate) async fn insert_many<C, T, R>(conn: &mut C, table: T, rows: Vec<R>) -> QueryResult<usize>
+where
+    C: Conn,
+    T: Table + Send + 'static,
+    R: Send + 'static,
+    Vec<R>: Insertable<T>,
+    Batch<T, R>: QueryFragment<Pg> + QueryId + Send + ExecuteDsl<SqliteConnection>,
+{
+    if rows.is_empty() {
+        return Ok(0);
     }
-}
-
-impl InsertMany for SqliteConn {
-    async fn insert_many<T, R>(&mut self, table: T, rows: Vec<R>) -> QueryResult<usize>
-    where
-        T: Table + Send + 'static,
-        R: Send + 'static,
-        Vec<R>: Insertable<T>,
-        Batch<T, R>: QueryFragment<Pg> + QueryId + Send + ExecuteDsl<SqliteConnection>,
-    {
-        if rows.is_empty() {
-            return Ok(0);
+    let batch = diesel::insert_into(table).values(rows);
+    match conn.concrete() {
+        Concrete::Postgres(c) => diesel_async::RunQueryDsl::execute(batch, c).await,
+        Concrete::Sqlite(c) => {
+            c.spawn_blocking(move |c| diesel::RunQueryDsl::execute(batch, c))
+                .await
         }
-        self.spawn_blocking(move |conn| {
-            diesel::RunQueryDsl::execute(diesel::insert_into(table).values(rows), conn)
-        })
-        .await
     }
 }
 

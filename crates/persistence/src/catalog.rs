@@ -14,7 +14,7 @@ use pas_domain::catalog::{DocumentAttribute, DocumentProfile};
 use pas_domain::ids::{AttributeId, ProfileId};
 use pas_domain::ports::{CatalogStore, RepoError};
 
-use crate::batch::{InsertMany, chunked};
+use crate::batch::{chunked, insert_many};
 use crate::db::{Conn, Db};
 use crate::error::{Classify, Error, found};
 use crate::models::{AttributeRow, ProfileRow};
@@ -90,7 +90,7 @@ impl CatalogStore for Db {
                 .execute(conn)
                 .await
                 .unique_as(PROFILE)?;
-            conn.insert_many(profile_attributes::table, links)
+            insert_many(conn, profile_attributes::table, links)
                 .await
                 .foreign_key_as(RepoError::NotFound(Missing::DocumentAttribute))?;
             Ok(())
@@ -112,7 +112,7 @@ impl CatalogStore for Db {
             )
             .execute(conn)
             .await?;
-            conn.insert_many(profile_attributes::table, links)
+            insert_many(conn, profile_attributes::table, links)
                 .await
                 .foreign_key_as(RepoError::NotFound(Missing::DocumentAttribute))?;
             Ok(())

@@ -21,7 +21,6 @@
 //! instead of returning it to the pool ([`Leased`]), so an open transaction and its locks end
 //! at once.
 
-use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
@@ -41,10 +40,7 @@ use diesel_async::{
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use pas_domain::ports::RepoError;
 
-use crate::audit::ChainLock;
-use crate::batch::InsertMany;
 use crate::error::Error;
-use crate::processes::IdempotencyKeys;
 
 /// A future that runs the async closure `body` with a pooled connection `conn` of whichever
 /// backend `db` has, inside the transaction `Tx::$tx`, and maps the result to
@@ -98,7 +94,7 @@ where
     let mut leased = Leased::checkout(pool).await.map_err(Error::into_repo)?;
     let result = async {
         let conn = leased.conn()?;
-        conn.begin(tx).await?;
+        begin(conn, tx).await?;
         let result = body(&mut *conn).await;
         tx.finish(conn, result).await
     }
@@ -122,35 +118,52 @@ impl Sql for Pg {}
 impl Sql for Sqlite {}
 
 /// A pooled connection of either backend: what the functions written once for both take.
-/// The statements that differ per backend are its methods and supertraits.
-pub(crate) trait Conn: AsyncConnection + InsertMany + ChainLock + IdempotencyKeys {
-    /// Begins the transaction `tx`.
-    fn begin(&mut self, tx: Tx) -> impl Future<Output = Result<(), Error>> + Send;
+/// The few statements that differ per backend match on [`Conn::concrete`].
+pub(crate) trait Conn: AsyncConnection {
+    /// This connection as the backend's own type.
+    fn concrete(&mut self) -> Concrete<'_>;
+}
+
+/// A connection as its backend's own type.
+pub(crate) enum Concrete<'a> {
+    Postgres(&'a mut AsyncPgConnection),
+    Sqlite(&'a mut SqliteConn),
 }
 
 impl Conn for SqliteConn {
-    async fn begin(&mut self, tx: Tx) -> Result<(), Error> {
-        let sql = match tx {
-            Tx::None => return Ok(()),
-            Tx::Read => "BEGIN DEFERRED",
-            Tx::Write => "BEGIN IMMEDIATE",
-        };
-        self.spawn_blocking(move |c| SyncTransactionManager::begin_transaction_sql(c, sql))
-            .await?;
-        Ok(())
+    fn concrete(&mut self) -> Concrete<'_> {
+        Concrete::Sqlite(self)
     }
 }
 
 impl Conn for AsyncPgConnection {
-    async fn begin(&mut self, tx: Tx) -> Result<(), Error> {
-        let sql = match tx {
-            Tx::None => return Ok(()),
-            Tx::Read => "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            Tx::Write => "BEGIN",
-        };
-        AnsiTransactionManager::begin_transaction_sql(self, sql).await?;
-        Ok(())
+    fn concrete(&mut self) -> Concrete<'_> {
+        Concrete::Postgres(self)
     }
+}
+
+/// Begins the transaction `tx` on `conn`.
+async fn begin(conn: &mut impl Conn, tx: Tx) -> Result<(), Error> {
+    match (conn.concrete(), tx) {
+        (_, Tx::None) => {}
+        (Concrete::Sqlite(c), tx) => {
+            let sql = if tx == Tx::Read {
+                "BEGIN DEFERRED"
+            } else {
+                "BEGIN IMMEDIATE"
+            };
+            c.spawn_blocking(move |c| SyncTransactionManager::begin_transaction_sql(c, sql))
+                .await?;
+        }
+        (Concrete::Postgres(c), Tx::Read) => {
+            let sql = "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
+            AnsiTransactionManager::begin_transaction_sql(c, sql).await?;
+        }
+        (Concrete::Postgres(c), Tx::Write) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN").await?;
+        }
+    }
+    Ok(())
 }
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -425,44 +438,34 @@ fn create_parent(path: &str) -> Result<(), ConnectError> {
     }
 }
 
+/// The user and password in a URL's authority, when it has a password.
+fn credentials(url: &str) -> Option<(&str, &str)> {
+    let url = url.split('?').next()?;
+    let authority = url[url.find("://")? + 3..].split('/').next()?;
+    authority.rsplit_once('@')?.0.split_once(':')
+}
+
 /// The URL with its password replaced by `***` and its query string dropped (it may hold a
 /// `password=` parameter).
 fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.split('?').next().unwrap_or_default().to_owned();
-    };
-    let rest = rest.split('?').next().unwrap_or_default();
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("{userinfo}@{host}"),
-        },
-        None => authority.to_owned(),
-    };
-    format!("{scheme}://{authority}{path}")
+    let base = url.split('?').next().unwrap_or_default();
+    match credentials(url) {
+        Some((user, pass)) => base.replacen(&format!("{user}:{pass}@"), &format!("{user}:***@"), 1),
+        None => base.to_owned(),
+    }
 }
 
 /// The passwords a URL carries (user info and `password=` parameter).
 fn secrets(url: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some((_, rest)) = url.split_once("://") {
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        if let Some((userinfo, _)) = authority.rsplit_once('@') {
-            if let Some((_, password)) = userinfo.split_once(':') {
-                out.push(password.to_owned());
-            }
-        }
-    }
-    if let Some((_, query)) = url.split_once('?') {
-        for pair in query.split('&') {
-            if let Some(("password", value)) = pair.split_once('=') {
-                out.push(value.to_owned());
-            }
-        }
-    }
-    out.retain(|s| !s.is_empty());
-    out
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let params = query.split('&').filter_map(|p| p.strip_prefix("password="));
+    let password = credentials(url).map(|(_, password)| password);
+    password
+        .into_iter()
+        .chain(params)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A connection taken from the pool for one operation. If the operation's future is dropped
@@ -511,7 +514,7 @@ impl<M: Manager> Drop for Leased<M> {
     }
 }
 
-/// The transaction a body of [`with_db!`] runs in ([`Conn::begin`], [`Tx::finish`]).
+/// The transaction a body of [`with_db!`] runs in ([`begin`], [`Tx::finish`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tx {
     /// No transaction: a single statement.

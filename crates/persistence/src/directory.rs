@@ -21,9 +21,9 @@ use pas_domain::template::{Template, TemplateFilter};
 use crate::db::{Db, Sql};
 use crate::error::{Classify, found};
 use crate::models::{ContactRow, TemplateRow};
-use crate::paging::{offset, sorted, sorted_nulls_last, tie_direction, total};
+use crate::paging::{page_of, sorted, sorted_nulls_last, total};
 use crate::schema::{contacts, templates};
-use crate::search::{ESCAPE, contains_pattern};
+use crate::search::contains;
 
 const CONTACT: &str = "contact";
 const TEMPLATE: &str = "template";
@@ -63,18 +63,10 @@ where
                 .or(contacts::group_name.eq_any(f.viewer.groups.clone())),
         );
     if let Some(term) = &f.name {
-        q = q.filter(
-            contacts::name_lower
-                .like(contains_pattern(term))
-                .escape(ESCAPE),
-        );
+        q = q.filter(contains(contacts::name_lower, term));
     }
     if let Some(term) = &f.email {
-        q = q.filter(
-            contacts::email_lower
-                .like(contains_pattern(term))
-                .escape(ESCAPE),
-        );
+        q = q.filter(contains(contacts::email_lower, term));
     }
     if let Some(code) = &f.personal_code {
         q = q.filter(contacts::personal_code_norm.eq(code.clone()));
@@ -106,11 +98,7 @@ where
                 .or(templates::group_name.eq_any(f.viewer.groups.clone())),
         );
     if let Some(term) = &f.name {
-        q = q.filter(
-            templates::name_lower
-                .like(contains_pattern(term))
-                .escape(ESCAPE),
-        );
+        q = q.filter(contains(templates::name_lower, term));
     }
     q
 }
@@ -186,11 +174,7 @@ impl ContactStore for Db {
                     ContactSort::Email => sorted_nulls_last(q, dir, contacts::email_lower),
                 };
             }
-            let tie = tie_direction(page);
-            q = sorted(q, tie, contacts::id);
-            let rows = q
-                .limit(i64::from(page.size))
-                .offset(offset(page))
+            let rows = page_of(q, contacts::id, page)
                 .load::<ContactRow>(conn)
                 .await?;
             let content = rows
@@ -261,11 +245,7 @@ impl TemplateStore for Db {
                     TemplateSort::Name => sorted(q, dir, templates::name_lower),
                 };
             }
-            let tie = tie_direction(page);
-            q = sorted(q, tie, templates::id);
-            let rows = q
-                .limit(i64::from(page.size))
-                .offset(offset(page))
+            let rows = page_of(q, templates::id, page)
                 .load::<TemplateRow>(conn)
                 .await?;
             let content = rows

@@ -11,17 +11,14 @@ use diesel::prelude::*;
 use pas_domain::audit::{AuditingEvent, NewAuditEvent};
 use pas_domain::catalog::{DocumentAttribute, DocumentProfile};
 use pas_domain::contact::Contact;
-use pas_domain::ids::{
-    AttributeId, AuditEventId, ContactId, EntryId, ProcessId, ProfileId, StepId, TemplateId,
-};
-use pas_domain::language::Language;
-use pas_domain::notify::{NotificationIntent, RecipientRole};
+use pas_domain::ids::ProcessId;
+use pas_domain::notify::NotificationIntent;
 use pas_domain::ports::OutboxMessage;
 use pas_domain::process::{
     Entry, ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, SigningProcess,
 };
 use pas_domain::template::Template;
-use pas_domain::values::{CountryCode, Email, PersonalCode};
+use pas_domain::values::{Email, PersonalCode};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
@@ -59,21 +56,6 @@ fn parse<T: FromStr>(raw: &str, column: &'static str) -> Result<T, Error> {
 
 fn parse_opt<T: FromStr>(raw: Option<&str>, column: &'static str) -> Result<Option<T>, Error> {
     raw.map(|r| parse(r, column)).transpose()
-}
-
-fn email(raw: Option<&str>, column: &'static str) -> Result<Option<Email>, Error> {
-    raw.map(|r| Email::parse(r).map_err(|_| corrupt(column)))
-        .transpose()
-}
-
-fn country(raw: Option<&str>, column: &'static str) -> Result<Option<CountryCode>, Error> {
-    raw.map(|r| CountryCode::parse(r).map_err(|_| corrupt(column)))
-        .transpose()
-}
-
-fn language(raw: Option<&str>, column: &'static str) -> Result<Option<Language>, Error> {
-    raw.map(|r| Language::parse(r).map_err(|_| corrupt(column)))
-        .transpose()
 }
 
 fn text(value: Option<&impl AsRef<str>>) -> Option<String> {
@@ -196,7 +178,7 @@ impl ProcessRows {
                 due_date: step.due_date.map(db_time),
             });
             for (position, e) in step.entries.iter().enumerate() {
-                let d = &e.details;
+                let (d, code) = (&e.details, e.details.signer_personal_code.as_ref());
                 entries.push(EntryRow {
                     id: e.id.to_string(),
                     process_id: id.clone(),
@@ -204,14 +186,8 @@ impl ProcessRows {
                     position: i32::try_from(position).unwrap_or(i32::MAX),
                     signer_name: d.signer_name.clone(),
                     signer_country: d.signer_country.map(|c| c.as_str().to_owned()),
-                    personal_code: d
-                        .signer_personal_code
-                        .as_ref()
-                        .map(|c| c.as_str().to_owned()),
-                    personal_code_norm: d
-                        .signer_personal_code
-                        .as_ref()
-                        .map(PersonalCode::normalized),
+                    personal_code: code.map(|c| c.as_str().to_owned()),
+                    personal_code_norm: code.map(PersonalCode::normalized),
                     signer_email: text(d.signer_email.as_ref()),
                     signer_role: d.signer_role.as_str().to_owned(),
                     comment_for_signer: d.comment_for_signer.clone(),
@@ -234,10 +210,10 @@ impl ProcessRow {
     /// The process without its steps.
     pub(crate) fn into_data(self) -> Result<ProcessData, Error> {
         Ok(ProcessData {
-            id: ProcessId::from_uuid(parse(&self.id, "processes.id")?),
+            id: parse(&self.id, "processes.id")?,
             created_at: utc(self.created_at),
             header: ProcessHeader {
-                process_initiator_email: email(
+                process_initiator_email: parse_opt(
                     self.initiator_email.as_deref(),
                     "processes.initiator_email",
                 )?,
@@ -262,7 +238,7 @@ impl StepRow {
     /// The step with `signers`.
     pub(crate) fn into_step(self, signers: Vec<Entry>) -> Result<ProcessStep, Error> {
         Ok(ProcessStep {
-            id: StepId::from_uuid(parse(&self.id, "steps.id")?),
+            id: parse(&self.id, "steps.id")?,
             process_order: ProcessOrder::new(self.process_order)
                 .ok_or_else(|| corrupt("steps.process_order"))?,
             step_status: parse(&self.step_status, "steps.step_status")?,
@@ -276,16 +252,19 @@ impl EntryRow {
     /// The entry.
     pub(crate) fn into_entry(self) -> Result<Entry, Error> {
         Ok(Entry {
-            id: EntryId::from_uuid(parse(&self.id, "entries.id")?),
+            id: parse(&self.id, "entries.id")?,
             details: SignerDetails {
                 signer_name: self.signer_name,
-                signer_country: country(self.signer_country.as_deref(), "entries.signer_country")?,
+                signer_country: parse_opt(
+                    self.signer_country.as_deref(),
+                    "entries.signer_country",
+                )?,
                 signer_personal_code: self.personal_code.map(PersonalCode::from_stored),
-                signer_email: email(self.signer_email.as_deref(), "entries.signer_email")?,
+                signer_email: parse_opt(self.signer_email.as_deref(), "entries.signer_email")?,
                 signer_role: parse(&self.signer_role, "entries.signer_role")?,
                 comment_for_signer: self.comment_for_signer,
                 signer_notification: self.signer_notification,
-                signer_language: language(
+                signer_language: parse_opt(
                     self.signer_language.as_deref(),
                     "entries.signer_language",
                 )?,
@@ -383,18 +362,16 @@ impl AuditRow {
     /// The chained event.
     pub(crate) fn into_event(self) -> Result<AuditingEvent, Error> {
         let event = NewAuditEvent {
-            id: AuditEventId::from_uuid(parse(&self.id, "audit_events.id")?),
+            id: parse(&self.id, "audit_events.id")?,
             created_at: utc(self.created_at),
             event_type: parse(&self.event_type, "audit_events.event_type")?,
             event_origin: self.event_origin,
             creator: self.creator,
             document_id: self.document_id,
-            signer_id: parse_opt::<Uuid>(self.signer_id.as_deref(), "audit_events.signer_id")?
-                .map(EntryId::from_uuid),
+            signer_id: parse_opt(self.signer_id.as_deref(), "audit_events.signer_id")?,
             customer_personal_code: self.customer_personal_code,
             note: self.note,
-            process_id: parse_opt::<Uuid>(self.process_id.as_deref(), "audit_events.process_id")?
-                .map(ProcessId::from_uuid),
+            process_id: parse_opt(self.process_id.as_deref(), "audit_events.process_id")?,
             ip_address: self.ip_address,
             container_id: self.container_id,
             method: self.method,
@@ -438,19 +415,6 @@ pub(crate) struct OutboxRow {
     pub sent_at: Option<PrimitiveDateTime>,
 }
 
-fn recipient_role(raw: &str) -> Result<RecipientRole, Error> {
-    [
-        RecipientRole::Initiator,
-        RecipientRole::Signer,
-        RecipientRole::Approver,
-        RecipientRole::Viewer,
-        RecipientRole::Administrator,
-    ]
-    .into_iter()
-    .find(|r| r.as_str() == raw)
-    .ok_or_else(|| corrupt("outbox.role"))
-}
-
 impl OutboxRow {
     /// A new pending row for `intent`, due at once.
     pub(crate) fn pending(intent: &NotificationIntent, now: OffsetDateTime) -> Self {
@@ -479,14 +443,12 @@ impl OutboxRow {
     pub(crate) fn into_message(self) -> Result<OutboxMessage, Error> {
         let intent = NotificationIntent {
             event_type: parse(&self.event_type, "outbox.event_type")?,
-            role: recipient_role(&self.role)?,
-            to: Email::parse(&self.to_email).map_err(|_| corrupt("outbox.to_email"))?,
-            language: language(self.language.as_deref(), "outbox.language")?,
-            process_id: ProcessId::from_uuid(parse(&self.process_id, "outbox.process_id")?),
-            step_id: parse_opt::<Uuid>(self.step_id.as_deref(), "outbox.step_id")?
-                .map(StepId::from_uuid),
-            signer_id: parse_opt::<Uuid>(self.signer_id.as_deref(), "outbox.signer_id")?
-                .map(EntryId::from_uuid),
+            role: parse(&self.role, "outbox.role")?,
+            to: parse(&self.to_email, "outbox.to_email")?,
+            language: parse_opt(self.language.as_deref(), "outbox.language")?,
+            process_id: parse(&self.process_id, "outbox.process_id")?,
+            step_id: parse_opt(self.step_id.as_deref(), "outbox.step_id")?,
+            signer_id: parse_opt(self.signer_id.as_deref(), "outbox.signer_id")?,
         };
         Ok(OutboxMessage {
             id: parse(&self.id, "outbox.id")?,
@@ -523,7 +485,7 @@ impl AttributeRow {
 
     pub(crate) fn into_attribute(self) -> Result<DocumentAttribute, Error> {
         Ok(DocumentAttribute {
-            id: AttributeId::from_uuid(parse(&self.id, "document_attributes.id")?),
+            id: parse(&self.id, "document_attributes.id")?,
             created_at: utc(self.created_at),
             attr_type: self.attr_type,
             name: self.name,
@@ -582,7 +544,7 @@ impl ProfileRow {
         attributes: Vec<DocumentAttribute>,
     ) -> Result<DocumentProfile, Error> {
         Ok(DocumentProfile {
-            id: ProfileId::from_uuid(parse(&self.id, "document_profiles.id")?),
+            id: parse(&self.id, "document_profiles.id")?,
             created_at: utc(self.created_at),
             name: self.name,
             document_type: self.document_type,
@@ -643,19 +605,19 @@ impl ContactRow {
 
     pub(crate) fn into_contact(self) -> Result<Contact, Error> {
         Ok(Contact {
-            id: ContactId::from_uuid(parse(&self.id, "contacts.id")?),
+            id: parse(&self.id, "contacts.id")?,
             created_at: utc(self.created_at),
             name: self.name,
-            country: country(self.country.as_deref(), "contacts.country")?,
+            country: parse_opt(self.country.as_deref(), "contacts.country")?,
             personal_code: self.personal_code.map(PersonalCode::from_stored),
             phone: self.phone,
-            email: email(self.email.as_deref(), "contacts.email")?,
+            email: parse_opt(self.email.as_deref(), "contacts.email")?,
             role: parse_opt(self.role.as_deref(), "contacts.role")?,
             default_anonymous: self.default_anonymous,
             owner: self.owner,
             scope: parse(&self.scope, "contacts.scope")?,
             group: self.group_name,
-            language: language(self.language.as_deref(), "contacts.language")?,
+            language: parse_opt(self.language.as_deref(), "contacts.language")?,
         })
     }
 }
@@ -689,7 +651,7 @@ impl TemplateRow {
 
     pub(crate) fn into_template(self) -> Result<Template, Error> {
         Ok(Template {
-            id: TemplateId::from_uuid(parse(&self.id, "templates.id")?),
+            id: parse(&self.id, "templates.id")?,
             created_at: utc(self.created_at),
             name: self.name,
             data: self.data,

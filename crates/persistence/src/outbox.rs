@@ -9,21 +9,20 @@
 //! caller still holds its lease; otherwise it answers `NotFound(Missing::OutboxLease)`.
 
 use pas_domain::error::Missing;
-use std::future::Future;
 
 use async_trait::async_trait;
 use diesel::QueryResult;
 use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use pas_domain::notify::NotificationIntent;
 use pas_domain::ports::{Outbox, OutboxMessage, RepoError};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
-use crate::batch::InsertMany;
-use crate::db::{Db, SqliteConn};
+use crate::batch::insert_many;
+use crate::db::{Conn, Db};
 use crate::error::found;
 use crate::models::{FAILED, OutboxRow, PENDING, SENT, db_time};
 use crate::schema::outbox;
@@ -45,56 +44,8 @@ const SQLITE_CLAIM: &str = "UPDATE outbox SET lease_owner = ?1, lease_until = ?2
            AND (lease_until IS NULL OR lease_until <= ?3) \
          ORDER BY next_attempt_at, id LIMIT ?4) ";
 
-/// The backend's claiming statement.
-pub(crate) trait Claim {
-    /// Leases up to `limit` due rows to `owner`.
-    fn claim_rows(
-        &mut self,
-        owner: &str,
-        limit: i64,
-        now: PrimitiveDateTime,
-        lease_until: PrimitiveDateTime,
-    ) -> impl Future<Output = QueryResult<Vec<OutboxRow>>> + Send;
-}
-
-impl Claim for AsyncPgConnection {
-    async fn claim_rows(
-        &mut self,
-        owner: &str,
-        limit: i64,
-        now: PrimitiveDateTime,
-        lease_until: PrimitiveDateTime,
-    ) -> QueryResult<Vec<OutboxRow>> {
-        diesel::sql_query(format!("{PG_CLAIM}{RETURNING}"))
-            .bind::<Text, _>(owner)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(self)
-            .await
-    }
-}
-
-impl Claim for SqliteConn {
-    async fn claim_rows(
-        &mut self,
-        owner: &str,
-        limit: i64,
-        now: PrimitiveDateTime,
-        lease_until: PrimitiveDateTime,
-    ) -> QueryResult<Vec<OutboxRow>> {
-        diesel::sql_query(format!("{SQLITE_CLAIM}{RETURNING}"))
-            .bind::<Text, _>(owner.to_owned())
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<BigInt, _>(limit)
-            .load(self)
-            .await
-    }
-}
-
 /// Inserts one pending outbox row per intent, due at `now`, inside the current transaction.
-pub(crate) async fn insert_outbox<C: InsertMany>(
+pub(crate) async fn insert_outbox<C: Conn>(
     conn: &mut C,
     intents: &[NotificationIntent],
     now: OffsetDateTime,
@@ -103,7 +54,7 @@ pub(crate) async fn insert_outbox<C: InsertMany>(
         .iter()
         .map(|intent| OutboxRow::pending(intent, now))
         .collect();
-    conn.insert_many(outbox::table, rows).await
+    insert_many(conn, outbox::table, rows).await
 }
 
 /// The row `id` while it is still leased to `owner`.
@@ -138,9 +89,18 @@ impl Outbox for Db {
         lease_until: OffsetDateTime,
     ) -> Result<Vec<OutboxMessage>, RepoError> {
         let (now, lease_until) = (db_time(now), db_time(lease_until));
+        let claim = match self.backend_name() {
+            "postgres" => PG_CLAIM,
+            _ => SQLITE_CLAIM,
+        };
         with_db!(self, Write, async |conn| {
-            let mut rows =
-                Claim::claim_rows(conn, &owner, i64::from(limit), now, lease_until).await?;
+            let mut rows: Vec<OutboxRow> = diesel::sql_query(format!("{claim}{RETURNING}"))
+                .bind::<Text, _>(&owner)
+                .bind::<Timestamp, _>(lease_until)
+                .bind::<Timestamp, _>(now)
+                .bind::<BigInt, _>(i64::from(limit))
+                .load(conn)
+                .await?;
             rows.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
             rows.into_iter().map(OutboxRow::into_message).collect()
         })

@@ -4,7 +4,7 @@
 
 use diesel::dsl;
 use diesel::expression_methods::ExpressionMethods;
-use diesel::query_dsl::methods::ThenOrderDsl;
+use diesel::query_dsl::methods::{LimitDsl, OffsetDsl, ThenOrderDsl};
 use pas_domain::paging::{Direction, PageRequest, SortField};
 
 /// Orders the query `q` (boxed: each key keeps its type) by `col` in direction `dir`, after
@@ -32,9 +32,16 @@ where
     sorted(q.then_order_by(col.is_null().asc()), dir, col)
 }
 
-/// Rows to skip.
-pub(crate) fn offset<S: SortField>(page: &PageRequest<S>) -> i64 {
-    i64::try_from(page.offset()).unwrap_or(i64::MAX)
+/// `q` ordered last by the row id `id` in the [`tie_direction`], cut to the page.
+pub(crate) fn page_of<Q, E, S: SortField>(q: Q, id: E, page: &PageRequest<S>) -> Q
+where
+    E: ExpressionMethods,
+    Q: ThenOrderDsl<dsl::Asc<E>, Output = Q> + ThenOrderDsl<dsl::Desc<E>, Output = Q>,
+    Q: LimitDsl<Output = Q> + OffsetDsl<Output = Q>,
+{
+    sorted(q, tie_direction(page), id)
+        .limit(i64::from(page.size))
+        .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
 }
 
 /// The row count of a `COUNT(*)`.

@@ -8,16 +8,15 @@
 //! version moved on; on SQLite the whole transaction holds the write lock
 //! (`BEGIN IMMEDIATE`). Soft-deleted processes (`deleted_at` set) are left out of every read.
 
-use std::future::Future;
-
 use async_trait::async_trait;
 use diesel::dsl;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSelectStatement, FromClause, QueryFragment};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{Text, Timestamp};
+use diesel_async::RunQueryDsl;
 use diesel_async::methods::LoadQuery;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use pas_domain::ids::{EntryId, ProcessId, StepId};
 use pas_domain::paging::{Page, PageRequest, ProcessSort, TaskSort};
 use pas_domain::ports::{ChangeSet, ProcessRepository, RepoError};
 use pas_domain::process::SigningProcess;
@@ -27,16 +26,16 @@ use pas_domain::task::SignerTask;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::audit::{ChainHead, append_audit};
-use crate::batch::chunked;
-use crate::db::{Conn, Db, Sql, SqliteConn};
+use crate::batch::{chunked, insert_many};
+use crate::db::{Conn, Db, Sql};
 use crate::error::{Classify, Error};
 use crate::models::{
     AuditRow, EntryRow, ProcessRow, ProcessRows, StepRow, assemble, day_end, day_start, db_time,
 };
 use crate::outbox::insert_outbox;
-use crate::paging::{offset, sorted, sorted_nulls_last, tie_direction, total};
+use crate::paging::{page_of, sorted, sorted_nulls_last, total};
 use crate::schema::{entries, idempotency_keys, processes, steps};
-use crate::search::{ESCAPE, contains_pattern};
+use crate::search::contains;
 
 /// Largest `IN (…)` list sent at once when loading the steps and entries of many processes.
 const IN_CHUNK: usize = 500;
@@ -92,44 +91,6 @@ where
     assemble(rows, step_rows, entry_rows)
 }
 
-/// Records idempotency keys. An upsert, one small function per backend.
-pub(crate) trait IdempotencyKeys {
-    /// Records `key`; answers whether it was new.
-    fn claim_key(
-        &mut self,
-        key: &str,
-        at: PrimitiveDateTime,
-    ) -> impl Future<Output = QueryResult<bool>> + Send;
-}
-
-impl IdempotencyKeys for AsyncPgConnection {
-    async fn claim_key(&mut self, key: &str, at: PrimitiveDateTime) -> QueryResult<bool> {
-        let inserted = diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::key.eq(key),
-                idempotency_keys::created_at.eq(at),
-            ))
-            .on_conflict_do_nothing()
-            .execute(self)
-            .await?;
-        Ok(inserted > 0)
-    }
-}
-
-impl IdempotencyKeys for SqliteConn {
-    async fn claim_key(&mut self, key: &str, at: PrimitiveDateTime) -> QueryResult<bool> {
-        let inserted = diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::key.eq(key),
-                idempotency_keys::created_at.eq(at),
-            ))
-            .on_conflict_do_nothing()
-            .execute(self)
-            .await?;
-        Ok(inserted > 0)
-    }
-}
-
 /// Records the idempotency key of a change, or ends the transaction with
 /// `Duplicate("idempotency key")` when it was recorded before.
 async fn claim_idempotency_key<C: Conn>(
@@ -137,20 +98,26 @@ async fn claim_idempotency_key<C: Conn>(
     changes: &ChangeSet,
     now: OffsetDateTime,
 ) -> Result<(), Error> {
-    match &changes.idempotency_key {
-        Some(key) if !conn.claim_key(key, db_time(now)).await? => {
-            Err(RepoError::Duplicate("idempotency key").into())
-        }
-        _ => Ok(()),
+    // A unique violation ends the transaction on PostgreSQL, which is what a duplicate
+    // change needs anyway: nothing of it is written.
+    if let Some(key) = &changes.idempotency_key {
+        let row = (
+            idempotency_keys::key.eq(key.clone()),
+            idempotency_keys::created_at.eq(db_time(now)),
+        );
+        insert_many(conn, idempotency_keys::table, vec![row])
+            .await
+            .unique_as("idempotency key")?;
     }
+    Ok(())
 }
 
 /// Inserts the steps and entries of `rows`.
 async fn insert_children<C: Conn>(conn: &mut C, rows: &ProcessRows) -> Result<(), Error> {
-    conn.insert_many(steps::table, rows.steps.clone())
+    insert_many(conn, steps::table, rows.steps.clone())
         .await
         .unique_as("step")?;
-    conn.insert_many(entries::table, rows.entries.clone())
+    insert_many(conn, entries::table, rows.entries.clone())
         .await
         .unique_as("signer")?;
     Ok(())
@@ -224,18 +191,10 @@ where
         q = q.filter(processes::status.eq(s.as_str()));
     }
     if let Some(term) = &f.name_search {
-        q = q.filter(
-            processes::search_names
-                .like(contains_pattern(term))
-                .escape(ESCAPE),
-        );
+        q = q.filter(contains(processes::search_names, term));
     }
     if let Some(term) = &f.email_search {
-        q = q.filter(
-            processes::search_emails
-                .like(contains_pattern(term))
-                .escape(ESCAPE),
-        );
+        q = q.filter(contains(processes::search_emails, term));
     }
     if let Some(code) = &f.personal_code {
         q = q.filter(processes::id.eq_any(with_personal_code(code.clone())));
@@ -292,12 +251,9 @@ where
         q = q.filter(processes::status.eq(s.as_str()));
     }
     if let Some(term) = &f.name_search {
-        let pattern = contains_pattern(term);
         q = q.filter(
-            processes::document_name_lower
-                .like(pattern.clone())
-                .escape(ESCAPE)
-                .or(processes::initiator_name_lower.like(pattern).escape(ESCAPE)),
+            contains(processes::document_name_lower, term)
+                .or(contains(processes::initiator_name_lower, term)),
         );
     }
     if f.non_expired {
@@ -310,19 +266,41 @@ where
     q
 }
 
+/// What a read of one process names it by.
+enum Lookup {
+    Process(String),
+    Step(String),
+    Entry(String),
+}
+
 impl Db {
-    /// One process by id; a deleted one only when `include_deleted`.
-    async fn process_by_id(
+    /// The process `lookup` names; a deleted one only when `include_deleted`.
+    async fn process_by(
         &self,
-        id: pas_domain::ids::ProcessId,
+        lookup: Lookup,
         include_deleted: bool,
     ) -> Result<Option<SigningProcess>, RepoError> {
-        let id = id.to_string();
         with_db!(self, Read, async |conn| {
-            let mut q = processes::table
-                .filter(processes::id.eq(&id))
+            let q = processes::table
                 .select(ProcessRow::as_select())
                 .into_boxed::<Backend>();
+            let mut q = match &lookup {
+                Lookup::Process(id) => q.filter(processes::id.eq(id.clone())),
+                Lookup::Step(id) => q.filter(
+                    processes::id.eq_any(
+                        steps::table
+                            .filter(steps::id.eq(id.clone()))
+                            .select(steps::process_id),
+                    ),
+                ),
+                Lookup::Entry(id) => q.filter(
+                    processes::id.eq_any(
+                        entries::table
+                            .filter(entries::id.eq(id.clone()))
+                            .select(entries::process_id),
+                    ),
+                ),
+            };
             if !include_deleted {
                 q = q.filter(processes::deleted_at.is_null());
             }
@@ -340,14 +318,11 @@ impl ProcessRepository for Db {
         let now = change_time(changes);
         with_db!(self, Write, async |conn| {
             claim_idempotency_key(conn, changes, now).await?;
-            let inserted = diesel::insert_into(processes::table)
+            diesel::insert_into(processes::table)
                 .values(&rows.process)
-                .on_conflict_do_nothing()
                 .execute(conn)
-                .await?;
-            if inserted == 0 {
-                return Err(RepoError::Duplicate("process").into());
-            }
+                .await
+                .unique_as("process")?;
             insert_children(conn, &rows).await?;
             write_change(conn, changes, now).await?;
             Ok(())
@@ -394,11 +369,7 @@ impl ProcessRepository for Db {
         .await
     }
 
-    async fn record(
-        &self,
-        _process: pas_domain::ids::ProcessId,
-        changes: &ChangeSet,
-    ) -> Result<(), RepoError> {
+    async fn record(&self, _process: ProcessId, changes: &ChangeSet) -> Result<(), RepoError> {
         let now = change_time(changes);
         with_db!(self, Write, async |conn| {
             claim_idempotency_key(conn, changes, now).await?;
@@ -408,64 +379,25 @@ impl ProcessRepository for Db {
         .await
     }
 
-    async fn get(
-        &self,
-        id: pas_domain::ids::ProcessId,
-    ) -> Result<Option<SigningProcess>, RepoError> {
-        self.process_by_id(id, false).await
+    async fn get(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError> {
+        self.process_by(Lookup::Process(id.to_string()), false)
+            .await
     }
 
     async fn get_including_deleted(
         &self,
-        id: pas_domain::ids::ProcessId,
+        id: ProcessId,
     ) -> Result<Option<SigningProcess>, RepoError> {
-        self.process_by_id(id, true).await
+        self.process_by(Lookup::Process(id.to_string()), true).await
     }
 
-    async fn get_by_step(
-        &self,
-        step: pas_domain::ids::StepId,
-    ) -> Result<Option<SigningProcess>, RepoError> {
-        let step = step.to_string();
-        with_db!(self, Read, async |conn| {
-            let rows = processes::table
-                .filter(
-                    processes::id.eq_any(
-                        steps::table
-                            .filter(steps::id.eq(&step))
-                            .select(steps::process_id),
-                    ),
-                )
-                .filter(processes::deleted_at.is_null())
-                .select(ProcessRow::as_select())
-                .load::<ProcessRow>(conn)
-                .await?;
-            Ok(load_processes(conn, rows).await?.pop())
-        })
-        .await
+    async fn get_by_step(&self, step: StepId) -> Result<Option<SigningProcess>, RepoError> {
+        self.process_by(Lookup::Step(step.to_string()), false).await
     }
 
-    async fn get_by_entry(
-        &self,
-        signer: pas_domain::ids::EntryId,
-    ) -> Result<Option<SigningProcess>, RepoError> {
-        let signer = signer.to_string();
-        with_db!(self, Read, async |conn| {
-            let rows = processes::table
-                .filter(
-                    processes::id.eq_any(
-                        entries::table
-                            .filter(entries::id.eq(&signer))
-                            .select(entries::process_id),
-                    ),
-                )
-                .filter(processes::deleted_at.is_null())
-                .select(ProcessRow::as_select())
-                .load::<ProcessRow>(conn)
-                .await?;
-            Ok(load_processes(conn, rows).await?.pop())
-        })
-        .await
+    async fn get_by_entry(&self, entry: EntryId) -> Result<Option<SigningProcess>, RepoError> {
+        self.process_by(Lookup::Entry(entry.to_string()), false)
+            .await
     }
 
     async fn list(
@@ -496,11 +428,7 @@ impl ProcessRepository for Db {
                     }
                 };
             }
-            let tie = tie_direction(page);
-            q = sorted(q, tie, processes::id);
-            let rows = q
-                .limit(i64::from(page.size))
-                .offset(offset(page))
+            let rows = page_of(q, processes::id, page)
                 .load::<ProcessRow>(conn)
                 .await?;
             let content = load_processes(conn, rows).await?;
@@ -584,11 +512,7 @@ impl ProcessRepository for Db {
                     TaskSort::ProcessStatus => sorted(q, dir, processes::status),
                 };
             }
-            let tie = tie_direction(page);
-            q = sorted(q, tie, entries::id);
-            let rows = q
-                .limit(i64::from(page.size))
-                .offset(offset(page))
+            let rows = page_of(q, entries::id, page)
                 .load::<(ProcessRow, StepRow, EntryRow)>(conn)
                 .await?;
             let mut content = Vec::with_capacity(rows.len());

@@ -2,8 +2,13 @@
 //! text is stored lower-cased by Rust (`str::to_lowercase`, which knows ā, č, š …) and the
 //! lower-cased term is matched with a plain `LIKE … ESCAPE '\'`.
 
+use diesel::dsl;
+use diesel::expression::AsExpression;
+use diesel::prelude::{EscapeExpressionMethods, TextExpressionMethods};
+use diesel::sql_types::SqlType;
+
 /// The escape character of every pattern.
-pub(crate) const ESCAPE: char = '\\';
+const ESCAPE: char = '\\';
 
 /// Separates the parts of a combined search column (document name, initiator name, signer
 /// names …), so that a term cannot match across two of them unless it contains this
@@ -23,6 +28,16 @@ pub(crate) fn contains_pattern(term: &str) -> String {
     }
     out.push('%');
     out
+}
+
+/// `col LIKE '%term%' ESCAPE '\'` ([`contains_pattern`]): `col` contains `term`.
+pub(crate) fn contains<C>(col: C, term: &str) -> dsl::Escape<dsl::Like<C, String>>
+where
+    C: TextExpressionMethods<SqlType: SqlType>,
+    String: AsExpression<C::SqlType>,
+    dsl::Like<C, String>: EscapeExpressionMethods,
+{
+    col.like(contains_pattern(term)).escape(ESCAPE)
 }
 
 /// The lower-cased copy of an optional text.

@@ -95,16 +95,11 @@ impl Drop for ScratchDatabase {
 
 /// `url` with its database name replaced by `name` (query string kept).
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let host_start = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[host_start..].find('/') {
-        Some(i) => &base[..host_start + i],
-        None => base,
-    };
-    format!("{base}/{name}{query}")
+    let query = url.find('?').map_or("", |i| &url[i..]);
+    let base = &url[..url.len() - query.len()];
+    let host = base.find("://").map_or(0, |i| i + 3);
+    let end = base[host..].find('/').map_or(base.len(), |i| host + i);
+    format!("{}/{name}{query}", &base[..end])
 }
 
 #[cfg(test)]

@@ -388,7 +388,7 @@ impl Matrix {
                 .ok_or_else(|| err(event_key, "must be a table of roles".into()))?;
             for (role_key, langs) in roles {
                 let key = format!("{event_key}.{role_key}");
-                let role = parse_role(role_key).ok_or_else(|| {
+                let role: RecipientRole = role_key.parse().map_err(|_| {
                     err(
                         &key,
                         "unknown role; expected initiator, signer, approver, viewer or administrator"
@@ -514,17 +514,6 @@ fn escape_html(text: &str) -> String {
         }
     }
     out
-}
-
-fn parse_role(key: &str) -> Option<RecipientRole> {
-    Some(match key {
-        "initiator" => RecipientRole::Initiator,
-        "signer" => RecipientRole::Signer,
-        "approver" => RecipientRole::Approver,
-        "viewer" => RecipientRole::Viewer,
-        "administrator" => RecipientRole::Administrator,
-        _ => return None,
-    })
 }
 
 fn parse_entry(
