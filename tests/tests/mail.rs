@@ -858,7 +858,7 @@ pas_e2e::each_backend!(
         let now = OffsetDateTime::now_utc();
         let lease = time::Duration::milliseconds(800);
         let claimed = db
-            .claim("crashed-instance".into(), 100, now, now + lease)
+            .claim(lease_of("crashed-instance"), 100, now, now + lease)
             .await
             .unwrap();
         assert!(
@@ -868,7 +868,7 @@ pas_e2e::each_backend!(
         assert_eq!(claimed.len(), 3, "PROCESS_STARTED and two TASK_STARTED");
         // The crashed owner never settles them. Another claim inside the lease gets nothing.
         let during = db
-            .claim("someone-else".into(), 100, now, now + lease)
+            .claim(lease_of("someone-else"), 100, now, now + lease)
             .await
             .unwrap();
         assert!(during.is_empty());
@@ -890,6 +890,14 @@ pas_e2e::each_backend!(
         app.stop().await;
     }
 );
+
+/// A claim of `owner` under a fresh fencing token.
+fn lease_of(owner: &str) -> pas_domain::ports::OutboxLease {
+    pas_domain::ports::OutboxLease {
+        owner: owner.into(),
+        token: uuid::Uuid::now_v7(),
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // 11. A refused address: FAILURE to ADMIN_EMAIL (section 7)

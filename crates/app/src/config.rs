@@ -68,9 +68,14 @@ pub struct Config {
     /// `MAIL_FIRST_RETRY_SECONDS`: delay before the first retry of a failed email (doubling
     /// after each further failure, at most one hour).
     pub mail_first_retry: Duration,
-    /// `MAIL_MAX_ATTEMPTS`: attempts before an email is given up and FAILURE goes to
-    /// `ADMIN_EMAIL`.
-    pub mail_max_attempts: u32,
+    /// `MAIL_GIVE_UP_AFTER`: how long after it was queued an email that keeps failing is
+    /// given up (FAILURE to `ADMIN_EMAIL`); there is no attempt limit.
+    pub mail_give_up_after: Duration,
+    /// `MAIL_LEASE_SECONDS` (1 to 30, default 30): how long the outbox dispatcher holds the
+    /// rows it claimed without renewing.
+    pub mail_lease: Duration,
+    /// Variables that are set but no longer read (`MAIL_MAX_ATTEMPTS`): the start warns.
+    pub ignored: Vec<&'static str>,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
     pub trusted_proxies: Vec<pas_http::network::IpBlock>,
     /// `AUDIT_READS` (`none`, `single`, `all`): which reads of processes are audited.
@@ -131,6 +136,23 @@ impl Source {
                 .map_err(|_| bad(key, format!("expected {what}"))),
         }
     }
+}
+
+/// `72h`, `30m`, `90s`, `2d`, `500ms` (a whole number and a unit; not zero).
+fn parse_duration(raw: &str) -> Option<Duration> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60)?),
+        "h" => Duration::from_secs(n.checked_mul(3600)?),
+        "d" => Duration::from_secs(n.checked_mul(86_400)?),
+        _ => return None,
+    };
+    (!duration.is_zero()).then_some(duration)
 }
 
 fn read_toml(path: &str) -> Result<HashMap<String, String>, ConfigError> {
@@ -234,10 +256,24 @@ impl Config {
         let mail_poll = Duration::from_millis(src.parse("MAIL_POLL_MS", 2000, "milliseconds")?);
         let mail_first_retry =
             Duration::from_secs(src.parse("MAIL_FIRST_RETRY_SECONDS", 10, "seconds")?);
-        let mail_max_attempts: u32 = src.parse("MAIL_MAX_ATTEMPTS", 8, "a whole number from 1")?;
-        if mail_max_attempts == 0 {
-            return Err(bad("MAIL_MAX_ATTEMPTS", "must be at least 1"));
+        let mail_give_up_after = match src.get("MAIL_GIVE_UP_AFTER") {
+            None => Duration::from_secs(72 * 3600),
+            Some(raw) => parse_duration(raw).ok_or_else(|| {
+                bad(
+                    "MAIL_GIVE_UP_AFTER",
+                    "expected a duration such as 72h, 30m or 90s",
+                )
+            })?,
+        };
+        let mail_lease_seconds: u64 =
+            src.parse("MAIL_LEASE_SECONDS", 30, "seconds from 1 to 30")?;
+        if !(1..=pas_smtp::MAX_LEASE.as_secs()).contains(&mail_lease_seconds) {
+            return Err(bad("MAIL_LEASE_SECONDS", "expected seconds from 1 to 30"));
         }
+        let ignored: Vec<&'static str> = ["MAIL_MAX_ATTEMPTS"]
+            .into_iter()
+            .filter(|key| src.values.contains_key(*key))
+            .collect();
         let trusted_proxies =
             pas_http::network::parse_ip_blocks(src.get("TRUSTED_PROXIES").unwrap_or(""))
                 .map_err(|e| bad("TRUSTED_PROXIES", e.to_string()))?;
@@ -267,7 +303,9 @@ impl Config {
             max_body_bytes,
             mail_poll,
             mail_first_retry,
-            mail_max_attempts,
+            mail_give_up_after,
+            mail_lease: Duration::from_secs(mail_lease_seconds),
+            ignored,
             trusted_proxies,
             audit_reads,
             auth_failures_per_minute,
@@ -491,6 +529,30 @@ mod tests {
     }
 
     #[test]
+    fn mail_give_up_after_is_a_duration_and_mail_max_attempts_is_ignored() {
+        let c = Config::load(&Source::from_pairs([])).unwrap();
+        assert_eq!(c.mail_give_up_after, Duration::from_secs(72 * 3600));
+        assert_eq!(c.mail_lease, Duration::from_secs(30));
+        assert!(c.ignored.is_empty());
+        for (raw, secs) in [
+            ("72h", 259_200),
+            ("30m", 1800),
+            ("90s", 90),
+            ("2d", 172_800),
+        ] {
+            let c = Config::load(&Source::from_pairs([("MAIL_GIVE_UP_AFTER", raw)])).unwrap();
+            assert_eq!(c.mail_give_up_after, Duration::from_secs(secs), "{raw}");
+        }
+        let c = Config::load(&Source::from_pairs([
+            ("MAIL_MAX_ATTEMPTS", "0"),
+            ("MAIL_LEASE_SECONDS", "5"),
+        ]))
+        .unwrap();
+        assert_eq!(c.ignored, ["MAIL_MAX_ATTEMPTS"]);
+        assert_eq!(c.mail_lease, Duration::from_secs(5));
+    }
+
+    #[test]
     fn a_bad_value_names_its_variable_in_one_line() {
         for (key, value) in [
             ("APP_BIND", "localhost"),
@@ -503,7 +565,11 @@ mod tests {
             ("ADMIN_EMAIL", "nobody"),
             ("MAIL_REPLY_TO_INITIATOR", "maybe"),
             ("MAIL_FROM", "not an address"),
-            ("MAIL_MAX_ATTEMPTS", "0"),
+            ("MAIL_GIVE_UP_AFTER", "72"),
+            ("MAIL_GIVE_UP_AFTER", "3 days"),
+            ("MAIL_GIVE_UP_AFTER", "0s"),
+            ("MAIL_LEASE_SECONDS", "0"),
+            ("MAIL_LEASE_SECONDS", "31"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("TRUSTED_PROXIES", "proxy.local"),
             ("AUDIT_READS", "some"),

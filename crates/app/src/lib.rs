@@ -11,7 +11,7 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
 use pas_domain::service::{
-    AuditService, CatalogService, DirectoryService, MessageService, ProcessService,
+    AuditService, CatalogService, DirectoryService, MessageService, OutboxService, ProcessService,
 };
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReadinessCheck, ReminderSettings};
 use pas_persistence::Db;
@@ -101,7 +101,8 @@ pub fn api_state(config: &Config, db: &Db, mail: &Mail, authenticator: Authentic
             .with_read_audit(config.audit_reads),
         catalog: CatalogService::new(store.clone(), clock.clone(), ids.clone()),
         directory: DirectoryService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
-        audit: AuditService::new(store.clone(), store, clock.clone(), ids.clone()),
+        audit: AuditService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
+        outbox: OutboxService::new(store, clock.clone()),
         messages: MessageService::new(
             Arc::new(SmtpMailer::new(
                 mail.renderer.clone(),
@@ -191,6 +192,12 @@ pub fn serve(
              for development on a loopback address only"
         );
     }
+    for variable in &config.ignored {
+        tracing::warn!(
+            variable,
+            "{variable} is no longer read and is ignored (emails are given up by age: MAIL_GIVE_UP_AFTER)"
+        );
+    }
     let state = api_state(config, db, mail, authenticator.clone());
     let (shutdown, stop_rx) = watch::channel(false);
     let store = Arc::new(db.clone());
@@ -206,7 +213,8 @@ pub fn serve(
         Arc::new(SystemClock),
         DispatchSettings {
             first_retry: config.mail_first_retry,
-            max_attempts: config.mail_max_attempts,
+            give_up_after: config.mail_give_up_after,
+            lease: config.mail_lease,
             poll_interval: config.mail_poll,
             admin_email,
             ..DispatchSettings::default()

@@ -460,6 +460,10 @@ operations! {
     SendReminders = "sendReminders": [Admin];
     /// `POST /messages/test/{eventType}`.
     SendTestEmail = "sendTestEmail": [Admin];
+    /// `GET /outbox`.
+    ListOutbox = "listOutbox": [Admin];
+    /// `POST /outbox/{id}/retry`.
+    RetryOutboxMessage = "retryOutboxMessage": [Admin];
     /// `POST /audit-events`.
     CreateAuditingEvent = "createAuditingEvent": [Admin, AuditWriter];
     /// `GET /audit-events` (a `pas-user` sees its groups' processes only).

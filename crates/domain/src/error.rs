@@ -188,6 +188,9 @@ pub enum Missing {
     /// An outbox row's lease (taken over by another dispatcher).
     #[error("outbox lease")]
     OutboxLease,
+    /// An outbox row.
+    #[error("outbox row")]
+    OutboxRow,
 }
 
 /// Why a command on a process failed.

@@ -46,6 +46,7 @@ pub mod language;
 pub mod machine;
 pub mod matching;
 pub mod notify;
+pub mod outbox;
 pub mod paging;
 pub mod ports;
 pub mod process;

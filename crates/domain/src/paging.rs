@@ -70,6 +70,12 @@ sort_fields!(
     TemplateSort default CreatedAt { CreatedAt = "createdAt", Name = "name" }
 );
 sort_fields!(
+    /// Sortable fields of `GET /outbox`.
+    OutboxSort default CreatedAt {
+        CreatedAt = "createdAt", QueuedAt = "queuedAt", NextAttemptAt = "nextAttemptAt",
+    }
+);
+sort_fields!(
     /// Sortable fields of `GET /audit-events`.
     AuditSort default CreatedAt { CreatedAt = "createdAt", EventType = "eventType" }
 );

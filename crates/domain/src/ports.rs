@@ -15,8 +15,9 @@ use crate::contact::{Contact, ContactFilter};
 use crate::events::Change;
 use crate::ids::{AttributeId, ContactId, EntryId, ProcessId, ProfileId, StepId, TemplateId};
 use crate::notify::{NotificationIntent, RecipientRole};
+use crate::outbox::{OutboxEntry, OutboxFilter};
 use crate::paging::{
-    AuditSort, ContactSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
+    AuditSort, ContactSort, OutboxSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
 };
 use crate::process::ProcessData;
 use crate::process::SigningProcess;
@@ -280,6 +281,9 @@ pub struct OutboxMessage {
     pub attempts: u32,
     /// When the row was written.
     pub created_at: OffsetDateTime,
+    /// When its delivery started (the write, or the last `POST /outbox/{id}/retry`):
+    /// `MAIL_GIVE_UP_AFTER` counts from here.
+    pub queued_at: OffsetDateTime,
 }
 
 impl OutboxMessage {
@@ -290,44 +294,94 @@ impl OutboxMessage {
     }
 }
 
+/// A lease on claimed outbox rows: who holds them and the fencing token of this one claim.
+/// Every claim has a fresh token; a row is settled, renewed or released only with the token
+/// of the claim that holds it, so a dispatcher whose lease ran out (and whose rows another
+/// one claimed since) cannot overwrite the other's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxLease {
+    /// The instance (readable in the table, for operators).
+    pub owner: String,
+    /// The fencing token of the claim.
+    pub token: Uuid,
+}
+
 /// The outbox: emails written with the change that caused them, sent later by a dispatcher
-/// (PRODUCT.md section 7). Several dispatchers may run at once; a claimed row is leased to
-/// one of them until the lease expires.
+/// (PRODUCT.md sections 7 and 14). Several dispatchers may run at once; a claimed row is
+/// leased to one claim (an [`OutboxLease`]) until the lease expires, and the holder renews
+/// it while it works.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait Outbox: Send + Sync {
-    /// Writes emails that no process change caused (FAILURE notices).
+    /// Writes emails that no process change caused.
     async fn enqueue(
         &self,
         intents: Vec<NotificationIntent>,
         now: OffsetDateTime,
     ) -> Result<(), RepoError>;
     /// Leases up to `limit` due rows (pending, next attempt reached, lease free or expired) to
-    /// `owner` until `lease_until`. Two claimers never get the same row.
+    /// `lease` until `lease_until`. Two claimers never get the same row.
     async fn claim(
         &self,
-        owner: String,
+        lease: OutboxLease,
         limit: u32,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<OutboxMessage>, RepoError>;
-    /// The row was delivered.
-    async fn mark_sent(
+    /// Extends to `lease_until` every unsettled row of the claim `token` whose lease is still
+    /// live at `now`; answers how many. A row whose lease ran out is not renewed (another
+    /// claim may hold it by now).
+    async fn renew(
+        &self,
+        token: Uuid,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<u64, RepoError>;
+    /// Right before a send: the row is still pending and leased to `token` with a live lease
+    /// at `now`; its lease is extended to `lease_until`. `NotFound(OutboxLease)` otherwise.
+    async fn hold(
         &self,
         id: Uuid,
-        owner: String,
+        token: Uuid,
         now: OffsetDateTime,
+        lease_until: OffsetDateTime,
     ) -> Result<(), RepoError>;
-    /// The attempt failed; try again at `next_attempt_at`.
+    /// The row was delivered. `NotFound(OutboxLease)` unless `token` still holds it.
+    async fn mark_sent(&self, id: Uuid, token: Uuid, now: OffsetDateTime) -> Result<(), RepoError>;
+    /// The attempt failed; try again at `next_attempt_at`. `NotFound(OutboxLease)` unless
+    /// `token` still holds it.
     async fn retry_later(
         &self,
         id: Uuid,
-        owner: String,
+        token: Uuid,
         next_attempt_at: OffsetDateTime,
         error: String,
     ) -> Result<(), RepoError>;
-    /// The last attempt failed; the row is given up.
-    async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError>;
+    /// The row is given up; `notice` (the FAILURE email to `ADMIN_EMAIL`) is queued in the
+    /// same transaction. `NotFound(OutboxLease)` (and no notice) unless `token` still holds
+    /// it.
+    async fn mark_failed(
+        &self,
+        id: Uuid,
+        token: Uuid,
+        error: String,
+        notice: Option<NotificationIntent>,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError>;
+    /// Frees the unsettled rows of the claim `token` (a stopping dispatcher's rows it did not
+    /// start), so that another instance takes them at once; answers how many.
+    async fn release(&self, token: Uuid) -> Result<u64, RepoError>;
+    /// `GET /outbox`.
+    async fn list(
+        &self,
+        filter: &OutboxFilter,
+        page: &PageRequest<OutboxSort>,
+    ) -> Result<Page<OutboxEntry>, RepoError>;
+    /// One row.
+    async fn get(&self, id: Uuid) -> Result<Option<OutboxEntry>, RepoError>;
+    /// `POST /outbox/{id}/retry`: a FAILED row becomes PENDING, due and queued at `now`.
+    /// `false` when the row is not FAILED (or does not exist).
+    async fn requeue(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, RepoError>;
 }
 
 /// An email as sent: recipient and rendered subject.

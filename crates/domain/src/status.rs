@@ -299,3 +299,24 @@ mod tests {
         assert!(ProcessStatus::Declined.is_final());
     }
 }
+
+wire_enum!(
+    /// How an outbox row is delivered (PRODUCT.md section 14). Every row is an email today;
+    /// webhooks arrive with their own channel.
+    OutboxChannel as "channel" {
+        /// An email through SMTP or `MAIL_DIR`.
+        Email = "EMAIL",
+    }
+);
+
+wire_enum!(
+    /// Where an outbox row is in its delivery (PRODUCT.md section 14).
+    OutboxState as "state" {
+        /// Waiting for its next attempt (or being sent right now).
+        Pending = "PENDING",
+        /// Delivered (or nothing to deliver: the matrix has no email for it).
+        Sent = "SENT",
+        /// Given up: `MAIL_GIVE_UP_AFTER` passed, or the server refused it for good.
+        Failed = "FAILED",
+    }
+);

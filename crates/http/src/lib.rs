@@ -38,7 +38,7 @@ use std::sync::Arc;
 use actix_web::web;
 use futures::future::BoxFuture;
 use pas_domain::service::{
-    AuditService, CatalogService, DirectoryService, MessageService, ProcessService,
+    AuditService, CatalogService, DirectoryService, MessageService, OutboxService, ProcessService,
 };
 use time::{Date, OffsetDateTime};
 
@@ -78,6 +78,8 @@ pub struct ApiState {
     pub audit: AuditService,
     /// Test emails and subjects (the mail adapter behind the `Mailer` port).
     pub messages: MessageService,
+    /// Outbox administration.
+    pub outbox: OutboxService,
     /// What `sendReminders` needs besides the clock.
     pub reminders: ReminderSettings,
     /// Request limits.

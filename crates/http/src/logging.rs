@@ -71,6 +71,7 @@ const LOGGED_PARAMS: &[(&str, Shown)] = &[
 /// document): the request log shows these by name, any other name as `other`, because a
 /// name is client text too.
 const KNOWN_QUERY_NAMES: &[&str] = &[
+    "channel",
     "country",
     "createdDateAfter",
     "createdDateBefore",
@@ -97,6 +98,7 @@ const KNOWN_QUERY_NAMES: &[&str] = &[
     "signerId",
     "size",
     "sort",
+    "state",
     "to",
     "user",
 ];

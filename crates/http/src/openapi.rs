@@ -14,10 +14,11 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::problem::responses::problem_responses;
 use crate::problem::{Problem, ProblemField};
-use crate::wire::{audit, catalog, directory, health, messages, page, process, task};
+use crate::wire::{audit, catalog, directory, health, messages, outbox, page, process, task};
 use crate::{Limits, routes};
 use pas_domain::status::{
-    EventType, ProcessStatus, ScopeFilter, SignerRole, SigningStatus, StepStatus,
+    EventType, OutboxChannel, OutboxState, ProcessStatus, ScopeFilter, SignerRole, SigningStatus,
+    StepStatus,
 };
 
 #[derive(OpenApi)]
@@ -44,6 +45,7 @@ use pas_domain::status::{
         (name = "templates-controller", description = "Process templates"),
         (name = "message-controller", description = "Email triggers"),
         (name = "auditing-controller", description = "Audit log"),
+        (name = "outbox-controller", description = "Outbox administration: deliveries by state, retry of given-up rows"),
         (name = "health", description = "Liveness and readiness"),
     ),
     components(schemas(
@@ -54,7 +56,8 @@ use pas_domain::status::{
         task::SignerStep, task::SignerDocument, process::ProcessSearchRequest,
         task::SignerActionRequest, messages::RemindersSent, task::SignerEmailSent,
         health::HealthStatus, page::PageSigningProcess, page::PageSignerTask, page::PageContact,
-        page::PageTemplate, page::PageAuditingEvent,
+        page::PageTemplate, page::PageAuditingEvent, page::PageOutboxMessage,
+        outbox::OutboxMessage, OutboxState, OutboxChannel,
         ProcessStatus, StepStatus, SignerRole, SigningStatus, ScopeFilter, EventType,
     ))
 )]

@@ -10,7 +10,9 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use pas_domain::paging::{PageRequest, SortField};
 use pas_domain::query::PersonKey;
-use pas_domain::status::{EventType, ProcessStatus, ScopeFilter, SignerRole};
+use pas_domain::status::{
+    EventType, OutboxChannel, OutboxState, ProcessStatus, ScopeFilter, SignerRole,
+};
 use pas_domain::visibility::Viewer;
 use serde::de::DeserializeOwned;
 use time::macros::{format_description, time};
@@ -35,7 +37,14 @@ macro_rules! wire_enum {
         }
     )+};
 }
-wire_enum!(ProcessStatus, ScopeFilter, EventType, SignerRole);
+wire_enum!(
+    ProcessStatus,
+    ScopeFilter,
+    EventType,
+    SignerRole,
+    OutboxState,
+    OutboxChannel
+);
 
 /// The query string as a list of decoded pairs, in order, repeated keys kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

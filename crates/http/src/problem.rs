@@ -13,8 +13,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use pas_domain::auth::Denied;
 use pas_domain::error::{FieldError, Missing, TransitionError, ValidationErrors};
 use pas_domain::service::{
-    AuditError, CatalogError, Conflict, DirectoryError, MessageError, ProcessError, ReadError,
-    SourceChain,
+    AuditError, CatalogError, Conflict, DirectoryError, MessageError, OutboxError, ProcessError,
+    ReadError, SourceChain,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -84,6 +84,8 @@ pub enum ApiError {
     Audit(AuditError),
     /// An email use case failed.
     Message(MessageError),
+    /// Putting an outbox row back failed.
+    Outbox(OutboxError),
     /// The caller's roles do not allow the operation (403), checked before any use case.
     Denied,
     /// A well-formed request that breaks a rule the edge checks itself (422).
@@ -171,6 +173,7 @@ impl ApiError {
             Self::Directory(e) => Parts::from(e),
             Self::Audit(e) => Parts::from(e),
             Self::Message(e) => Parts::from(e),
+            Self::Outbox(e) => Parts::from(e),
             Self::Denied => Parts::forbidden(),
             Self::Invalid(v) => Parts::invalid(v),
             Self::BadRequest { detail, errors } => Parts {
@@ -253,6 +256,7 @@ impl ApiError {
             Self::Directory(e) => e,
             Self::Audit(e) => e,
             Self::Message(e) => e,
+            Self::Outbox(e) => e,
             _ => return None,
         };
         self.status_code().is_server_error().then_some(e)
@@ -429,6 +433,19 @@ impl From<&MessageError> for Parts {
     }
 }
 
+impl From<&OutboxError> for Parts {
+    fn from(e: &OutboxError) -> Self {
+        match e {
+            OutboxError::NotFound(what) => Self::not_found(*what),
+            OutboxError::NotFailed(_) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string())
+            }
+            OutboxError::Forbidden => Self::forbidden(),
+            OutboxError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
 fn method_list(methods: &[Method]) -> String {
     methods
         .iter()
@@ -478,6 +495,12 @@ impl From<AuditError> for ApiError {
 impl From<MessageError> for ApiError {
     fn from(e: MessageError) -> Self {
         Self::Message(e)
+    }
+}
+
+impl From<OutboxError> for ApiError {
+    fn from(e: OutboxError) -> Self {
+        Self::Outbox(e)
     }
 }
 

@@ -13,10 +13,12 @@ use pas_domain::catalog::{DocumentAttribute, DocumentProfile};
 use pas_domain::contact::Contact;
 use pas_domain::ids::ProcessId;
 use pas_domain::notify::NotificationIntent;
+use pas_domain::outbox::{OutboxEntry, truncate_error};
 use pas_domain::ports::OutboxMessage;
 use pas_domain::process::{
     Entry, ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, SigningProcess,
 };
+use pas_domain::status::{OutboxChannel, OutboxState};
 use pas_domain::template::Template;
 use pas_domain::values::{Email, PersonalCode};
 use time::{OffsetDateTime, PrimitiveDateTime};
@@ -413,6 +415,9 @@ pub(crate) struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: PrimitiveDateTime,
     pub sent_at: Option<PrimitiveDateTime>,
+    pub channel: String,
+    pub lease_token: Option<String>,
+    pub queued_at: PrimitiveDateTime,
 }
 
 impl OutboxRow {
@@ -436,7 +441,35 @@ impl OutboxRow {
             last_error: None,
             created_at: now,
             sent_at: None,
+            channel: OutboxChannel::Email.as_str().to_owned(),
+            lease_token: None,
+            queued_at: now,
         }
+    }
+
+    /// The row as `GET /outbox` shows it.
+    pub(crate) fn into_entry(self) -> Result<OutboxEntry, Error> {
+        let state = match self.status.as_str() {
+            PENDING => OutboxState::Pending,
+            SENT => OutboxState::Sent,
+            FAILED => OutboxState::Failed,
+            _ => return Err(corrupt("outbox.status")),
+        };
+        Ok(OutboxEntry {
+            id: parse(&self.id, "outbox.id")?,
+            channel: parse(&self.channel, "outbox.channel")?,
+            state,
+            event_type: parse(&self.event_type, "outbox.event_type")?,
+            role: parse(&self.role, "outbox.role")?,
+            to: parse(&self.to_email, "outbox.to_email")?,
+            process_id: parse(&self.process_id, "outbox.process_id")?,
+            attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
+            created_at: utc(self.created_at),
+            queued_at: utc(self.queued_at),
+            next_attempt_at: utc(self.next_attempt_at),
+            last_error: self.last_error.as_deref().map(truncate_error),
+            sent_at: self.sent_at.map(utc),
+        })
     }
 
     /// The message handed to a dispatcher.
@@ -455,6 +488,7 @@ impl OutboxRow {
             intent,
             attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
             created_at: utc(self.created_at),
+            queued_at: utc(self.queued_at),
         })
     }
 }

@@ -2,11 +2,14 @@
 //! leased to dispatchers (PRODUCT.md section 7).
 //!
 //! A claim leases due rows (pending, next attempt reached, no lease or an expired one) to one
-//! owner until `lease_until`. PostgreSQL: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
-//! LOCKED LIMIT n) RETURNING …`, so concurrent claimers skip each other's rows; SQLite: the
-//! same `UPDATE` without the locking clause inside a `BEGIN IMMEDIATE` transaction, which
-//! runs one claimer at a time. Marking a row sent, retried or failed acts only while the
-//! caller still holds its lease; otherwise it answers `NotFound(Missing::OutboxLease)`.
+//! claim until `lease_until`: `lease_owner` names the instance, `lease_token` is the claim's
+//! fencing token. PostgreSQL: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT
+//! n) RETURNING …`, so concurrent claimers skip each other's rows; SQLite: the same `UPDATE`
+//! without the locking clause inside a `BEGIN IMMEDIATE` transaction, which runs one claimer
+//! at a time. Renewing, holding, releasing and marking a row sent, retried or failed act
+//! only on rows that still carry the caller's token (a later claim replaced it once the
+//! lease had expired); otherwise they answer `NotFound(Missing::OutboxLease)` (or renew
+//! nothing). A failed row's FAILURE notice is inserted in the transaction that marks it.
 
 use pas_domain::error::Missing;
 
@@ -14,31 +17,36 @@ use async_trait::async_trait;
 use diesel::QueryResult;
 use diesel::dsl;
 use diesel::prelude::*;
+use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 use pas_domain::notify::NotificationIntent;
-use pas_domain::ports::{Outbox, OutboxMessage, RepoError};
+use pas_domain::outbox::{OutboxEntry, OutboxFilter};
+use pas_domain::paging::{OutboxSort, Page, PageRequest};
+use pas_domain::ports::{Outbox, OutboxLease, OutboxMessage, RepoError};
+use pas_domain::status::OutboxState;
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
 use crate::batch::insert_many;
-use crate::db::{Conn, Db};
+use crate::db::{Conn, Db, Sql};
 use crate::error::found;
 use crate::models::{FAILED, OutboxRow, PENDING, SENT, db_time};
+use crate::paging::{page_of, sorted, total};
 use crate::schema::outbox;
 
 /// Columns a claim returns, in `OutboxRow` order.
 const RETURNING: &str = "RETURNING id, event_type, role, to_email, language, process_id, \
      step_id, signer_id, status, attempts, next_attempt_at, lease_owner, lease_until, \
-     last_error, created_at, sent_at";
+     last_error, created_at, sent_at, channel, lease_token, queued_at";
 
-const PG_CLAIM: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2 \
+const PG_CLAIM: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2, lease_token = $5 \
      WHERE id IN (SELECT id FROM outbox \
          WHERE status = 'pending' AND next_attempt_at <= $3 \
            AND (lease_until IS NULL OR lease_until <= $3) \
          ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) ";
 
-const SQLITE_CLAIM: &str = "UPDATE outbox SET lease_owner = ?1, lease_until = ?2 \
+const SQLITE_CLAIM: &str = "UPDATE outbox SET lease_owner = ?1, lease_until = ?2, lease_token = ?5 \
      WHERE id IN (SELECT id FROM outbox \
          WHERE status = 'pending' AND next_attempt_at <= ?3 \
            AND (lease_until IS NULL OR lease_until <= ?3) \
@@ -57,14 +65,62 @@ pub(crate) async fn insert_outbox<C: Conn>(
     insert_many(conn, outbox::table, rows).await
 }
 
-/// The row `id` while it is still leased to `owner`.
+/// The row `id` while it is pending and carries the fencing token `token`.
 #[dsl::auto_type]
-fn leased(id: String, owner: String) -> _ {
+fn leased(id: String, token: String) -> _ {
     let pending: &'static str = PENDING;
     outbox::table
         .filter(outbox::id.eq(id))
-        .filter(outbox::lease_owner.eq(owner))
+        .filter(outbox::lease_token.eq(token))
         .filter(outbox::status.eq(pending))
+}
+
+/// The unsettled rows of the claim `token`.
+#[dsl::auto_type]
+fn claimed(token: String) -> _ {
+    let pending: &'static str = PENDING;
+    outbox::table
+        .filter(outbox::lease_token.eq(token))
+        .filter(outbox::status.eq(pending))
+}
+
+/// Applies the `GET /outbox` filters.
+fn filtered_outbox<'a, DB>(
+    q: outbox::BoxedQuery<'a, DB>,
+    f: &OutboxFilter,
+) -> outbox::BoxedQuery<'a, DB>
+where
+    DB: Sql,
+    str: ToSql<Text, DB>,
+{
+    let mut q = q;
+    if let Some(state) = f.state {
+        let stored: &'static str = match state {
+            OutboxState::Pending => PENDING,
+            OutboxState::Sent => SENT,
+            OutboxState::Failed => FAILED,
+        };
+        q = q.filter(outbox::status.eq(stored));
+    }
+    if let Some(channel) = f.channel {
+        q = q.filter(outbox::channel.eq(channel.as_str()));
+    }
+    q
+}
+
+/// The settled row loses its lease.
+type NoLease = (
+    dsl::Eq<outbox::lease_owner, Option<String>>,
+    dsl::Eq<outbox::lease_token, Option<String>>,
+    dsl::Eq<outbox::lease_until, Option<PrimitiveDateTime>>,
+);
+
+fn no_lease() -> NoLease {
+    (
+        outbox::lease_owner.eq(None::<String>),
+        outbox::lease_token.eq(None::<String>),
+        outbox::lease_until.eq(None::<PrimitiveDateTime>),
+    )
 }
 
 #[async_trait]
@@ -83,22 +139,24 @@ impl Outbox for Db {
 
     async fn claim(
         &self,
-        owner: String,
+        lease: OutboxLease,
         limit: u32,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<OutboxMessage>, RepoError> {
         let (now, lease_until) = (db_time(now), db_time(lease_until));
+        let token = lease.token.to_string();
         let claim = match self.backend_name() {
             "postgres" => PG_CLAIM,
             _ => SQLITE_CLAIM,
         };
         with_db!(self, Write, async |conn| {
             let mut rows: Vec<OutboxRow> = diesel::sql_query(format!("{claim}{RETURNING}"))
-                .bind::<Text, _>(&owner)
+                .bind::<Text, _>(&lease.owner)
                 .bind::<Timestamp, _>(lease_until)
                 .bind::<Timestamp, _>(now)
                 .bind::<BigInt, _>(i64::from(limit))
+                .bind::<Text, _>(&token)
                 .load(conn)
                 .await?;
             rows.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
@@ -107,20 +165,51 @@ impl Outbox for Db {
         .await
     }
 
-    async fn mark_sent(
+    async fn renew(
+        &self,
+        token: Uuid,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<u64, RepoError> {
+        let (now, lease_until) = (db_time(now), db_time(lease_until));
+        with_db!(self, None, async |conn| {
+            let updated = diesel::update(claimed(token.to_string()))
+                .filter(outbox::lease_until.gt(now))
+                .set(outbox::lease_until.eq(Some(lease_until)))
+                .execute(conn)
+                .await?;
+            Ok(u64::try_from(updated).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn hold(
         &self,
         id: Uuid,
-        owner: String,
+        token: Uuid,
         now: OffsetDateTime,
+        lease_until: OffsetDateTime,
     ) -> Result<(), RepoError> {
+        let (now, lease_until) = (db_time(now), db_time(lease_until));
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased(id.to_string(), owner))
+            let updated = diesel::update(leased(id.to_string(), token.to_string()))
+                .filter(outbox::lease_until.gt(now))
+                .set(outbox::lease_until.eq(Some(lease_until)))
+                .execute(conn)
+                .await?;
+            found(updated, Missing::OutboxLease)
+        })
+        .await
+    }
+
+    async fn mark_sent(&self, id: Uuid, token: Uuid, now: OffsetDateTime) -> Result<(), RepoError> {
+        with_db!(self, None, async |conn| {
+            let updated = diesel::update(leased(id.to_string(), token.to_string()))
                 .set((
                     outbox::status.eq(SENT),
                     outbox::sent_at.eq(Some(db_time(now))),
                     outbox::attempts.eq(outbox::attempts + 1),
-                    outbox::lease_owner.eq(None::<String>),
-                    outbox::lease_until.eq(None::<PrimitiveDateTime>),
+                    no_lease(),
                 ))
                 .execute(conn)
                 .await?;
@@ -132,18 +221,17 @@ impl Outbox for Db {
     async fn retry_later(
         &self,
         id: Uuid,
-        owner: String,
+        token: Uuid,
         next_attempt_at: OffsetDateTime,
         error: String,
     ) -> Result<(), RepoError> {
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased(id.to_string(), owner))
+            let updated = diesel::update(leased(id.to_string(), token.to_string()))
                 .set((
                     outbox::next_attempt_at.eq(db_time(next_attempt_at)),
                     outbox::attempts.eq(outbox::attempts + 1),
                     outbox::last_error.eq(Some(&error)),
-                    outbox::lease_owner.eq(None::<String>),
-                    outbox::lease_until.eq(None::<PrimitiveDateTime>),
+                    no_lease(),
                 ))
                 .execute(conn)
                 .await?;
@@ -152,19 +240,104 @@ impl Outbox for Db {
         .await
     }
 
-    async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError> {
-        with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased(id.to_string(), owner))
+    async fn mark_failed(
+        &self,
+        id: Uuid,
+        token: Uuid,
+        error: String,
+        notice: Option<NotificationIntent>,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        with_db!(self, Write, async |conn| {
+            let updated = diesel::update(leased(id.to_string(), token.to_string()))
                 .set((
                     outbox::status.eq(FAILED),
                     outbox::attempts.eq(outbox::attempts + 1),
                     outbox::last_error.eq(Some(&error)),
-                    outbox::lease_owner.eq(None::<String>),
-                    outbox::lease_until.eq(None::<PrimitiveDateTime>),
+                    no_lease(),
                 ))
                 .execute(conn)
                 .await?;
-            found(updated, Missing::OutboxLease)
+            found(updated, Missing::OutboxLease)?;
+            if let Some(notice) = &notice {
+                insert_outbox(conn, std::slice::from_ref(notice), now).await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn release(&self, token: Uuid) -> Result<u64, RepoError> {
+        with_db!(self, None, async |conn| {
+            let updated = diesel::update(claimed(token.to_string()))
+                .set(no_lease())
+                .execute(conn)
+                .await?;
+            Ok(u64::try_from(updated).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        filter: &OutboxFilter,
+        page: &PageRequest<OutboxSort>,
+    ) -> Result<Page<OutboxEntry>, RepoError> {
+        with_db!(self, Read, async |conn| {
+            let all = || outbox::table.into_boxed::<Backend>();
+            let count: i64 = filtered_outbox(all(), filter)
+                .count()
+                .get_result(conn)
+                .await?;
+            let mut q = filtered_outbox(all(), filter).select(OutboxRow::as_select());
+            for &(field, dir) in &page.sort {
+                q = match field {
+                    OutboxSort::CreatedAt => sorted(q, dir, outbox::created_at),
+                    OutboxSort::QueuedAt => sorted(q, dir, outbox::queued_at),
+                    OutboxSort::NextAttemptAt => sorted(q, dir, outbox::next_attempt_at),
+                };
+            }
+            let rows = page_of(q, outbox::id, page).load::<OutboxRow>(conn).await?;
+            let content = rows
+                .into_iter()
+                .map(OutboxRow::into_entry)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page::new(content, total(count), page))
+        })
+        .await
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<OutboxEntry>, RepoError> {
+        with_db!(self, None, async |conn| {
+            let row = outbox::table
+                .filter(outbox::id.eq(id.to_string()))
+                .select(OutboxRow::as_select())
+                .first::<OutboxRow>(conn)
+                .await
+                .optional()?;
+            row.map(OutboxRow::into_entry).transpose()
+        })
+        .await
+    }
+
+    async fn requeue(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, RepoError> {
+        let now = db_time(now);
+        with_db!(self, None, async |conn| {
+            let failed: &'static str = FAILED;
+            let updated = diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq(id.to_string()))
+                    .filter(outbox::status.eq(failed)),
+            )
+            .set((
+                outbox::status.eq(PENDING),
+                outbox::next_attempt_at.eq(now),
+                outbox::queued_at.eq(now),
+                no_lease(),
+            ))
+            .execute(conn)
+            .await?;
+            Ok(updated > 0)
         })
         .await
     }

@@ -110,6 +110,9 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        channel -> Text,
+        lease_token -> Nullable<Text>,
+        queued_at -> Timestamp,
     }
 }
 

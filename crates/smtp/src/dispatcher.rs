@@ -1,17 +1,21 @@
-//! The outbox dispatcher: claims due rows, renders, sends, and settles each row (sent,
-//! retry later with backoff, or failed with a FAILURE notice to `ADMIN_EMAIL`).
+//! The outbox dispatcher: claims due rows under a short, renewed lease with a fencing token,
+//! renders, sends, and settles each row (sent, retry later with backoff, or, once
+//! `MAIL_GIVE_UP_AFTER` has passed since it was queued, failed with a FAILURE row to
+//! `ADMIN_EMAIL` written in the same transaction).
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pas_domain::notify::{NotificationIntent, RecipientRole};
-use pas_domain::ports::{Clock, Outbox, OutboxMessage, ProcessRepository, RepoError};
+use pas_domain::outbox::next_attempt;
+use pas_domain::ports::{Clock, Outbox, OutboxLease, OutboxMessage, ProcessRepository, RepoError};
 use pas_domain::status::EventType;
 use pas_domain::values::Email;
 use time::OffsetDateTime;
 use tokio::sync::watch;
+use uuid::Uuid;
 
 use crate::render::Renderer;
 use crate::transport::Transport;
@@ -26,31 +30,36 @@ pub struct DispatchSettings {
     pub owner: String,
     /// Rows claimed per round.
     pub batch: u32,
-    /// How long claimed rows stay leased to this instance. Keep it well above
-    /// `batch` × the SMTP timeout (30 s): rows whose lease ran out are left for the next
-    /// round instead of being sent.
+    /// How long a claim holds its rows without renewal (`MAIL_LEASE_SECONDS`, at most 30 s).
+    /// The dispatcher renews it every third of it while it works through the rows, so a
+    /// send may take longer; rows of an instance that died are free again this long after
+    /// its last renewal.
     pub lease: Duration,
     /// Wait before the second attempt; each further attempt waits twice as long (at most
     /// one hour), plus up to 10 % jitter.
     pub first_retry: Duration,
-    /// Attempts before a row is given up (marked failed, FAILURE sent to `admin_email`).
-    pub max_attempts: u32,
+    /// `MAIL_GIVE_UP_AFTER`: a row that still fails this long after it was queued is given
+    /// up (marked failed, FAILURE queued to `admin_email`). There is no attempt limit.
+    pub give_up_after: Duration,
     /// Pause between rounds in [`Dispatcher::run`].
     pub poll_interval: Duration,
     /// `ADMIN_EMAIL`: receives FAILURE notices; `None` only logs.
     pub admin_email: Option<Email>,
 }
 
+/// The longest lease (PRODUCT.md section 14).
+pub const MAX_LEASE: Duration = Duration::from_secs(30);
+
 impl Default for DispatchSettings {
-    /// Owner from [`DispatchSettings::default_owner`], batch 20, lease 5 min, first retry
-    /// 10 s, 8 attempts, poll every 5 s, no admin email.
+    /// Owner from [`DispatchSettings::default_owner`], batch 20, lease 30 s, first retry
+    /// 10 s, give up after 72 h, poll every 5 s, no admin email.
     fn default() -> Self {
         Self {
             owner: Self::default_owner(),
             batch: 20,
-            lease: Duration::from_secs(300),
+            lease: MAX_LEASE,
             first_retry: Duration::from_secs(10),
-            max_attempts: 8,
+            give_up_after: Duration::from_secs(72 * 3600),
             poll_interval: Duration::from_secs(5),
             admin_email: None,
         }
@@ -83,9 +92,12 @@ pub struct DispatchReport {
     pub retried: usize,
     /// Rows given up (marked failed).
     pub failed: usize,
-    /// Rows left alone: their lease ran out or the dispatcher is stopping. Another round
-    /// claims them once the lease has expired.
+    /// Rows left alone and released: the dispatcher is stopping, or its lease could not be
+    /// renewed in time. Another round (of any instance) claims them.
     pub skipped: usize,
+    /// Rows whose lease was lost before or during their send (another claim holds them, or
+    /// renewing failed until the lease ran out; a send cut off for that is not settled).
+    pub lost: usize,
 }
 
 /// Why a round could not run at all.
@@ -107,9 +119,13 @@ enum Outcome {
     /// The process is gone: give up without a FAILURE notice (it could not be rendered
     /// either).
     NoProcess,
+    /// The lease could not be renewed before it ran out: the send was cut off and the row
+    /// is left to whoever claims it next.
+    LeaseLost,
 }
 
-/// Sends the outbox. Safe to run in every instance at once: rows are leased to one owner.
+/// Sends the outbox. Safe to run in every instance at once: each claim leases its rows
+/// under a fresh fencing token, renewed while the round works, and every settle checks it.
 pub struct Dispatcher {
     outbox: Arc<dyn Outbox>,
     processes: Arc<dyn ProcessRepository>,
@@ -125,6 +141,30 @@ impl std::fmt::Debug for Dispatcher {
             .field("transport", &self.transport)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
+    }
+}
+
+/// The claim a round works under: its token and until when its leases are known to be
+/// live (moved on by each successful renewal).
+struct Claim {
+    lease: OutboxLease,
+    held_until: Mutex<OffsetDateTime>,
+}
+
+impl Claim {
+    fn held_until(&self) -> OffsetDateTime {
+        *self
+            .held_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn renewed(&self, until: OffsetDateTime) {
+        let mut held = self
+            .held_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *held = (*held).max(until);
     }
 }
 
@@ -162,7 +202,7 @@ impl Dispatcher {
 
     /// Rounds every `poll_interval` until `shutdown` completes. A send in progress finishes
     /// (and its row is settled) before this returns; rows of the round not yet started are
-    /// left to their lease.
+    /// released at once, for another instance to take.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
         let watcher = async move {
@@ -174,6 +214,8 @@ impl Dispatcher {
             tracing::info!(
                 owner = %self.settings.owner,
                 transport = %self.transport.describe(),
+                lease_s = self.settings.lease.as_secs_f64(),
+                give_up_after_s = self.settings.give_up_after.as_secs(),
                 "outbox dispatcher started"
             );
             loop {
@@ -221,30 +263,105 @@ impl Dispatcher {
     ) -> Result<DispatchReport, DispatchError> {
         let now = self.clock.now();
         let lease_until = after(now, self.settings.lease);
+        let claim = Claim {
+            lease: OutboxLease {
+                owner: self.settings.owner.clone(),
+                token: Uuid::now_v7(),
+            },
+            held_until: Mutex::new(lease_until),
+        };
         let rows = self
             .outbox
-            .claim(
-                self.settings.owner.clone(),
-                self.settings.batch,
-                now,
-                lease_until,
-            )
+            .claim(claim.lease.clone(), self.settings.batch, now, lease_until)
             .await
             .map_err(DispatchError::Claim)?;
         let mut report = DispatchReport {
             claimed: rows.len(),
             ..DispatchReport::default()
         };
-        for row in &rows {
-            let stopping = stop.is_some_and(|rx| *rx.borrow());
-            if stopping || self.clock.now() >= lease_until {
-                report.skipped += 1;
-                continue;
+        if rows.is_empty() {
+            return Ok(report);
+        }
+        let work = async {
+            for row in &rows {
+                let stopping = stop.is_some_and(|rx| *rx.borrow());
+                if stopping || self.clock.now() >= claim.held_until() {
+                    report.skipped += 1;
+                    continue;
+                }
+                let now = self.clock.now();
+                match self
+                    .outbox
+                    .hold(
+                        row.id,
+                        claim.lease.token,
+                        now,
+                        after(now, self.settings.lease),
+                    )
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(RepoError::NotFound(_)) => {
+                        tracing::warn!(outbox_id = %row.id, "outbox lease lost before the send; another dispatcher has the row");
+                        report.lost += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(outbox_id = %row.id, error = %e, "cannot confirm the outbox lease; row left for later");
+                        report.skipped += 1;
+                        continue;
+                    }
+                }
+                let outcome = tokio::select! {
+                    outcome = self.attempt(row) => outcome,
+                    () = self.lease_runs_out(&claim) => Outcome::LeaseLost,
+                };
+                self.settle(row, claim.lease.token, outcome, &mut report)
+                    .await;
             }
-            let outcome = self.attempt(row).await;
-            self.settle(row, outcome, &mut report).await;
+        };
+        tokio::select! {
+            () = work => {}
+            () = self.keep_renewed(&claim) => {}
+        }
+        if report.skipped + report.lost > 0 {
+            match self.outbox.release(claim.lease.token).await {
+                Ok(n) if n > 0 => tracing::debug!(released = n, "outbox rows released"),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot release outbox rows; their lease will expire");
+                }
+            }
         }
         Ok(report)
+    }
+
+    /// Renews the claim's leases every third of the lease, for as long as the round works.
+    async fn keep_renewed(&self, claim: &Claim) {
+        let every = (self.settings.lease / 3).max(Duration::from_millis(10));
+        loop {
+            tokio::time::sleep(every).await;
+            let now = self.clock.now();
+            let until = after(now, self.settings.lease);
+            match self.outbox.renew(claim.lease.token, now, until).await {
+                Ok(_) => claim.renewed(until),
+                Err(e) => tracing::warn!(error = %e, "cannot renew the outbox lease"),
+            }
+        }
+    }
+
+    /// Completes shortly before the claim's lease runs out unrenewed (a tenth of the lease
+    /// early): a send still running then is cut off, since another instance may take the
+    /// row as soon as the lease has expired.
+    async fn lease_runs_out(&self, claim: &Claim) {
+        let margin = self.settings.lease / 10;
+        let tick = margin.clamp(Duration::from_millis(5), Duration::from_millis(250));
+        loop {
+            if after(self.clock.now(), margin) >= claim.held_until() {
+                return;
+            }
+            tokio::time::sleep(tick).await;
+        }
     }
 
     async fn attempt(&self, row: &OutboxMessage) -> Outcome {
@@ -275,8 +392,13 @@ impl Dispatcher {
         }
     }
 
-    async fn settle(&self, row: &OutboxMessage, outcome: Outcome, report: &mut DispatchReport) {
-        let owner = self.settings.owner.clone();
+    async fn settle(
+        &self,
+        row: &OutboxMessage,
+        token: Uuid,
+        outcome: Outcome,
+        report: &mut DispatchReport,
+    ) {
         let (id, event, role) = (row.id, row.intent.event_type, row.intent.role);
         let attempt = row.attempts.saturating_add(1);
         let now = self.clock.now();
@@ -291,53 +413,89 @@ impl Dispatcher {
                     report.suppressed += 1;
                     tracing::debug!(outbox_id = %id, %event, %role, "no email configured; row closed");
                 }
-                self.outbox.mark_sent(id, owner, now).await
+                self.outbox.mark_sent(id, token, now).await
             }
-            Outcome::Transient(error) if attempt < self.settings.max_attempts => {
-                report.retried += 1;
+            Outcome::LeaseLost => {
+                report.lost += 1;
+                tracing::warn!(
+                    outbox_id = %id, %event, %role, attempt,
+                    "outbox lease could not be renewed; send cut off, row left to the next claim"
+                );
+                return;
+            }
+            Outcome::Transient(error) => {
                 let delay = self.retry_delay(attempt);
                 let delay = delay + jitter(delay, row, attempt);
-                let next = after(now, delay);
-                tracing::warn!(
-                    outbox_id = %id, %event, %role, attempt, retry_in_s = delay.as_secs(),
-                    error = %for_log(&error), "email not sent; will retry"
-                );
-                self.outbox.retry_later(id, owner, next, error).await
-            }
-            Outcome::Transient(error) | Outcome::Permanent(error) => {
-                report.failed += 1;
-                tracing::error!(
-                    outbox_id = %id, %event, %role, attempt, error = %for_log(&error),
-                    "email given up"
-                );
-                let marked = self.outbox.mark_failed(id, owner, error).await;
-                if marked.is_ok() {
-                    self.notify_admin(row).await;
+                match next_attempt(row.queued_at, now, self.settings.give_up_after, delay) {
+                    Some(next) => {
+                        report.retried += 1;
+                        tracing::warn!(
+                            outbox_id = %id, %event, %role, attempt,
+                            retry_in_s = (next - now).whole_seconds(),
+                            error = %for_log(&error), "email not sent; will retry"
+                        );
+                        self.outbox.retry_later(id, token, next, error).await
+                    }
+                    None => {
+                        let error = format!(
+                            "given up after {} s since it was queued; last error: {error}",
+                            self.settings.give_up_after.as_secs()
+                        );
+                        self.give_up(row, token, error, report).await
+                    }
                 }
-                marked
             }
+            Outcome::Permanent(error) => self.give_up(row, token, error, report).await,
             Outcome::NoProcess => {
                 report.failed += 1;
                 let error = format!("process {} not found", row.intent.process_id);
                 tracing::error!(outbox_id = %id, %event, %role, error = %error, "email given up");
-                self.outbox.mark_failed(id, owner, error).await
+                self.outbox.mark_failed(id, token, error, None, now).await
             }
         };
-        if let Err(e) = result {
-            tracing::error!(outbox_id = %id, error = %e, "cannot update the outbox row; its lease will expire");
+        match result {
+            Ok(()) => {}
+            Err(RepoError::NotFound(_)) => {
+                tracing::warn!(outbox_id = %id, "outbox lease lost; the row's result is another dispatcher's");
+            }
+            Err(e) => {
+                tracing::error!(outbox_id = %id, error = %e, "cannot update the outbox row; its lease will expire");
+            }
         }
     }
 
-    /// Queues a FAILURE notice about `row` to `ADMIN_EMAIL` (never about a FAILURE row).
-    async fn notify_admin(&self, row: &OutboxMessage) {
+    /// Marks the row failed and, in the same transaction, queues a FAILURE notice about it
+    /// to `ADMIN_EMAIL` (never about a FAILURE row).
+    async fn give_up(
+        &self,
+        row: &OutboxMessage,
+        token: Uuid,
+        error: String,
+        report: &mut DispatchReport,
+    ) -> Result<(), RepoError> {
+        let (id, event, role) = (row.id, row.intent.event_type, row.intent.role);
+        report.failed += 1;
+        tracing::error!(
+            outbox_id = %id, %event, %role, attempt = row.attempts.saturating_add(1),
+            error = %for_log(&error), "email given up"
+        );
+        let notice = self.failure_notice(row);
+        self.outbox
+            .mark_failed(id, token, error, notice, self.clock.now())
+            .await
+    }
+
+    /// The FAILURE notice about `row` to `ADMIN_EMAIL`; none about a FAILURE row, and none
+    /// without `ADMIN_EMAIL`.
+    fn failure_notice(&self, row: &OutboxMessage) -> Option<NotificationIntent> {
         if row.intent.event_type == EventType::Failure {
-            return;
+            return None;
         }
         let Some(admin) = &self.settings.admin_email else {
             tracing::warn!(outbox_id = %row.id, "ADMIN_EMAIL is not set; no FAILURE notice");
-            return;
+            return None;
         };
-        let notice = NotificationIntent {
+        Some(NotificationIntent {
             event_type: EventType::Failure,
             role: RecipientRole::Administrator,
             to: admin.clone(),
@@ -345,10 +503,7 @@ impl Dispatcher {
             process_id: row.intent.process_id,
             step_id: row.intent.step_id,
             signer_id: row.intent.signer_id,
-        };
-        if let Err(e) = self.outbox.enqueue(vec![notice], self.clock.now()).await {
-            tracing::error!(outbox_id = %row.id, error = %e, "cannot queue the FAILURE notice");
-        }
+        })
     }
 }
 

@@ -61,7 +61,7 @@ mod render;
 mod transport;
 mod vars;
 
-pub use dispatcher::{DispatchError, DispatchReport, DispatchSettings, Dispatcher};
+pub use dispatcher::{DispatchError, DispatchReport, DispatchSettings, Dispatcher, MAX_LEASE};
 pub use lettre::message::Mailbox;
 pub use mailer::SmtpMailer;
 pub use matrix::{Matrix, MatrixError};

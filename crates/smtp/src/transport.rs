@@ -11,8 +11,9 @@ use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, To
 /// How long connecting to the SMTP server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one whole SMTP delivery may take before the attempt fails (and is retried
-/// later). `lettre`'s own timeout covers only connecting, not a server that stops answering.
-const SEND_DEADLINE: Duration = Duration::from_secs(120);
+/// later), unless [`Transport::with_send_deadline`] sets another. `lettre`'s own timeout
+/// covers only connecting, not a server that stops answering.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Why a transport could not be built or an email not be delivered. The text never
 /// contains the SMTP password.
@@ -63,6 +64,7 @@ enum Inner {
         transport: OnceLock<AsyncSmtpTransport<Tokio1Executor>>,
         endpoint: String,
         secrets: Vec<String>,
+        deadline: Duration,
     },
     File {
         transport: AsyncFileTransport<Tokio1Executor>,
@@ -124,7 +126,18 @@ impl Transport {
             transport: OnceLock::new(),
             endpoint: redact_url(url),
             secrets,
+            deadline: SEND_DEADLINE,
         }))
+    }
+
+    /// The same transport with another deadline for one whole SMTP delivery (default
+    /// [`SEND_DEADLINE`]); no effect on `.eml` files.
+    #[must_use]
+    pub fn with_send_deadline(mut self, limit: Duration) -> Self {
+        if let Inner::Smtp { deadline, .. } = &mut self.0 {
+            *deadline = limit;
+        }
+        self
     }
 
     /// Writes every email as `<uuid>.eml` into `dir`, creating it first.
@@ -154,10 +167,11 @@ impl Transport {
                 builder,
                 transport,
                 secrets,
+                deadline,
                 ..
             } => {
                 let transport = transport.get_or_init(|| (**builder).clone().build());
-                match tokio::time::timeout(SEND_DEADLINE, transport.send(message)).await {
+                match tokio::time::timeout(*deadline, transport.send(message)).await {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err(e)) => Err(TransportError::Smtp {
                         message: redact(error_text(&e), secrets),
@@ -165,8 +179,8 @@ impl Transport {
                     }),
                     Err(_) => Err(TransportError::Smtp {
                         message: format!(
-                            "no answer from the server within {} s",
-                            SEND_DEADLINE.as_secs()
+                            "no answer from the server within {} ms",
+                            deadline.as_millis()
                         ),
                         permanent: false,
                     }),

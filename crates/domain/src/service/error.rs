@@ -348,3 +348,35 @@ impl fmt::Debug for SourceChain<'_> {
         fmt::Display::fmt(self, f)
     }
 }
+
+/// Why `POST /outbox/{id}/retry` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutboxError {
+    /// No such row (404).
+    #[error("{0} not found")]
+    NotFound(Missing),
+    /// Only a FAILED row is put back (409, naming its state).
+    #[error("the outbox row is {0}; only a FAILED row can be retried")]
+    NotFailed(crate::status::OutboxState),
+    /// The caller may not administer the outbox (403).
+    #[error("access denied")]
+    Forbidden,
+    /// The store failed (500); the cause is for logs only.
+    #[error("the store failed")]
+    Storage(#[source] RepoError),
+}
+
+impl From<Denied> for OutboxError {
+    fn from(_: Denied) -> Self {
+        Self::Forbidden
+    }
+}
+
+impl From<RepoError> for OutboxError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound(what) => Self::NotFound(what),
+            other => Self::Storage(other),
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Use cases: load, apply a command, save: the one path every adapter takes, so that HTTP
 //! handlers, jobs and embedders share the rules. Each operation says what it can fail with:
 //! every read [`ReadError`], the commands one enum per family ([`ProcessError`],
-//! [`CatalogError`], [`DirectoryError`], [`AuditError`], [`MessageError`]); the HTTP edge
+//! [`CatalogError`], [`DirectoryError`], [`AuditError`], [`MessageError`], [`OutboxError`]); the HTTP edge
 //! maps each enum once.
 
 mod audit;
@@ -9,14 +9,16 @@ mod catalog;
 mod directory;
 mod error;
 mod messages;
+mod outbox;
 mod processes;
 
 pub use audit::AuditService;
 pub use catalog::CatalogService;
 pub use directory::DirectoryService;
 pub use error::{
-    AuditError, CatalogError, Conflict, DirectoryError, MessageError, ProcessError, ReadError,
-    SourceChain,
+    AuditError, CatalogError, Conflict, DirectoryError, MessageError, OutboxError, ProcessError,
+    ReadError, SourceChain,
 };
 pub use messages::MessageService;
+pub use outbox::OutboxService;
 pub use processes::{Precondition, ProcessService, ReadAudit};

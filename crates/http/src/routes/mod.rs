@@ -17,6 +17,7 @@ pub(crate) mod catalog;
 pub(crate) mod directory;
 pub(crate) mod health;
 pub(crate) mod messages;
+pub(crate) mod outbox;
 pub(crate) mod processes;
 pub(crate) mod signers;
 pub(crate) mod steps;
@@ -57,6 +58,7 @@ pub(crate) fn api_scope(
         .configure(catalog::register)
         .configure(directory::register)
         .configure(messages::register)
+        .configure(outbox::register)
         .default_service(web::to(fallback::unmatched))
         .wrap(from_fn(crate::authn::authenticate))
         .wrap(from_fn(logging::observe))

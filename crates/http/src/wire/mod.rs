@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod directory;
 pub mod health;
 pub mod messages;
+pub mod outbox;
 pub mod page;
 pub mod process;
 pub mod task;

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::audit::AuditingEvent;
 use super::directory::{Contact, Template};
+use super::outbox::OutboxMessage;
 use super::process::SigningProcess;
 use super::task::SignerTask;
 
@@ -78,4 +79,5 @@ page_type! {
     PageContact of Contact;
     PageTemplate of Template;
     PageAuditingEvent of AuditingEvent;
+    PageOutboxMessage of OutboxMessage;
 }

@@ -274,6 +274,13 @@ const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "get",
         "/api/v1/processes/{processId}/audit-trail",
     ),
+    ("listOutbox", "outbox-controller", "get", "/api/v1/outbox"),
+    (
+        "retryOutboxMessage",
+        "outbox-controller",
+        "post",
+        "/api/v1/outbox/{id}/retry",
+    ),
     ("health", "health", "get", "/health"),
     ("ready", "health", "get", "/ready"),
 ];

@@ -7,12 +7,12 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{App, test};
 use pas_domain::input::ProcessInput;
 use pas_domain::ports::{
-    FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockMailer,
+    FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockMailer, MockOutbox,
     MockProcessRepository, MockTemplateStore, SequentialIds,
 };
 use pas_domain::process::SigningProcess;
 use pas_domain::service::{
-    AuditService, CatalogService, DirectoryService, MessageService, ProcessService,
+    AuditService, CatalogService, DirectoryService, MessageService, OutboxService, ProcessService,
 };
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReminderSettings};
 use serde_json::{Value, json};
@@ -77,6 +77,7 @@ impl Mocks {
         let ready = !self.not_ready;
         ApiState {
             messages: MessageService::new(Arc::new(MockMailer::new()), clock.clone(), ids.clone()),
+            outbox: OutboxService::new(Arc::new(MockOutbox::new()), clock.clone()),
             processes: ProcessService::new(Arc::new(self.repo), clock.clone(), ids.clone()),
             catalog: CatalogService::new(
                 Arc::new(MockCatalogStore::new()),

@@ -17,6 +17,14 @@ use uuid::Uuid;
 
 use crate::common::*;
 
+/// A claim of `owner` under a fresh fencing token.
+fn lease(owner: &str) -> pas_domain::ports::OutboxLease {
+    pas_domain::ports::OutboxLease {
+        owner: owner.into(),
+        token: Uuid::now_v7(),
+    }
+}
+
 /// An event from another system, as `createAuditingEvent` validates it.
 fn external_event(
     process: Option<ProcessId>,
@@ -191,7 +199,7 @@ contract_tests! {
         let process = ProcessId::from_uuid(Uuid::now_v7());
         let intents = vec![intent("Jane@example.lv", process, true), intent("admin@example.lv", process, false)];
         ctx.outbox().enqueue(intents.clone(), T0).await.unwrap();
-        let claimed = ctx.outbox().claim("worker".into(), 10, at(1), at(2)).await.unwrap();
+        let claimed = ctx.outbox().claim(lease("worker"), 10, at(1), at(2)).await.unwrap();
         let got: HashSet<_> = claimed.iter().map(|m| format!("{:?}", m.intent)).collect();
         let want: HashSet<_> = intents.iter().map(|i| format!("{i:?}")).collect();
         assert_eq!(got, want);
@@ -210,7 +218,7 @@ contract_tests! {
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let batch = ctx.outbox().claim(name.into(), 7, at(1), at(3)).await.unwrap();
+                    let batch = ctx.outbox().claim(lease(name), 7, at(1), at(3)).await.unwrap();
                     if batch.is_empty() {
                         return mine;
                     }
@@ -237,27 +245,122 @@ contract_tests! {
         outbox.enqueue(vec![intent("later@example.lv", process, true)], at(10)).await.unwrap();
         let minute = time::Duration::minutes(1);
 
-        let first = outbox.claim("a".into(), 10, T0, T0 + minute).await.unwrap();
+        let a = lease("a");
+        let first = outbox.claim(a.clone(), 10, T0, T0 + minute).await.unwrap();
         assert_eq!(first.len(), 1, "the row due later is not claimed yet");
         let id = first[0].id;
-        assert!(outbox.claim("b".into(), 10, T0 + minute / 2, T0 + minute * 3).await.unwrap().is_empty());
-        let again = outbox.claim("b".into(), 10, T0 + minute * 2, T0 + minute * 3).await.unwrap();
+        assert_eq!(first[0].queued_at, T0);
+        assert!(outbox.claim(lease("b"), 10, T0 + minute / 2, T0 + minute * 3).await.unwrap().is_empty());
+        let b = lease("b");
+        let again = outbox.claim(b.clone(), 10, T0 + minute * 2, T0 + minute * 3).await.unwrap();
         assert_eq!(again.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
 
-        let lost = outbox.mark_sent(id, "a".into(), T0 + minute * 2).await;
+        let lost = outbox.mark_sent(id, a.token, T0 + minute * 2).await;
         assert_eq!(lost, Err(RepoError::NotFound(Missing::OutboxLease)));
-        outbox.retry_later(id, "b".into(), at(1), "421 try later".into()).await.unwrap();
-        assert!(outbox.claim("c".into(), 10, at(1) - minute, at(2)).await.unwrap().is_empty());
-        let retried = outbox.claim("c".into(), 10, at(1), at(2)).await.unwrap();
+        outbox.retry_later(id, b.token, at(1), "421 try later".into()).await.unwrap();
+        assert!(outbox.claim(lease("c"), 10, at(1) - minute, at(2)).await.unwrap().is_empty());
+        let c = lease("c");
+        let retried = outbox.claim(c.clone(), 10, at(1), at(2)).await.unwrap();
         assert_eq!((retried[0].id, retried[0].attempts), (id, 1));
-        outbox.mark_failed(id, "c".into(), "550 no such user".into()).await.unwrap();
-        assert!(outbox.claim("c".into(), 10, at(5), at(6)).await.unwrap().is_empty());
+        outbox.mark_failed(id, c.token, "550 no such user".into(), None, at(1)).await.unwrap();
+        assert!(outbox.claim(lease("c"), 10, at(5), at(6)).await.unwrap().is_empty());
 
-        let later = outbox.claim("d".into(), 10, at(10), at(11)).await.unwrap();
+        let d = lease("d");
+        let later = outbox.claim(d.clone(), 10, at(10), at(11)).await.unwrap();
         assert_eq!(later.len(), 1);
-        outbox.mark_sent(later[0].id, "d".into(), at(10)).await.unwrap();
-        assert!(outbox.claim("e".into(), 10, at(20), at(21)).await.unwrap().is_empty());
-        let twice = outbox.mark_sent(later[0].id, "d".into(), at(10)).await;
+        outbox.mark_sent(later[0].id, d.token, at(10)).await.unwrap();
+        assert!(outbox.claim(lease("e"), 10, at(20), at(21)).await.unwrap().is_empty());
+        let twice = outbox.mark_sent(later[0].id, d.token, at(10)).await;
         assert_eq!(twice, Err(RepoError::NotFound(Missing::OutboxLease)));
+    }
+
+    /// Fencing (section 14): once a lease ran out and another claim took the row, the first
+    /// claim can neither renew, hold, settle nor release it; the holder's renewals keep it
+    /// from every other claimer past the original lease; a release frees unsettled rows at
+    /// once.
+    async fn outbox_leases_are_fenced_by_the_claim_token(ctx: Ctx) {
+        let process = ProcessId::from_uuid(Uuid::now_v7());
+        let outbox = ctx.outbox();
+        let intents: Vec<_> = (0..3).map(|i| intent(&format!("f{i}@example.lv"), process, true)).collect();
+        outbox.enqueue(intents, T0).await.unwrap();
+        let s = time::Duration::seconds(1);
+
+        // A claims all three for 30 s and renews at 20 s: nobody else gets them at 40 s.
+        let a = lease("a");
+        let rows = outbox.claim(a.clone(), 10, T0, T0 + s * 30).await.unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(outbox.renew(a.token, T0 + s * 20, T0 + s * 50).await.unwrap(), 3);
+        assert!(outbox.claim(lease("b"), 10, T0 + s * 40, T0 + s * 70).await.unwrap().is_empty());
+        outbox.hold(rows[0].id, a.token, T0 + s * 45, T0 + s * 75).await.unwrap();
+        outbox.mark_sent(rows[0].id, a.token, T0 + s * 46).await.unwrap();
+
+        // A stalls: its lease runs out at 50 s; B takes the rest at 60 s.
+        let b = lease("b");
+        let taken = outbox.claim(b.clone(), 10, T0 + s * 60, T0 + s * 90).await.unwrap();
+        let taken: HashSet<Uuid> = taken.iter().map(|m| m.id).collect();
+        assert_eq!(taken, HashSet::from([rows[1].id, rows[2].id]));
+        assert_eq!(outbox.renew(a.token, T0 + s * 61, T0 + s * 91).await.unwrap(), 0);
+        let stale = outbox.hold(rows[1].id, a.token, T0 + s * 61, T0 + s * 91).await;
+        assert_eq!(stale, Err(RepoError::NotFound(Missing::OutboxLease)));
+        let stale = outbox.mark_failed(rows[1].id, a.token, "late".into(), Some(intent("admin@example.lv", process, false)), T0 + s * 61).await;
+        assert_eq!(stale, Err(RepoError::NotFound(Missing::OutboxLease)));
+        assert_eq!(outbox.release(a.token).await.unwrap(), 0);
+
+        // B releases what it did not start: claimable at once, by anyone.
+        outbox.mark_sent(rows[1].id, b.token, T0 + s * 62).await.unwrap();
+        assert_eq!(outbox.release(b.token).await.unwrap(), 1);
+        let d = lease("d");
+        let freed = outbox.claim(d.clone(), 10, T0 + s * 63, T0 + s * 93).await.unwrap();
+        assert_eq!(freed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![rows[2].id]);
+        // A renewal after the lease ran out does not revive it.
+        assert_eq!(outbox.renew(d.token, T0 + s * 94, T0 + s * 124).await.unwrap(), 0);
+        let hold = outbox.hold(rows[2].id, d.token, T0 + s * 94, T0 + s * 124).await;
+        assert_eq!(hold, Err(RepoError::NotFound(Missing::OutboxLease)));
+        // Its token still settles it while nobody else claimed it (fencing is by token).
+        outbox.mark_sent(rows[2].id, d.token, T0 + s * 95).await.unwrap();
+    }
+
+    /// A given-up row and its FAILURE notice are written together; `GET /outbox` lists rows
+    /// by state and channel; a retry puts a FAILED row back, due and queued anew.
+    async fn outbox_failure_rows_listing_and_retry(ctx: Ctx) {
+        use pas_domain::outbox::OutboxFilter;
+        use pas_domain::paging::OutboxSort;
+        use pas_domain::status::{OutboxChannel, OutboxState};
+
+        let process = ProcessId::from_uuid(Uuid::now_v7());
+        let outbox = ctx.outbox();
+        outbox.enqueue(vec![intent("x@example.lv", process, true), intent("y@example.lv", process, true)], T0).await.unwrap();
+        let a = lease("a");
+        let rows = outbox.claim(a.clone(), 10, at(1), at(2)).await.unwrap();
+        let notice = intent("admin@example.lv", process, false);
+        let long_error = format!("421 {}", "busy ".repeat(200));
+        outbox.mark_failed(rows[0].id, a.token, long_error, Some(notice), at(1)).await.unwrap();
+        outbox.mark_sent(rows[1].id, a.token, at(1)).await.unwrap();
+
+        let page = PageRequest::<OutboxSort>::default();
+        let failed = OutboxFilter { state: Some(OutboxState::Failed), channel: Some(OutboxChannel::Email) };
+        let list = outbox.list(&failed, &page).await.unwrap();
+        assert_eq!(list.total_elements, 1);
+        let row = &list.content[0];
+        assert_eq!((row.id, row.state, row.channel, row.attempts), (rows[0].id, OutboxState::Failed, OutboxChannel::Email, 1));
+        assert!(row.last_error.as_ref().unwrap().chars().count() <= 301);
+        let pending = OutboxFilter { state: Some(OutboxState::Pending), channel: None };
+        let list = outbox.list(&pending, &page).await.unwrap();
+        assert_eq!(list.total_elements, 1, "the FAILURE notice, queued with the failure");
+        assert_eq!(list.content[0].event_type, EventType::Failure);
+        assert_eq!(list.content[0].queued_at, at(1));
+        let sent = outbox.list(&OutboxFilter { state: Some(OutboxState::Sent), channel: None }, &page).await.unwrap();
+        assert_eq!(sent.content[0].sent_at, Some(at(1)));
+        assert_eq!(outbox.list(&OutboxFilter::default(), &page).await.unwrap().total_elements, 3);
+
+        assert!(!outbox.requeue(rows[1].id, at(5)).await.unwrap(), "a SENT row stays sent");
+        assert!(!outbox.requeue(Uuid::now_v7(), at(5)).await.unwrap());
+        assert!(outbox.requeue(rows[0].id, at(5)).await.unwrap());
+        let back = outbox.get(rows[0].id).await.unwrap().unwrap();
+        assert_eq!((back.state, back.queued_at, back.next_attempt_at), (OutboxState::Pending, at(5), at(5)));
+        assert!(!outbox.requeue(rows[0].id, at(6)).await.unwrap(), "only once");
+        let again = outbox.claim(lease("b"), 10, at(5), at(6)).await.unwrap();
+        let mine = again.iter().find(|m| m.id == rows[0].id).unwrap();
+        assert_eq!((mine.queued_at, mine.created_at), (at(5), T0));
     }
 }

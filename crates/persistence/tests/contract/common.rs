@@ -95,7 +95,15 @@ impl Ctx {
         let far = datetime!(2100-01-01 0:00 UTC);
         let farther = datetime!(2200-01-01 0:00 UTC);
         self.outbox()
-            .claim("inspector".into(), 10_000, far, farther)
+            .claim(
+                pas_domain::ports::OutboxLease {
+                    owner: "inspector".into(),
+                    token: Uuid::now_v7(),
+                },
+                10_000,
+                far,
+                farther,
+            )
             .await
             .unwrap()
     }

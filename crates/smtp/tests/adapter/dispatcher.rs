@@ -178,7 +178,7 @@ async fn message_id_is_the_same_on_the_retry_after_a_temporary_smtp_error() {
 }
 
 #[tokio::test]
-async fn after_max_attempts_the_row_fails_and_a_failure_email_reaches_admin_email() {
+async fn a_row_is_retried_until_give_up_after_has_passed_then_fails_with_a_failure_row() {
     let port = free_port();
     let process = started(standard_input());
     let outbox = MemoryOutbox::with(vec![entry_intent(
@@ -189,7 +189,8 @@ async fn after_max_attempts_the_row_fails_and_a_failure_email_reaches_admin_emai
     let original = outbox.rows()[0].message.id;
     let clock = TestClock::at(T0);
     let mut settings = dispatch_settings("a");
-    settings.max_attempts = 3;
+    // 10 s, then 20 s (+ jitter), but never past T0 + 25 s: the third attempt is at it.
+    settings.give_up_after = Duration::from_secs(25);
     let processes = repo(vec![process.clone()]);
     let down = dispatcher(
         outbox.clone(),
@@ -199,16 +200,38 @@ async fn after_max_attempts_the_row_fails_and_a_failure_email_reaches_admin_emai
         settings.clone(),
     );
 
-    for attempt in 1..=3 {
+    for attempt in 1..=2 {
         let report = down.run_once().await.unwrap();
-        assert_eq!(report.claimed, 1, "attempt {attempt}");
-        clock.advance(secs(3600));
+        assert_eq!(report.retried, 1, "attempt {attempt} is retried");
+        let row = outbox.row(original);
+        assert_eq!(row.status, RowStatus::Pending);
+        assert!(
+            row.next_attempt_at <= T0 + secs(25),
+            "{}",
+            row.next_attempt_at
+        );
+        clock.set(row.next_attempt_at);
     }
+    assert_eq!(
+        clock_now(&clock),
+        T0 + secs(25),
+        "the last attempt is at the deadline"
+    );
+    assert_eq!(down.run_once().await.unwrap().failed, 1);
     let row = outbox.row(original);
     assert_eq!(row.status, RowStatus::Failed);
     assert_eq!(row.message.attempts, 3);
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("given up after 25 s"),
+        "{:?}",
+        row.last_error
+    );
 
-    // The FAILURE notice was queued; a dispatcher with a working server sends it.
+    // The FAILURE notice was queued as a row with the failure; a dispatcher with a working
+    // server sends it.
     let notices: Vec<_> = outbox
         .rows()
         .into_iter()
@@ -239,6 +262,35 @@ async fn after_max_attempts_the_row_fails_and_a_failure_email_reaches_admin_emai
 }
 
 #[tokio::test]
+async fn many_attempts_are_no_reason_to_give_up_before_the_age_limit() {
+    let port = free_port();
+    let process = started(standard_input());
+    let outbox = MemoryOutbox::with(vec![entry_intent(
+        &process,
+        EventType::TaskStarted,
+        "anna@example.lv",
+    )]);
+    let clock = TestClock::at(T0);
+    let d = dispatcher(
+        outbox.clone(),
+        repo(vec![process]),
+        smtp(&format!("smtp://127.0.0.1:{port}")),
+        clock.clone(),
+        dispatch_settings("a"),
+    );
+    // 20 attempts within the default 72 h: every one is retried, the wait capped at 1 h.
+    for attempt in 1..=20 {
+        assert_eq!(d.run_once().await.unwrap().retried, 1, "attempt {attempt}");
+        let row = outbox.rows()[0].clone();
+        let wait = row.next_attempt_at - clock_now(&clock);
+        assert!(wait <= secs(3600 + 360), "attempt {attempt}: {wait}");
+        clock.set(row.next_attempt_at);
+    }
+    assert_eq!(outbox.rows()[0].status, RowStatus::Pending);
+    assert_eq!(outbox.rows().len(), 1, "no FAILURE yet");
+}
+
+#[tokio::test]
 async fn a_failure_row_that_fails_is_not_reported_again() {
     let port = free_port();
     let process = started(standard_input());
@@ -246,9 +298,9 @@ async fn a_failure_row_that_fails_is_not_reported_again() {
     notice.role = RecipientRole::Administrator;
     notice.to = email("admin@example.lv");
     let outbox = MemoryOutbox::with(vec![notice]);
-    let clock = TestClock::at(T0);
+    let clock = TestClock::at(T0 + secs(2));
     let mut settings = dispatch_settings("a");
-    settings.max_attempts = 1;
+    settings.give_up_after = Duration::from_secs(1);
     let d = dispatcher(
         outbox.clone(),
         repo(vec![process]),
@@ -414,7 +466,9 @@ async fn rows_whose_lease_ran_out_are_left_for_the_next_claim() {
             ..Default::default()
         }
     );
-    assert_eq!(outbox.rows()[0].status, RowStatus::Pending);
+    let row = &outbox.rows()[0];
+    assert_eq!(row.status, RowStatus::Pending);
+    assert_eq!(row.lease_token, None, "released for the next claim");
     assert!(server.received().is_empty());
 }
 

@@ -106,6 +106,7 @@ fn message_has_from_to_stable_message_id_and_multipart_alternative_body() {
         intent: intent.clone(),
         attempts: 3,
         created_at: T0,
+        queued_at: T0,
     };
     let email = r.render(&intent, &process).unwrap().unwrap();
     let id = row.message_id(r.message_id_host());

@@ -10,10 +10,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pas_domain::ids::ProcessId;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
+use pas_domain::outbox::{OutboxEntry, OutboxFilter};
+use pas_domain::paging::{OutboxSort, Page, PageRequest};
 use pas_domain::ports::{
-    Clock, MockProcessRepository, Outbox, OutboxMessage, ProcessRepository, RepoError,
+    Clock, MockProcessRepository, Outbox, OutboxLease, OutboxMessage, ProcessRepository, RepoError,
 };
 use pas_domain::prelude::*;
+use pas_domain::status::{OutboxChannel, OutboxState};
 use pas_domain::values::Email;
 use pas_smtp::{
     DispatchSettings, Dispatcher, MailSettings, Matrix, Renderer, SmtpMailer, Transport,
@@ -48,13 +51,14 @@ pub struct Row {
     pub status: RowStatus,
     pub next_attempt_at: OffsetDateTime,
     pub lease_owner: Option<String>,
+    pub lease_token: Option<Uuid>,
     pub lease_until: Option<OffsetDateTime>,
     pub last_error: Option<String>,
 }
 
-/// The outbox port in memory: claims honour `next_attempt_at`, leases and owners; the
-/// settling calls require the caller to hold the lease. `retry_later` and `mark_failed`
-/// count the failed attempt.
+/// The outbox port in memory: claims honour `next_attempt_at` and leases; renewing,
+/// holding, releasing and settling require the claim's token (fencing). `retry_later` and
+/// `mark_failed` count the failed attempt; `mark_failed` queues its notice with it.
 #[derive(Default)]
 pub struct MemoryOutbox {
     rows: Mutex<Vec<Row>>,
@@ -69,6 +73,14 @@ impl MemoryOutbox {
 
     pub fn push(&self, intents: Vec<NotificationIntent>, now: OffsetDateTime) -> Vec<Uuid> {
         let mut rows = self.rows.lock().unwrap();
+        Self::push_locked(&mut rows, intents, now)
+    }
+
+    fn push_locked(
+        rows: &mut Vec<Row>,
+        intents: Vec<NotificationIntent>,
+        now: OffsetDateTime,
+    ) -> Vec<Uuid> {
         intents
             .into_iter()
             .map(|intent| {
@@ -79,10 +91,12 @@ impl MemoryOutbox {
                         intent,
                         attempts: 0,
                         created_at: now,
+                        queued_at: now,
                     },
                     status: RowStatus::Pending,
                     next_attempt_at: now,
                     lease_owner: None,
+                    lease_token: None,
                     lease_until: None,
                     last_error: None,
                 });
@@ -105,18 +119,45 @@ impl MemoryOutbox {
     fn settle(
         &self,
         id: Uuid,
-        owner: &str,
-        change: impl FnOnce(&mut Row),
+        token: Uuid,
+        change: impl FnOnce(&mut Row) -> Vec<NotificationIntent>,
+        now: OffsetDateTime,
     ) -> Result<(), RepoError> {
         let mut rows = self.rows.lock().unwrap();
         let row = rows
             .iter_mut()
-            .find(|r| r.message.id == id && r.lease_owner.as_deref() == Some(owner))
+            .find(|r| {
+                r.message.id == id && r.lease_token == Some(token) && r.status == RowStatus::Pending
+            })
             .ok_or(RepoError::NotFound(Missing::OutboxLease))?;
         row.lease_owner = None;
+        row.lease_token = None;
         row.lease_until = None;
-        change(row);
+        let more = change(row);
+        Self::push_locked(&mut rows, more, now);
         Ok(())
+    }
+
+    fn entry(row: &Row) -> OutboxEntry {
+        OutboxEntry {
+            id: row.message.id,
+            channel: OutboxChannel::Email,
+            state: match row.status {
+                RowStatus::Pending => OutboxState::Pending,
+                RowStatus::Sent => OutboxState::Sent,
+                RowStatus::Failed => OutboxState::Failed,
+            },
+            event_type: row.message.intent.event_type,
+            role: row.message.intent.role,
+            to: row.message.intent.to.clone(),
+            process_id: row.message.intent.process_id,
+            attempts: row.message.attempts,
+            created_at: row.message.created_at,
+            queued_at: row.message.queued_at,
+            next_attempt_at: row.next_attempt_at,
+            last_error: row.last_error.clone(),
+            sent_at: None,
+        }
     }
 }
 
@@ -133,7 +174,7 @@ impl Outbox for MemoryOutbox {
 
     async fn claim(
         &self,
-        owner: String,
+        lease: OutboxLease,
         limit: u32,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
@@ -147,7 +188,8 @@ impl Outbox for MemoryOutbox {
             }
             let free = row.lease_until.is_none_or(|until| until <= now);
             if row.status == RowStatus::Pending && row.next_attempt_at <= now && free {
-                row.lease_owner = Some(owner.clone());
+                row.lease_owner = Some(lease.owner.clone());
+                row.lease_token = Some(lease.token);
                 row.lease_until = Some(lease_until);
                 out.push(row.message.clone());
             }
@@ -155,35 +197,154 @@ impl Outbox for MemoryOutbox {
         Ok(out)
     }
 
-    async fn mark_sent(
+    async fn renew(
+        &self,
+        token: Uuid,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<u64, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let mut n = 0;
+        for row in rows.iter_mut() {
+            let live = row.lease_until.is_some_and(|until| until > now);
+            if row.lease_token == Some(token) && row.status == RowStatus::Pending && live {
+                row.lease_until = Some(lease_until);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn hold(
         &self,
         id: Uuid,
-        owner: String,
-        _now: OffsetDateTime,
+        token: Uuid,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
     ) -> Result<(), RepoError> {
-        self.settle(id, &owner, |row| row.status = RowStatus::Sent)
+        let mut rows = self.rows.lock().unwrap();
+        let row = rows
+            .iter_mut()
+            .find(|r| {
+                r.message.id == id
+                    && r.lease_token == Some(token)
+                    && r.status == RowStatus::Pending
+                    && r.lease_until.is_some_and(|until| until > now)
+            })
+            .ok_or(RepoError::NotFound(Missing::OutboxLease))?;
+        row.lease_until = Some(lease_until);
+        Ok(())
+    }
+
+    async fn mark_sent(&self, id: Uuid, token: Uuid, now: OffsetDateTime) -> Result<(), RepoError> {
+        self.settle(
+            id,
+            token,
+            |row| {
+                row.message.attempts += 1;
+                row.status = RowStatus::Sent;
+                vec![]
+            },
+            now,
+        )
     }
 
     async fn retry_later(
         &self,
         id: Uuid,
-        owner: String,
+        token: Uuid,
         next_attempt_at: OffsetDateTime,
         error: String,
     ) -> Result<(), RepoError> {
-        self.settle(id, &owner, |row| {
-            row.message.attempts += 1;
-            row.next_attempt_at = next_attempt_at;
-            row.last_error = Some(error);
-        })
+        self.settle(
+            id,
+            token,
+            |row| {
+                row.message.attempts += 1;
+                row.next_attempt_at = next_attempt_at;
+                row.last_error = Some(error);
+                vec![]
+            },
+            next_attempt_at,
+        )
     }
 
-    async fn mark_failed(&self, id: Uuid, owner: String, error: String) -> Result<(), RepoError> {
-        self.settle(id, &owner, |row| {
-            row.message.attempts += 1;
-            row.status = RowStatus::Failed;
-            row.last_error = Some(error);
-        })
+    async fn mark_failed(
+        &self,
+        id: Uuid,
+        token: Uuid,
+        error: String,
+        notice: Option<NotificationIntent>,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError> {
+        self.settle(
+            id,
+            token,
+            |row| {
+                row.message.attempts += 1;
+                row.status = RowStatus::Failed;
+                row.last_error = Some(error);
+                notice.into_iter().collect()
+            },
+            now,
+        )
+    }
+
+    async fn release(&self, token: Uuid) -> Result<u64, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let mut n = 0;
+        for row in rows.iter_mut() {
+            if row.lease_token == Some(token) && row.status == RowStatus::Pending {
+                row.lease_owner = None;
+                row.lease_token = None;
+                row.lease_until = None;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn list(
+        &self,
+        filter: &OutboxFilter,
+        page: &PageRequest<OutboxSort>,
+    ) -> Result<Page<OutboxEntry>, RepoError> {
+        let all: Vec<OutboxEntry> = self
+            .rows()
+            .iter()
+            .map(Self::entry)
+            .filter(|e| filter.state.is_none_or(|s| s == e.state))
+            .filter(|e| filter.channel.is_none_or(|c| c == e.channel))
+            .collect();
+        let total = all.len() as u64;
+        let content = all
+            .into_iter()
+            .skip(page.offset() as usize)
+            .take(page.size as usize)
+            .collect();
+        Ok(Page::new(content, total, page))
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<OutboxEntry>, RepoError> {
+        Ok(self
+            .rows()
+            .iter()
+            .find(|r| r.message.id == id)
+            .map(Self::entry))
+    }
+
+    async fn requeue(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let Some(row) = rows
+            .iter_mut()
+            .find(|r| r.message.id == id && r.status == RowStatus::Failed)
+        else {
+            return Ok(false);
+        };
+        row.status = RowStatus::Pending;
+        row.next_attempt_at = now;
+        row.message.queued_at = now;
+        Ok(true)
     }
 }
 
@@ -342,7 +503,7 @@ pub fn dispatch_settings(owner: &str) -> DispatchSettings {
         batch: 10,
         lease: Duration::from_secs(300),
         first_retry: Duration::from_secs(10),
-        max_attempts: 8,
+        give_up_after: Duration::from_secs(72 * 3600),
         poll_interval: Duration::from_millis(20),
         admin_email: Some(email("admin@example.lv")),
     }

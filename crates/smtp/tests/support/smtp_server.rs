@@ -1,5 +1,6 @@
 //! A real SMTP server on loopback for tests (mailin-embedded on its own threads): it keeps
-//! every message it accepts, can answer 421 to the next few, and decodes what tests read.
+//! every message it accepts, can answer 421 to the next few, can refuse (4xx), reject (5xx),
+//! hang or answer slowly ([`Behaviour`]), and decodes what tests read.
 //! The one server of the smtp adapter's tests and the end-to-end tests (each includes this
 //! file by path and uses a part of it, hence the allowance).
 
@@ -126,20 +127,56 @@ fn decode_q(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// How the server answers from now on ([`SmtpServer::behave`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Accepts every message (addresses with `bounce` excepted).
+    Accept,
+    /// Refuses every recipient with 451 (temporary).
+    Refuse,
+    /// Rejects every recipient with 550 (permanent).
+    Reject,
+    /// Takes the message, then does not answer its end of DATA for as long as this lasts;
+    /// then answers 421 and files it under [`SmtpServer::rejected`] (the client gave up).
+    Hang,
+    /// Answers each recipient (RCPT) after this long, then accepts: a client cut off
+    /// meanwhile has not handed its message over.
+    Slow(Duration),
+}
+
 #[derive(Clone)]
 struct Collector {
     accepted: Arc<Mutex<Vec<Mail>>>,
     rejected: Arc<Mutex<Vec<Mail>>>,
     reject_next: Arc<AtomicUsize>,
+    behaviour: Arc<Mutex<Behaviour>>,
+    refused: Arc<AtomicUsize>,
     current: Option<Mail>,
+}
+
+impl Collector {
+    fn behaviour(&self) -> Behaviour {
+        *self.behaviour.lock().unwrap()
+    }
 }
 
 impl Handler for Collector {
     fn rcpt(&mut self, to: &str) -> Response {
-        if to.contains("bounce") {
-            response::NO_MAILBOX
-        } else {
-            response::OK
+        match self.behaviour() {
+            Behaviour::Refuse => {
+                self.refused.fetch_add(1, Ordering::SeqCst);
+                response::INTERNAL_ERROR
+            }
+            Behaviour::Reject => {
+                self.refused.fetch_add(1, Ordering::SeqCst);
+                response::NO_MAILBOX
+            }
+            _ if to.contains("bounce") => response::NO_MAILBOX,
+            Behaviour::Slow(delay) => {
+                std::thread::sleep(delay);
+                response::OK
+            }
+            _ => response::OK,
         }
     }
 
@@ -163,6 +200,13 @@ impl Handler for Collector {
         let Some(message) = self.current.take() else {
             return response::OK;
         };
+        if self.behaviour() == Behaviour::Hang {
+            while self.behaviour() == Behaviour::Hang {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            self.rejected.lock().unwrap().push(message);
+            return response::NO_SERVICE;
+        }
         let reject = self
             .reject_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -186,6 +230,8 @@ pub struct SmtpServer {
     accepted: Arc<Mutex<Vec<Mail>>>,
     rejected: Arc<Mutex<Vec<Mail>>>,
     reject_next: Arc<AtomicUsize>,
+    behaviour: Arc<Mutex<Behaviour>>,
+    refused: Arc<AtomicUsize>,
 }
 
 impl SmtpServer {
@@ -205,6 +251,8 @@ impl SmtpServer {
             accepted: Arc::default(),
             rejected: Arc::default(),
             reject_next: Arc::default(),
+            behaviour: Arc::new(Mutex::new(Behaviour::Accept)),
+            refused: Arc::default(),
             current: None,
         };
         let server = Self {
@@ -212,13 +260,16 @@ impl SmtpServer {
             accepted: collector.accepted.clone(),
             rejected: collector.rejected.clone(),
             reject_next: collector.reject_next.clone(),
+            behaviour: collector.behaviour.clone(),
+            refused: collector.refused.clone(),
         };
         std::thread::spawn(move || {
             let mut smtp = Server::new(collector);
             smtp.with_name("mx.test")
                 .with_ssl(SslConfig::None)
                 .expect("no TLS")
-                .with_num_threads(4)
+                // Hanging sessions hold a thread each.
+                .with_num_threads(16)
                 .with_tcp_listener(listener);
             let _ = smtp.serve();
         });
@@ -232,6 +283,17 @@ impl SmtpServer {
     /// Answer 421 (temporary) at the end of the next `n` messages.
     pub fn reject_next(&self, n: usize) {
         self.reject_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Answers as `behaviour` says from now on (a hanging session is let go when this
+    /// changes).
+    pub fn behave(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
+    }
+
+    /// Recipients refused (4xx) or rejected (5xx) by [`Behaviour::Refuse`] / [`Behaviour::Reject`].
+    pub fn refused(&self) -> usize {
+        self.refused.load(Ordering::SeqCst)
     }
 
     pub fn received(&self) -> Vec<Mail> {

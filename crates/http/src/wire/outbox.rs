@@ -1,0 +1,66 @@
+//! The outbox as administrators see it (`GET /outbox`, `POST /outbox/{id}/retry`). Rows
+//! hold no personal code; the recipient's address is the one personal detail shown.
+
+use pas_domain::outbox as domain;
+use pas_domain::status::{EventType, OutboxChannel, OutboxState};
+use serde::Serialize;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// One outbox row: an email (or, later, a webhook delivery) and how its delivery goes.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxMessage {
+    /// Row id; also the local part of the email's `Message-ID`.
+    pub id: Uuid,
+    /// How it is delivered.
+    pub channel: OutboxChannel,
+    /// Where its delivery is.
+    pub state: OutboxState,
+    /// The event it tells about.
+    pub event_type: EventType,
+    /// The recipient's role in the notification matrix (`initiator`, `signer`, `approver`,
+    /// `viewer`, `administrator`).
+    pub role: String,
+    /// Recipient address.
+    pub recipient: String,
+    /// The signing process it is about.
+    pub process_id: Uuid,
+    /// Delivery attempts made so far.
+    pub attempts: u32,
+    /// When the row was written.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When its delivery (re)started; `MAIL_GIVE_UP_AFTER` counts from here.
+    #[serde(with = "time::serde::rfc3339")]
+    pub queued_at: OffsetDateTime,
+    /// When it is tried next (meaningful while PENDING).
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt_at: OffsetDateTime,
+    /// The last failure (at most 300 characters).
+    pub last_error: Option<String>,
+    /// When it was delivered.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+impl From<domain::OutboxEntry> for OutboxMessage {
+    fn from(e: domain::OutboxEntry) -> Self {
+        Self {
+            id: e.id,
+            channel: e.channel,
+            state: e.state,
+            event_type: e.event_type,
+            role: e.role.as_str().to_owned(),
+            recipient: e.to.as_str().to_owned(),
+            process_id: e.process_id.as_uuid(),
+            attempts: e.attempts,
+            created_at: e.created_at,
+            queued_at: e.queued_at,
+            next_attempt_at: e.next_attempt_at,
+            last_error: e.last_error,
+            sent_at: e.sent_at,
+        }
+    }
+}
