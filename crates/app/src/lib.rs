@@ -166,6 +166,63 @@ pub struct Running {
     schema: watch::Receiver<bool>,
     grace: Duration,
     signals: Option<Terminate>,
+    in_flight: InFlight,
+}
+
+/// The requests being handled, counted by a wrapper around every route, so that a stop can
+/// wait for them.
+#[derive(Clone, Default)]
+struct InFlight {
+    count: Arc<std::sync::atomic::AtomicUsize>,
+    idle: Arc<tokio::sync::Notify>,
+}
+
+/// One counted request; uncounted when dropped.
+struct Counted(InFlight);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if self
+            .0
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// After the last handler returned, how long its answer may take to be written before the
+/// server's connections close.
+const ANSWER_WRITE_SETTLE: Duration = Duration::from_millis(100);
+
+impl InFlight {
+    fn enter(&self) -> Counted {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Counted(self.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until no request is in flight (then lets the last answers be written), at most
+    /// `limit`; whether that happened.
+    async fn settled(&self, limit: Duration) -> bool {
+        let idle = async {
+            loop {
+                let notified = self.idle.notified();
+                if self.count() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let settled = tokio::time::timeout(limit, idle).await.is_ok();
+        tokio::time::sleep(ANSWER_WRITE_SETTLE).await;
+        settled
+    }
 }
 
 impl Running {
@@ -222,10 +279,21 @@ impl Running {
         let mut aborts = vec![self.server.abort_handle()];
         aborts.extend(self.background.iter().map(|t| t.abort_handle()));
         let (handle, server, background) = (self.handle, self.server, self.background);
+        let (in_flight, grace) = (self.in_flight, self.grace);
         let drain = async move {
-            // Graceful: stops accepting at once, then waits for requests in flight up to the
-            // server's shutdown timeout (the grace).
-            handle.stop(true).await;
+            // actix's own graceful stop (`stop(true)`) is not used while requests run: its
+            // accept thread ends first and drops the workers' connection channels, and a
+            // worker that sees its channel closed before the stop message ends at once with
+            // its requests (actix-server 2.6 on a tokio runtime). So: stop accepting, wait
+            // for the requests this service counts, then stop the idle server.
+            handle.pause().await;
+            if !in_flight.settled(grace).await {
+                tracing::warn!(
+                    requests = in_flight.count(),
+                    "requests still in flight after SHUTDOWN_GRACE_SECONDS are cut off"
+                );
+            }
+            handle.stop(false).await;
             let result = server
                 .await
                 .unwrap_or_else(|e| Err(std::io::Error::other(e)));
@@ -402,18 +470,24 @@ pub fn serve(
         Signals::Ignore => None,
     };
     let gate = schema.clone();
+    let in_flight = InFlight::default();
+    let counter = in_flight.clone();
     let server = HttpServer::new(move || {
         let gate = gate.clone();
+        let counter = counter.clone();
         App::new()
             .wrap_fn(move |req, srv| {
                 use actix_web::dev::Service;
+                let counted = counter.enter();
                 let refused = !*gate.borrow() && !served_without_database(req.path());
                 let call = (!refused).then(|| srv.call(req));
                 async move {
-                    match call {
+                    let answer = match call {
                         Some(call) => call.await,
                         None => Err(pas_http::problem::ApiError::DatabaseUnavailable.into()),
-                    }
+                    };
+                    drop(counted);
+                    answer
                 }
             })
             .configure(pas_http::configure(state.clone()))
@@ -439,5 +513,6 @@ pub fn serve(
         schema,
         grace: config.shutdown_grace,
         signals: terminate,
+        in_flight,
     })
 }

@@ -1,10 +1,11 @@
 //! SIGTERM on the real binary under load (PRODUCT.md section 14): the service stops
 //! accepting, finishes the requests in flight, and exits 0 within `SHUTDOWN_GRACE_SECONDS`.
 //!
-//! Eight clients create processes in a loop, each request on a fresh connection. After
-//! SIGTERM, a request either completes with 201 or fails without any answer because its
-//! connection was refused (or reset by the kernel from the listen queue before the service
-//! accepted it). That no accepted request failed is checked from the other side as well:
+//! Eight clients create processes in a loop, each request on a fresh connection. A request
+//! sent more than 100 ms before SIGTERM (so surely accepted) must complete with 201; one sent
+//! later may instead fail without any answer, its connection refused, or reset from the
+//! listen queue that the service no longer accepts from. That no accepted request failed is
+//! checked from the other side as well:
 //! after the exit, the database holds exactly as many processes as were answered 201 (a
 //! request the service had accepted and then dropped would be missing from the 201s, and
 //! one cut off after its commit would be an extra row). On PostgreSQL the database is
@@ -16,7 +17,6 @@
 mod db_proxy;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use db_proxy::{DbProxy, Mode};
@@ -77,16 +77,29 @@ async fn wait_ready(client: &reqwest::Client, root: &str) {
     panic!("{root} is not ready within 30 s");
 }
 
+/// How long before SIGTERM a request must have been sent to count as accepted by the
+/// service: far more than accepting a loopback connection takes.
+const SURELY_ACCEPTED: Duration = Duration::from_millis(100);
+
 /// What one request came to.
 #[derive(Debug)]
 enum Outcome {
     /// Answered, with this status; `after_signal` when the answer came after SIGTERM.
     Answered { status: u16, after_signal: bool },
-    /// No answer at all (connection refused or reset), and whether SIGTERM had been sent.
-    NoAnswer { error: String, after_signal: bool },
+    /// No answer at all (connection refused or reset); when it was sent, and when SIGTERM
+    /// was (if it was by the time the request failed).
+    NoAnswer {
+        error: String,
+        sent: Instant,
+        signal: Option<Instant>,
+    },
 }
 
-async fn client_loop(id: usize, root: String, signalled: Arc<AtomicBool>) -> Vec<Outcome> {
+async fn client_loop(
+    id: usize,
+    root: String,
+    signalled: Arc<std::sync::OnceLock<Instant>>,
+) -> Vec<Outcome> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(60))
@@ -94,12 +107,14 @@ async fn client_loop(id: usize, root: String, signalled: Arc<AtomicBool>) -> Vec
         .unwrap();
     let mut outcomes = Vec::new();
     for n in 0.. {
+        let sent = Instant::now();
         let res = client
             .post(format!("{root}/api/v1/processes"))
             .json(&process(id * 100_000 + n))
             .send()
             .await;
-        let after_signal = signalled.load(Ordering::SeqCst);
+        let signal = signalled.get().copied();
+        let after_signal = signal.is_some();
         match res {
             Ok(res) => {
                 let status = res.status().as_u16();
@@ -113,7 +128,8 @@ async fn client_loop(id: usize, root: String, signalled: Arc<AtomicBool>) -> Vec
                 let error = format!("{e:?}");
                 outcomes.push(Outcome::NoAnswer {
                     error,
-                    after_signal,
+                    sent,
+                    signal,
                 });
                 if after_signal {
                     break;
@@ -156,15 +172,15 @@ async fn drain_under_load(
     let mut child = spawn(database_url, port, dir.path(), "serve.log");
     wait_ready(&client, &root).await;
 
-    let signalled = Arc::new(AtomicBool::new(false));
+    let signalled = Arc::new(std::sync::OnceLock::new());
     let clients: Vec<_> = (0..CLIENTS)
         .map(|id| tokio::spawn(client_loop(id, root.clone(), signalled.clone())))
         .collect();
     tokio::time::sleep(load_for).await;
 
     let pid = child.id().expect("the binary runs");
-    signalled.store(true, Ordering::SeqCst);
     let sent = Instant::now();
+    signalled.set(sent).unwrap();
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status()
@@ -188,8 +204,12 @@ async fn drain_under_load(
 
     let mut created = 0_u64;
     let mut finished_after_signal = 0;
+    let mut outcomes = Vec::new();
     for task in clients {
-        for outcome in task.await.unwrap() {
+        outcomes.push(task.await.unwrap());
+    }
+    for outcomes in outcomes {
+        for outcome in outcomes {
             match outcome {
                 Outcome::Answered {
                     status,
@@ -201,8 +221,18 @@ async fn drain_under_load(
                 }
                 Outcome::NoAnswer {
                     error,
-                    after_signal,
-                } => assert!(after_signal, "a request failed before SIGTERM: {error}"),
+                    sent,
+                    signal,
+                } => {
+                    let signal = signal.unwrap_or_else(|| {
+                        panic!("a request failed before SIGTERM: {error}; log:\n{log}")
+                    });
+                    assert!(
+                        sent + SURELY_ACCEPTED > signal,
+                        "a request sent {:?} before SIGTERM, so accepted, got no answer: {error}; log:\n{log}",
+                        signal - sent
+                    );
+                }
             }
         }
     }
@@ -210,7 +240,7 @@ async fn drain_under_load(
     if in_flight_expected {
         assert!(
             finished_after_signal > 0,
-            "no request was in flight at SIGTERM, so the drain was not exercised"
+            "no request was in flight at SIGTERM, so the drain was not exercised; log:\n{log}"
         );
     }
     assert!(log.contains("stopping"), "{log}");
