@@ -106,6 +106,9 @@ async fn client_loop(
         .build()
         .unwrap();
     let mut outcomes = Vec::new();
+    // Staggered, so that whenever the signal comes most clients have a request well past
+    // its acceptance in flight (on PostgreSQL through the slow proxy).
+    tokio::time::sleep(Duration::from_millis(150) * u32::try_from(id).unwrap()).await;
     for n in 0.. {
         let sent = Instant::now();
         let res = client
