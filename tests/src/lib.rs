@@ -65,6 +65,22 @@ impl Answer {
     }
 }
 
+/// Starts the service in-process (signals ignored) and waits until its database is
+/// migrated, so that the API serves. Panics when it does not start, or its database is not
+/// ready within 30 s.
+pub async fn start_ready(config: &Config) -> Running {
+    let running = pas_app::start(config, Signals::Ignore)
+        .await
+        .expect("the service starts");
+    let ready =
+        tokio::time::timeout(std::time::Duration::from_secs(30), running.database_ready()).await;
+    assert!(
+        matches!(ready, Ok(true)),
+        "the database of the service is not ready within 30 s"
+    );
+    running
+}
+
 impl TestApp {
     /// Starts the service on `backend`; `None` (after saying so on stderr) for PostgreSQL
     /// when `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
@@ -94,9 +110,7 @@ impl TestApp {
         ];
         pairs.extend_from_slice(extra);
         let config = Config::load(&Source::from_pairs(pairs)).expect("test configuration is valid");
-        let running = pas_app::start(&config, Signals::Ignore)
-            .await
-            .expect("the service starts");
+        let running = start_ready(&config).await;
         Some(Self {
             root: format!("http://{}", running.addr),
             client: reqwest::Client::new(),
@@ -113,9 +127,7 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.stop().await;
         }
-        let running = pas_app::start(&self.config, Signals::Ignore)
-            .await
-            .expect("the service restarts");
+        let running = start_ready(&self.config).await;
         self.root = format!("http://{}", running.addr);
         self.running = Some(running);
     }

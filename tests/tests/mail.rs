@@ -14,7 +14,6 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pas_app::Signals;
 use pas_domain::ports::Outbox;
 use pas_e2e::{Backend, TestApp};
 use reqwest::StatusCode;
@@ -772,9 +771,7 @@ async fn two_instances_on_one_postgres_deliver_every_email_exactly_once() {
     };
     let mut second = app.config().clone();
     second.mail_from = "Second <noreply@second.example.test>".parse().unwrap();
-    let second = pas_app::start(&second, Signals::Ignore)
-        .await
-        .expect("the second instance starts");
+    let second = pas_e2e::start_ready(&second).await;
     let client = reqwest::Client::new();
     let roots = [app.root.clone(), format!("http://{}", second.addr)];
     const PROCESSES: usize = 16;

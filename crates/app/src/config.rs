@@ -36,6 +36,12 @@ pub struct Config {
     pub database_url: String,
     /// `DATABASE_POOL_SIZE`.
     pub pool_size: usize,
+    /// `DATABASE_TIMEOUT_MS`: the longest a request waits for the database (a connection,
+    /// and on PostgreSQL the whole transaction) before answering 503.
+    pub database_timeout: Duration,
+    /// `SHUTDOWN_GRACE_SECONDS`: after SIGTERM, how long requests in flight may take to
+    /// finish.
+    pub shutdown_grace: Duration,
     /// `SMTP_URL`; `None` writes `.eml` files to `mail_dir`.
     pub smtp_url: Option<String>,
     /// `MAIL_DIR`.
@@ -215,6 +221,13 @@ impl Config {
         if pool_size == 0 {
             return Err(bad("DATABASE_POOL_SIZE", "must be at least 1"));
         }
+        let database_timeout_ms: u64 =
+            src.parse("DATABASE_TIMEOUT_MS", 2000, "milliseconds, at least 1")?;
+        if database_timeout_ms == 0 {
+            return Err(bad("DATABASE_TIMEOUT_MS", "must be at least 1"));
+        }
+        let shutdown_grace =
+            Duration::from_secs(src.parse("SHUTDOWN_GRACE_SECONDS", 30, "seconds")?);
         let smtp_url = src.get("SMTP_URL").map(str::to_owned);
         if let Some(url) = &smtp_url {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
@@ -288,6 +301,8 @@ impl Config {
             bind,
             database_url,
             pool_size,
+            database_timeout: Duration::from_millis(database_timeout_ms),
+            shutdown_grace,
             smtp_url,
             mail_dir: PathBuf::from(src.get("MAIL_DIR").unwrap_or("data/mail")),
             mail_from,
@@ -484,6 +499,8 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.database_url, "sqlite://data/signing.db");
         assert_eq!(c.pool_size, 10);
+        assert_eq!(c.database_timeout, Duration::from_millis(2000));
+        assert_eq!(c.shutdown_grace, Duration::from_secs(30));
         assert_eq!(c.mail_dir, PathBuf::from("data/mail"));
         assert_eq!(c.portal_url, "http://localhost:3000");
         assert_eq!(c.reminder_days, [1, 3, 5]);
@@ -558,6 +575,9 @@ mod tests {
             ("APP_BIND", "localhost"),
             ("DATABASE_URL", "mysql://x"),
             ("DATABASE_POOL_SIZE", "0"),
+            ("DATABASE_TIMEOUT_MS", "0"),
+            ("DATABASE_TIMEOUT_MS", "soon"),
+            ("SHUTDOWN_GRACE_SECONDS", "-1"),
             ("SMTP_URL", "http://mail"),
             ("REMINDER_CRON", "every day"),
             ("REMINDER_DAYS_BEFORE_DUE", "1,x"),

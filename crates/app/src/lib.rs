@@ -7,6 +7,7 @@ pub mod logging;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
@@ -14,7 +15,7 @@ use pas_domain::service::{
     AuditService, CatalogService, DirectoryService, MessageService, OutboxService, ProcessService,
 };
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReadinessCheck, ReminderSettings};
-use pas_persistence::Db;
+use pas_persistence::{Db, DbOptions};
 use pas_smtp::{
     DispatchSettings, Dispatcher, MailSettings, Matrix, Renderer, SmtpMailer, Transport,
 };
@@ -35,6 +36,9 @@ pub enum StartError {
     /// Authentication cannot be set up (`AUTH_TOKENS_FILE`, the OIDC client).
     #[error("{0}")]
     Auth(String),
+    /// SIGTERM and SIGINT could not be listened to.
+    #[error("cannot listen to SIGTERM and SIGINT: {0}")]
+    Signals(std::io::Error),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -45,11 +49,20 @@ pub enum StartError {
     },
 }
 
-/// Opens the database named by the configuration and brings its schema up to date.
+/// Opens the database named by the configuration and brings its schema up to date; fails
+/// at once (within `DATABASE_TIMEOUT_MS`) when the database is unreachable (`app migrate`).
 pub async fn open_database(config: &Config) -> Result<Db, StartError> {
-    let db = Db::connect(&config.database_url, config.pool_size).await?;
+    let db = Db::connect_with(&config.database_url, db_options(config)).await?;
     db.migrate().await?;
     Ok(db)
+}
+
+/// The pool settings of the configuration.
+fn db_options(config: &Config) -> DbOptions {
+    DbOptions {
+        pool_size: config.pool_size,
+        timeout: config.database_timeout,
+    }
 }
 
 /// The mail adapter: the renderer (matrix and templates) and the transport.
@@ -84,17 +97,26 @@ impl Mail {
 }
 
 /// The use cases and HTTP state over one database.
-pub fn api_state(config: &Config, db: &Db, mail: &Mail, authenticator: Authenticator) -> ApiState {
+///
+/// `/ready` answers 200 once `schema` says the schema is migrated, the database answers a
+/// ping within `DATABASE_TIMEOUT_MS`, and (with OIDC) a key of the provider is loaded.
+pub fn api_state(
+    config: &Config,
+    db: &Db,
+    mail: &Mail,
+    authenticator: Authenticator,
+    schema: watch::Receiver<bool>,
+) -> ApiState {
     let store = Arc::new(db.clone());
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(UuidV7Ids);
     let ready_db = db.clone();
     let keys = authenticator.clone();
-    // Not ready while OIDC is on and no key of the provider was ever loaded.
     let readiness: ReadinessCheck = Arc::new(move || {
         let db = ready_db.clone();
         let keys_loaded = keys.is_ready();
-        Box::pin(async move { keys_loaded && db.ping().await.is_ok() })
+        let migrated = *schema.borrow();
+        Box::pin(async move { keys_loaded && migrated && db.ping().await.is_ok() })
     });
     ApiState {
         processes: ProcessService::new(store.clone(), clock.clone(), ids.clone())
@@ -127,6 +149,13 @@ pub fn api_state(config: &Config, db: &Db, mail: &Mail, authenticator: Authentic
     }
 }
 
+/// How much longer than `SHUTDOWN_GRACE_SECONDS` a stop may take (the background tasks and
+/// the server's own bookkeeping) before it is abandoned with an error in the log.
+const STOP_MARGIN: Duration = Duration::from_secs(5);
+
+/// Longest pause between two attempts to reach and migrate the database at start.
+const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(4);
+
 /// A started service.
 pub struct Running {
     /// Where it listens (the real port when the configuration asked for port 0).
@@ -135,49 +164,246 @@ pub struct Running {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: watch::Sender<bool>,
     background: Vec<tokio::task::JoinHandle<()>>,
+    schema: watch::Receiver<bool>,
+    grace: Duration,
+    signals: Option<Terminate>,
+    in_flight: InFlight,
+}
+
+/// The requests being handled, counted by a wrapper around every route, so that a stop can
+/// wait for them.
+#[derive(Clone, Default)]
+struct InFlight {
+    count: Arc<std::sync::atomic::AtomicUsize>,
+    idle: Arc<tokio::sync::Notify>,
+}
+
+/// One counted request; uncounted when dropped.
+struct Counted(InFlight);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        if self
+            .0
+            .count
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst)
+            == 1
+        {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// After the last handler returned, how long its answer may take to be written before the
+/// server's connections close.
+const ANSWER_WRITE_SETTLE: Duration = Duration::from_millis(100);
+
+impl InFlight {
+    fn enter(&self) -> Counted {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Counted(self.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until no request is in flight (then lets the last answers be written), at most
+    /// `limit`; whether that happened.
+    async fn settled(&self, limit: Duration) -> bool {
+        let idle = async {
+            loop {
+                let notified = self.idle.notified();
+                if self.count() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let settled = tokio::time::timeout(limit, idle).await.is_ok();
+        tokio::time::sleep(ANSWER_WRITE_SETTLE).await;
+        settled
+    }
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, and waits for the end.
-    pub async fn stop(self) {
-        self.handle.stop(true).await;
-        let _ = self.wait().await;
+    /// Waits until the database is reached and migrated, so the API serves (at once when it
+    /// already is). `false` when the service stopped first.
+    pub async fn database_ready(&self) -> bool {
+        let mut schema = self.schema.clone();
+        schema.wait_for(|migrated| *migrated).await.is_ok()
     }
 
-    /// Waits until the server ends (on SIGTERM or Ctrl-C when signals are handled), then
-    /// stops the background tasks, letting an email being sent finish.
-    pub async fn wait(self) -> std::io::Result<()> {
-        let result = match self.server.await {
-            Ok(result) => result,
-            Err(e) => Err(std::io::Error::other(e)),
+    /// Stops accepting, lets in-flight requests finish (up to `SHUTDOWN_GRACE_SECONDS`)
+    /// and the background tasks end (the email being sent is finished), and waits for the
+    /// end. Never longer than the grace plus a few seconds: past that, the server and the
+    /// background tasks are abandoned and an error is logged.
+    pub async fn stop(self) {
+        let _ = self.stop_within_grace().await;
+    }
+
+    /// Waits until the server ends: with [`Signals::Handle`], until SIGTERM or SIGINT, then
+    /// stops as [`Running::stop`] does. An error when the stop had to be abandoned.
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        let signals = self.signals.take();
+        let terminated = async {
+            match signals {
+                Some(mut s) => s.received().await,
+                None => std::future::pending().await,
+            }
         };
-        let _ = self.shutdown.send(true);
-        for task in self.background {
-            let _ = task.await;
+        tokio::select! {
+            ended = &mut self.server => {
+                let result = ended.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                let _ = self.shutdown.send(true);
+                let background = std::mem::take(&mut self.background);
+                let aborts: Vec<_> = background.iter().map(|t| t.abort_handle()).collect();
+                let finished = futures::future::join_all(background);
+                if tokio::time::timeout(self.grace + STOP_MARGIN, finished).await.is_err() {
+                    tracing::error!("background tasks did not stop in time; abandoned");
+                    aborts.iter().for_each(tokio::task::AbortHandle::abort);
+                }
+                result
+            }
+            signal = terminated => {
+                tracing::info!(signal, grace_seconds = self.grace.as_secs(), "stopping: no new connections; requests in flight may finish");
+                self.stop_within_grace().await
+            }
         }
-        result
+    }
+
+    async fn stop_within_grace(self) -> std::io::Result<()> {
+        let limit = self.grace + STOP_MARGIN;
+        // The background tasks stop beside the server: the dispatcher finishes the email it
+        // is sending, the reminder job ends between runs.
+        let _ = self.shutdown.send(true);
+        let mut aborts = vec![self.server.abort_handle()];
+        aborts.extend(self.background.iter().map(|t| t.abort_handle()));
+        let (handle, server, background) = (self.handle, self.server, self.background);
+        let (in_flight, grace) = (self.in_flight, self.grace);
+        let drain = async move {
+            // actix's own graceful stop (`stop(true)`) is not used while requests run: its
+            // accept thread ends first and drops the workers' connection channels, and a
+            // worker that sees its channel closed before the stop message ends at once with
+            // its requests (actix-server 2.6 on a tokio runtime). So: stop accepting, wait
+            // for the requests this service counts, then stop the idle server.
+            handle.pause().await;
+            if !in_flight.settled(grace).await {
+                tracing::warn!(
+                    requests = in_flight.count(),
+                    "requests still in flight after SHUTDOWN_GRACE_SECONDS are cut off"
+                );
+            }
+            handle.stop(false).await;
+            let result = server
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            futures::future::join_all(background).await;
+            result
+        };
+        match tokio::time::timeout(limit, drain).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::error!(
+                    seconds = limit.as_secs(),
+                    "the service did not stop within SHUTDOWN_GRACE_SECONDS and its margin; \
+                     its server and background tasks are abandoned"
+                );
+                aborts.iter().for_each(tokio::task::AbortHandle::abort);
+                Err(std::io::Error::other(format!(
+                    "the stop did not finish within {} s",
+                    limit.as_secs()
+                )))
+            }
+        }
+    }
+}
+
+/// SIGTERM and SIGINT, listened to from the start (so neither kills the process before the
+/// server drains).
+struct Terminate {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Terminate {
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn received(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
     }
 }
 
 /// How the server reacts to process signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signals {
-    /// SIGTERM and Ctrl-C stop it gracefully (the binary).
+    /// SIGTERM and Ctrl-C stop it gracefully ([`Running::wait`]; the binary).
     Handle,
     /// Only [`Running::stop`] stops it (embedded in tests).
     Ignore,
 }
 
-/// Opens the database, migrates it, and serves the API until stopped.
+/// Serves the API at once and reaches the database in the background: until it is reached
+/// and migrated, `/health` answers 200, `/ready` 503 and every other route a 503 problem
+/// with `Retry-After`; attempts repeat with a growing pause (at most a few seconds), one
+/// warning per failure. A configuration that cannot work (a URL that does not parse, a bad
+/// mail or auth setting, a port in use) still fails here, at once.
 pub async fn start(config: &Config, signals: Signals) -> Result<Running, StartError> {
     let mail = Mail::from_config(config)?;
-    let db = open_database(config).await?;
-    tracing::info!(backend = db.backend_name(), "database ready");
+    let db = Db::open(&config.database_url, db_options(config))?;
     serve(config, &db, &mail, signals)
 }
 
-/// Serves the API over an open database, with the outbox dispatcher and the reminder job
-/// running beside it.
+/// Reaches and migrates the database, retrying until it works or `stop` says to give up
+/// (then `false`).
+async fn prepare_database(db: &Db, stop: watch::Receiver<bool>) -> bool {
+    let mut pause = Duration::from_millis(250);
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        let outcome = tokio::select! {
+            outcome = db.migrate() => outcome,
+            () = jobs::stopped(stop.clone()) => return false,
+        };
+        match outcome {
+            Ok(()) => {
+                tracing::info!(backend = db.backend_name(), "database ready");
+                return true;
+            }
+            // The error names the database without its password.
+            Err(e) => tracing::warn!(
+                attempt,
+                retry_in_ms = pause.as_millis() as u64,
+                error = %e,
+                "database not reachable yet; the API answers 503 until it is"
+            ),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = jobs::stopped(stop.clone()) => return false,
+        }
+        pause = (pause * 2).min(MAX_CONNECT_BACKOFF);
+    }
+}
+
+/// Whether a path is answered while the database is not ready: the probes and the API's
+/// document, which need no database.
+fn served_without_database(path: &str) -> bool {
+    let path = path.strip_prefix(pas_http::BASE_PATH).unwrap_or(path);
+    matches!(path, "/health" | "/ready" | "/openapi.json") || path.starts_with("/docs")
+}
+
+/// Serves the API over `db` (opened, maybe not reachable yet), with the outbox dispatcher
+/// and the reminder job running beside it once the database is migrated.
 pub fn serve(
     config: &Config,
     db: &Db,
@@ -198,7 +424,8 @@ pub fn serve(
             "{variable} is no longer read and is ignored (emails are given up by age: MAIL_GIVE_UP_AFTER)"
         );
     }
-    let state = api_state(config, db, mail, authenticator.clone());
+    let (schema_tx, schema) = watch::channel(false);
+    let state = api_state(config, db, mail, authenticator.clone(), schema.clone());
     let (shutdown, stop_rx) = watch::channel(false);
     let store = Arc::new(db.clone());
     let admin_email = config
@@ -221,6 +448,14 @@ pub fn serve(
         },
     );
     let key_stop = jobs::stopped(stop_rx.clone());
+    let reminders = jobs::reminders(
+        state.processes.clone(),
+        config.reminder_cron.clone(),
+        config.timezone.clone(),
+        config.reminder_days.clone(),
+        stop_rx.clone(),
+    );
+    let prepared_db = db.clone();
     let background = vec![
         // Retries until the provider's keys load (at once when OIDC is off), or the stop.
         tokio::spawn(async move {
@@ -229,26 +464,50 @@ pub fn serve(
                 () = key_stop => {}
             }
         }),
-        tokio::spawn(dispatcher.run(jobs::stopped(stop_rx.clone()))),
-        tokio::spawn(jobs::reminders(
-            state.processes.clone(),
-            config.reminder_cron.clone(),
-            config.timezone.clone(),
-            config.reminder_days.clone(),
-            stop_rx,
-        )),
+        // The database first; the jobs that need it once it is migrated.
+        tokio::spawn(async move {
+            if !prepare_database(&prepared_db, stop_rx.clone()).await {
+                return;
+            }
+            let _ = schema_tx.send(true);
+            futures::join!(dispatcher.run(jobs::stopped(stop_rx)), reminders);
+        }),
     ];
-    let mut server =
-        HttpServer::new(move || App::new().configure(pas_http::configure(state.clone())))
-            .shutdown_timeout(30)
-            .bind(config.bind)
-            .map_err(|source| StartError::Bind {
-                addr: config.bind,
-                source,
-            })?;
-    if signals == Signals::Ignore {
-        server = server.disable_signals();
-    }
+    let terminate = match signals {
+        Signals::Handle => Some(Terminate::listen().map_err(StartError::Signals)?),
+        Signals::Ignore => None,
+    };
+    let gate = schema.clone();
+    let in_flight = InFlight::default();
+    let counter = in_flight.clone();
+    let server = HttpServer::new(move || {
+        let gate = gate.clone();
+        let counter = counter.clone();
+        App::new()
+            .wrap_fn(move |req, srv| {
+                use actix_web::dev::Service;
+                let counted = counter.enter();
+                let refused = !*gate.borrow() && !served_without_database(req.path());
+                let call = (!refused).then(|| srv.call(req));
+                async move {
+                    let answer = match call {
+                        Some(call) => call.await,
+                        None => Err(pas_http::problem::ApiError::DatabaseUnavailable.into()),
+                    };
+                    drop(counted);
+                    answer
+                }
+            })
+            .configure(pas_http::configure(state.clone()))
+    })
+    .shutdown_timeout(config.shutdown_grace.as_secs())
+    // Signals are handled by `Running::wait`, which also stops the background tasks.
+    .disable_signals()
+    .bind(config.bind)
+    .map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
     let server = server.run();
     let handle = server.handle();
@@ -259,5 +518,9 @@ pub fn serve(
         server: tokio::spawn(server),
         shutdown,
         background,
+        schema,
+        grace: config.shutdown_grace,
+        signals: terminate,
+        in_flight,
     })
 }

@@ -52,6 +52,8 @@ fn main() -> ExitCode {
             Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
         }
     });
+    // Whatever still runs (an abandoned stop) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -44,9 +44,14 @@ pub enum RepoError {
     /// The row does not exist (for updates and deletes).
     #[error("{0} not found")]
     NotFound(Missing),
-    /// The database failed or is unreachable; the text is for logs, never for clients.
+    /// The database failed; the text is for logs, never for clients.
     #[error("storage failure: {0}")]
     Storage(String),
+    /// The database is unreachable, did not answer within the configured bound, or is
+    /// locked by someone else: a temporary condition worth retrying (503 with
+    /// `Retry-After`). The text is for logs, never for clients.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Current time. Implementations return UTC truncated to microseconds.

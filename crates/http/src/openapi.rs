@@ -112,7 +112,10 @@ pub fn openapi() -> oa::OpenApi {
                         ),
                         (
                             "503",
-                            "No key of the identity provider could be loaded yet; try again",
+                            "Temporarily unavailable, with Retry-After: the database is \
+                             unreachable, not migrated yet or did not answer within \
+                             DATABASE_TIMEOUT_MS, or no key of the identity provider could be \
+                             loaded yet",
                         ),
                     ]),
                 );

@@ -26,6 +26,13 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// What a 500 says, whatever happened.
 const INTERNAL_DETAIL: &str = "the service failed to handle the request; it has been logged";
 
+/// What a 503 of the database says.
+const UNAVAILABLE_DETAIL: &str =
+    "the database is unavailable or did not answer in time; try again shortly";
+
+/// Seconds a client should wait after a 503 of the database (`Retry-After`).
+pub const DATABASE_RETRY_AFTER: u64 = 2;
+
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Problem {
@@ -120,6 +127,9 @@ pub enum ApiError {
     },
     /// The identity provider's keys are not loaded yet (503 with `Retry-After: 5`).
     AuthUnavailable,
+    /// The database is not reachable or not migrated yet (503 with `Retry-After: 2`): the
+    /// answer of every API route while the service starts without its database.
+    DatabaseUnavailable,
     /// Any other error status, with a generic text (used when a non-problem error response
     /// is rewritten).
     Status(StatusCode),
@@ -231,6 +241,7 @@ impl ApiError {
                 "the identity provider's signing keys are not loaded yet; try again shortly"
                     .to_owned(),
             ),
+            Self::DatabaseUnavailable => Parts::unavailable(),
             Self::Status(s) if s.is_server_error() => Parts {
                 status: *s,
                 ..Parts::internal()
@@ -244,6 +255,16 @@ impl ApiError {
                     s.canonical_reason().unwrap_or("error")
                 ),
             ),
+        }
+    }
+
+    /// Seconds until a retry may succeed (`Retry-After`), for the temporary refusals.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after } => Some(*retry_after),
+            Self::AuthUnavailable => Some(5),
+            _ if self.parts().kind == "unavailable" => Some(DATABASE_RETRY_AFTER),
+            _ => None,
         }
     }
 
@@ -329,6 +350,16 @@ impl Parts {
         )
     }
 
+    /// The database is unreachable, too slow or locked: temporary (`Retry-After`).
+    fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service Unavailable",
+            UNAVAILABLE_DETAIL.to_owned(),
+        )
+    }
+
     /// Never the cause: it is logged, not sent.
     fn internal() -> Self {
         Self::new(
@@ -356,6 +387,7 @@ impl From<&ReadError> for Parts {
         match e {
             ReadError::NotFound(what) => Self::not_found(*what),
             ReadError::Forbidden => Self::forbidden(),
+            ReadError::Unavailable(_) => Self::unavailable(),
             ReadError::Storage(_) => Self::internal(),
         }
     }
@@ -375,6 +407,7 @@ impl From<&ProcessError> for Parts {
                 e.to_string(),
             ),
             ProcessError::Forbidden => Self::forbidden(),
+            ProcessError::Unavailable(_) => Self::unavailable(),
             ProcessError::Storage(_) => Self::internal(),
         }
     }
@@ -387,6 +420,7 @@ impl From<&CatalogError> for Parts {
             CatalogError::Invalid(v) => Self::invalid(v),
             CatalogError::Conflict(c) => Self::conflict(c),
             CatalogError::Forbidden => Self::forbidden(),
+            CatalogError::Unavailable(_) => Self::unavailable(),
             CatalogError::Storage(_) => Self::internal(),
         }
     }
@@ -399,6 +433,7 @@ impl From<&DirectoryError> for Parts {
             DirectoryError::Invalid(v) => Self::invalid(v),
             DirectoryError::Conflict(c) => Self::conflict(c),
             DirectoryError::Forbidden => Self::forbidden(),
+            DirectoryError::Unavailable(_) => Self::unavailable(),
             DirectoryError::Storage(_) => Self::internal(),
         }
     }
@@ -410,6 +445,7 @@ impl From<&AuditError> for Parts {
             AuditError::Invalid(v) => Self::invalid(v),
             AuditError::Conflict(c) => Self::conflict(c),
             AuditError::Forbidden => Self::forbidden(),
+            AuditError::Unavailable(_) => Self::unavailable(),
             AuditError::Storage(_) => Self::internal(),
         }
     }
@@ -539,8 +575,8 @@ impl ResponseError for ApiError {
                 res.insert_header((header::ALLOW, v));
             }
         }
-        if let Self::TooManyRequests { retry_after } = self {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from(*retry_after)));
+        if let Some(seconds) = self.retry_after() {
+            res.insert_header((header::RETRY_AFTER, HeaderValue::from(seconds)));
         }
         if let Self::Unauthorized { invalid_token } = self {
             res.insert_header((
@@ -551,9 +587,6 @@ impl ResponseError for ApiError {
                     r#"Bearer realm="pas""#
                 }),
             ));
-        }
-        if let Self::AuthUnavailable = self {
-            res.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
         }
         res.body(body)
     }
@@ -662,6 +695,10 @@ mod tests {
         RepoError::Storage("db down".into())
     }
 
+    fn unavailable() -> RepoError {
+        RepoError::Unavailable("no answer within 2000 ms".into())
+    }
+
     fn conflict() -> Conflict {
         Conflict::Duplicate("contact")
     }
@@ -679,6 +716,11 @@ mod tests {
                 "not-found",
             ),
             (ReadError::Forbidden.into(), 403, "forbidden"),
+            (
+                ReadError::Unavailable(unavailable()).into(),
+                503,
+                "unavailable",
+            ),
             (ReadError::Storage(storage()).into(), 500, "internal"),
         ]);
     }
@@ -704,6 +746,11 @@ mod tests {
                 "precondition-failed",
             ),
             (ProcessError::Forbidden.into(), 403, "forbidden"),
+            (
+                ProcessError::Unavailable(unavailable()).into(),
+                503,
+                "unavailable",
+            ),
             (ProcessError::Storage(storage()).into(), 500, "internal"),
         ]);
     }
@@ -719,6 +766,11 @@ mod tests {
             (CatalogError::Invalid(invalid()).into(), 422, "validation"),
             (CatalogError::Conflict(conflict()).into(), 409, "conflict"),
             (CatalogError::Forbidden.into(), 403, "forbidden"),
+            (
+                CatalogError::Unavailable(unavailable()).into(),
+                503,
+                "unavailable",
+            ),
             (CatalogError::Storage(storage()).into(), 500, "internal"),
         ]);
     }
@@ -734,6 +786,11 @@ mod tests {
             (DirectoryError::Invalid(invalid()).into(), 422, "validation"),
             (DirectoryError::Conflict(conflict()).into(), 409, "conflict"),
             (DirectoryError::Forbidden.into(), 403, "forbidden"),
+            (
+                DirectoryError::Unavailable(unavailable()).into(),
+                503,
+                "unavailable",
+            ),
             (DirectoryError::Storage(storage()).into(), 500, "internal"),
         ]);
     }
@@ -744,6 +801,11 @@ mod tests {
             (AuditError::Invalid(invalid()).into(), 422, "validation"),
             (AuditError::Conflict(conflict()).into(), 409, "conflict"),
             (AuditError::Forbidden.into(), 403, "forbidden"),
+            (
+                AuditError::Unavailable(unavailable()).into(),
+                503,
+                "unavailable",
+            ),
             (AuditError::Storage(storage()).into(), 500, "internal"),
         ]);
     }
@@ -857,6 +919,37 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some(PROBLEM_JSON)
         );
+    }
+
+    #[test]
+    fn a_database_outage_is_a_503_with_retry_after_and_no_cause() {
+        let errors = [
+            ApiError::from(ReadError::Unavailable(RepoError::Unavailable(
+                "connection refused to postgres://app@db:5432/x".into(),
+            ))),
+            ApiError::from(ProcessError::Unavailable(unavailable())),
+            ApiError::DatabaseUnavailable,
+        ];
+        for e in errors {
+            let res = e.error_response();
+            assert_eq!(res.status().as_u16(), 503, "{e:?}");
+            assert_eq!(
+                res.headers()
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok()),
+                Some("2"),
+                "{e:?}"
+            );
+            assert_eq!(
+                res.headers()
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+                Some(PROBLEM_JSON)
+            );
+            let p = e.problem();
+            assert_eq!(p.problem_type, "urn:pas:problem:unavailable");
+            assert_eq!(p.detail, UNAVAILABLE_DETAIL);
+        }
     }
 
     #[test]

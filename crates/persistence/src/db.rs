@@ -20,6 +20,13 @@
 //! An operation whose future is dropped half-way (a client went away) closes its connection
 //! instead of returning it to the pool ([`Leased`]), so an open transaction and its locks end
 //! at once.
+//!
+//! Every operation is bounded by the timeout of [`DbOptions`] (`DATABASE_TIMEOUT_MS`): the
+//! pool's wait, create and recycle timeouts bound taking a connection; on PostgreSQL a tokio
+//! timeout around the whole [`run`] bounds the statements and the transaction as well (the
+//! connection is then closed, not returned); on SQLite the writer turn and `busy_timeout`
+//! are bounded by it. Running out of time, a refused or broken connection, and a database
+//! locked by another process are `RepoError::Unavailable` (503 at the HTTP edge).
 
 use std::path::Path;
 use std::time::Duration;
@@ -62,7 +69,7 @@ macro_rules! with_db {
                     // connection: waiting on SQLite's busy handler instead would sleep in
                     // growing steps (up to 100 ms) and leave the write lock idle.
                     let _turn = match tx {
-                        $crate::db::Tx::Write => Some($db.sqlite_writer.lock().await),
+                        $crate::db::Tx::Write => Some($db.writer_turn().await?),
                         _ => None,
                     };
                     let body = async |$conn: &mut $crate::db::SqliteConn| $body;
@@ -72,7 +79,8 @@ macro_rules! with_db {
                     #[allow(dead_code)]
                     type Backend = ::diesel::pg::Pg;
                     let body = async |$conn: &mut ::diesel_async::AsyncPgConnection| $body;
-                    $crate::db::run(pool, tx, body).await
+                    // Dropping `run` on time-out closes its connection (`Leased`).
+                    $crate::db::bounded($db.timeout, $crate::db::run(pool, tx, body)).await
                 }
             }
         }
@@ -101,6 +109,28 @@ where
     .await;
     leased.release();
     result.map_err(Error::into_repo)
+}
+
+/// `operation`, or `RepoError::Unavailable` once `limit` has passed (the operation is
+/// dropped, which closes its connection).
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    operation: impl Future<Output = Result<T, RepoError>>,
+) -> Result<T, RepoError> {
+    tokio::time::timeout(limit, operation)
+        .await
+        .unwrap_or_else(|_| Err(timed_out(limit)))
+}
+
+fn unavailable(e: impl std::fmt::Display) -> RepoError {
+    RepoError::Unavailable(format!("database pool: {e}"))
+}
+
+fn timed_out(limit: Duration) -> RepoError {
+    RepoError::Unavailable(format!(
+        "no answer from the database within {} ms",
+        limit.as_millis()
+    ))
 }
 
 /// The SQLite connection type of the pool.
@@ -169,17 +199,37 @@ async fn begin(conn: &mut impl Conn, tx: Tx) -> Result<(), Error> {
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
-/// Set on every SQLite connection: foreign keys are off by default in SQLite; writers wait
-/// up to 5 s for the write lock; WAL lets readers run beside the one writer.
-const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-     PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;";
+/// Set on every SQLite connection: foreign keys are off by default in SQLite; a writer waits
+/// up to the database timeout for a write lock another process holds (`busy_timeout`, set
+/// apart); WAL lets readers run beside the one writer.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;";
 
 /// Key of the session advisory lock that keeps two instances from migrating at once.
 const PG_MIGRATION_LOCK: i64 = 0x7061_735f_6d69_6772;
 
-/// How long a request waits for a free pooled connection, and a new connection may take.
-const WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-const CREATE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How the pool is sized and how long an operation may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DbOptions {
+    /// Most connections open at once (`DATABASE_POOL_SIZE`; at least 1).
+    pub pool_size: usize,
+    /// Longest wait for a connection, and on PostgreSQL for a whole operation
+    /// (`DATABASE_TIMEOUT_MS`); past it the operation is `RepoError::Unavailable`.
+    pub timeout: Duration,
+}
+
+impl DbOptions {
+    /// The default bound of an operation (`DATABASE_TIMEOUT_MS`).
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(2000);
+
+    /// `pool_size` connections with the default timeout.
+    pub fn with_pool_size(pool_size: usize) -> Self {
+        Self {
+            pool_size,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+}
 
 /// Why the database could not be opened or migrated. Messages name the problem and the
 /// database (user, host, port, name or file), never the password.
@@ -199,6 +249,14 @@ pub enum ConnectError {
         /// The directory.
         path: String,
         /// The operating system's answer.
+        reason: String,
+    },
+    /// The PostgreSQL URL does not parse.
+    #[error("the PostgreSQL URL {target} is not valid: {reason}")]
+    InvalidUrl {
+        /// The URL without its password.
+        target: String,
+        /// The driver's answer, without the password.
         reason: String,
     },
     /// The pool could not be built.
@@ -238,6 +296,8 @@ pub struct Db {
     pub(crate) pools: Pools,
     /// The turn of SQLite write transactions (one writer at a time is all SQLite allows).
     pub(crate) sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The bound of one operation (`DATABASE_TIMEOUT_MS`).
+    pub(crate) timeout: Duration,
     /// The URL without its password, for messages.
     target: std::sync::Arc<str>,
     /// Words that must not appear in messages (the password).
@@ -265,20 +325,72 @@ pub(crate) enum Pools {
 impl Db {
     /// Opens a pool of at most `pool_size` connections (at least 1) for `sqlite://PATH`
     /// (the file and its directory are created when missing) or `postgres://…`
-    /// (`postgresql://` too), and checks that one connection opens.
+    /// (`postgresql://` too), with the default timeout, and checks that one connection opens.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Db, ConnectError> {
-        let size = pool_size.max(1);
+        Self::connect_with(url, DbOptions::with_pool_size(pool_size)).await
+    }
+
+    /// [`Db::open`], then checks that one connection opens (within the timeout).
+    pub async fn connect_with(url: &str, options: DbOptions) -> Result<Db, ConnectError> {
+        let db = Self::open(url, options)?;
+        db.ping().await.map_err(|e| db.unreachable(&e))?;
+        Ok(db)
+    }
+
+    /// Sets up the pool without connecting: only a URL that cannot work (another scheme,
+    /// a PostgreSQL URL that does not parse, a SQLite directory that cannot be created) is
+    /// an error. Connections open on first use, so the service can start before its
+    /// database is reachable.
+    pub fn open(url: &str, options: DbOptions) -> Result<Db, ConnectError> {
+        let size = options.pool_size.max(1);
+        let timeout = options.timeout;
         let target: std::sync::Arc<str> = redact(url).into();
         let secrets: std::sync::Arc<[String]> = secrets(url).into();
+        let scrub = |text: String| {
+            secrets
+                .iter()
+                .fold(text, |t, s| t.replace(s.as_str(), "***"))
+        };
         let pools = if let Some(path) = sqlite_path(url) {
             create_parent(path)?;
             let mut config = ManagerConfig::default();
-            config.custom_setup = Box::new(|url| Box::pin(establish_sqlite(url.to_owned())));
+            let busy_ms = timeout.as_millis();
+            config.custom_setup =
+                Box::new(move |url| Box::pin(establish_sqlite(url.to_owned(), busy_ms)));
             let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-            Pools::Sqlite(build_pool(manager, size, "sqlite")?)
+            Pools::Sqlite(build_pool(manager, size, timeout, "sqlite")?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
-            Pools::Postgres(build_pool(manager, size, "postgres")?)
+            url.parse::<tokio_postgres::Config>()
+                .map_err(|e| ConnectError::InvalidUrl {
+                    target: target.to_string(),
+                    reason: scrub(e.to_string()),
+                })?;
+            let mut config = ManagerConfig::default();
+            // A PostgreSQL connection is driven by a task spawned where it is established.
+            // Established on an HTTP worker's runtime, it would die with that worker, which
+            // ends as soon as it is idle in a graceful stop: requests still running on
+            // other workers would lose their connections. So connections are established
+            // on the runtime that opened the pool, which lives until the end.
+            let runtime = tokio::runtime::Handle::try_current().ok();
+            config.custom_setup = Box::new(move |url| {
+                let url = url.to_owned();
+                let runtime = runtime.clone();
+                Box::pin(async move {
+                    match runtime {
+                        Some(rt) => rt
+                            .spawn(async move { AsyncPgConnection::establish(&url).await })
+                            .await
+                            .map_err(|e| {
+                                diesel::ConnectionError::BadConnection(format!(
+                                    "the task establishing the connection failed: {e}"
+                                ))
+                            })?,
+                        None => AsyncPgConnection::establish(&url).await,
+                    }
+                })
+            });
+            let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+            Pools::Postgres(build_pool(manager, size, timeout, "postgres")?)
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
             let scheme = if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphanumeric())
@@ -289,18 +401,34 @@ impl Db {
             };
             return Err(ConnectError::UnsupportedUrl { scheme });
         };
-        let db = Db {
+        Ok(Db {
             pools,
             sqlite_writer: std::sync::Arc::default(),
+            timeout,
             target,
             secrets,
-        };
-        db.ping().await.map_err(|e| ConnectError::Unreachable {
-            backend: db.backend_name(),
-            target: db.target.to_string(),
-            reason: db.scrub(&e.to_string()),
-        })?;
-        Ok(db)
+        })
+    }
+
+    /// Why a first connection failed, as a start-up error.
+    pub fn unreachable(&self, e: &RepoError) -> ConnectError {
+        ConnectError::Unreachable {
+            backend: self.backend_name(),
+            target: self.target.to_string(),
+            reason: self.scrub(&e.to_string()),
+        }
+    }
+
+    /// The URL without its password, for messages.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The turn of a SQLite write transaction, waited for at most the timeout.
+    pub(crate) async fn writer_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, RepoError> {
+        tokio::time::timeout(self.timeout, self.sqlite_writer.lock())
+            .await
+            .map_err(|_| timed_out(self.timeout))
     }
 
     /// Applies the pending embedded migrations of the backend. The work runs on a blocking
@@ -314,7 +442,10 @@ impl Db {
         };
         let applied = match &self.pools {
             Pools::Sqlite(pool) => {
-                let conn = pool.get().await.map_err(|e| failed(e.to_string()))?;
+                let conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| self.unreachable(&unavailable(e)))?;
                 let conn = Object::take(conn);
                 tokio::task::spawn_blocking(move || {
                     let mut harness = AsyncMigrationHarness::new(conn);
@@ -328,7 +459,10 @@ impl Db {
                 .map_err(failed)
             }
             Pools::Postgres(pool) => {
-                let conn = pool.get().await.map_err(|e| failed(e.to_string()))?;
+                let conn = pool
+                    .get()
+                    .await
+                    .map_err(|e| self.unreachable(&unavailable(e)))?;
                 let mut conn = Object::take(conn);
                 diesel::sql_query("SELECT pg_advisory_lock($1)")
                     .bind::<diesel::sql_types::BigInt, _>(PG_MIGRATION_LOCK)
@@ -362,7 +496,7 @@ impl Db {
         Ok(())
     }
 
-    /// One round trip to the database (`GET /ready`).
+    /// One round trip to the database (`GET /ready`), within the timeout.
     pub async fn ping(&self) -> Result<(), RepoError> {
         with_db!(self, None, async |conn| {
             diesel::sql_query("SELECT 1").execute(conn).await?;
@@ -390,6 +524,7 @@ impl Db {
 fn build_pool<C>(
     manager: AsyncDieselConnectionManager<C>,
     size: usize,
+    timeout: Duration,
     backend: &'static str,
 ) -> Result<Pool<C>, ConnectError>
 where
@@ -399,9 +534,9 @@ where
     Pool::builder(manager)
         .max_size(size)
         .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(WAIT_TIMEOUT))
-        .create_timeout(Some(CREATE_TIMEOUT))
-        .recycle_timeout(Some(CREATE_TIMEOUT))
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
         .build()
         .map_err(|e| ConnectError::Pool {
             backend,
@@ -409,12 +544,15 @@ where
         })
 }
 
-/// Opens one SQLite connection and sets its pragmas.
-async fn establish_sqlite(path: String) -> diesel::ConnectionResult<SqliteConn> {
+/// Opens one SQLite connection and sets its pragmas; `busy_ms` is how long it waits for a
+/// lock held by another process before answering "database is locked".
+async fn establish_sqlite(path: String, busy_ms: u128) -> diesel::ConnectionResult<SqliteConn> {
     let mut conn = SqliteConn::establish(&path).await?;
-    conn.batch_execute(SQLITE_PRAGMAS)
-        .await
-        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {busy_ms}; {SQLITE_PRAGMAS}"
+    ))
+    .await
+    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
 }
 
@@ -480,12 +618,17 @@ impl<M: Manager> Leased<M>
 where
     M::Error: std::fmt::Display,
 {
-    /// Takes a connection; a pool failure is a storage failure.
+    /// Takes a connection; no connection within the timeout, or none that opens, is
+    /// `Unavailable`.
     pub(crate) async fn checkout(pool: &deadpool::managed::Pool<M>) -> Result<Self, Error> {
-        let object = pool
-            .get()
-            .await
-            .map_err(|e| Error::Repo(RepoError::Storage(format!("database pool: {e}"))))?;
+        use deadpool::managed::PoolError as P;
+        let object = pool.get().await.map_err(|e| {
+            let text = format!("database pool: {e}");
+            Error::Repo(match e {
+                P::Timeout(_) | P::Backend(_) => RepoError::Unavailable(text),
+                _ => RepoError::Storage(text),
+            })
+        })?;
         Ok(Self {
             object: Some(object),
         })

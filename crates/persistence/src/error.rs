@@ -29,12 +29,42 @@ impl From<RepoError> for Error {
 }
 
 impl Error {
-    /// The port's error: unclassified database errors are storage failures.
+    /// The port's error: a lost connection or a database locked by another process is
+    /// `Unavailable` (temporary); other database errors are storage failures.
     pub(crate) fn into_repo(self) -> RepoError {
         match self {
             Self::Repo(e) => e,
+            Self::Diesel(e) if is_unavailable(&e) => RepoError::Unavailable(e.to_string()),
             Self::Diesel(e) => RepoError::Storage(e.to_string()),
         }
+    }
+}
+
+/// Whether `e` says the database could not be reached rather than refused the statement:
+/// the connection broke or closed (PostgreSQL restarting or cut off), or SQLite's lock was
+/// held by another process past `busy_timeout`.
+fn is_unavailable(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection,
+            _,
+        )
+        | DieselError::BrokenTransactionManager => true,
+        DieselError::DatabaseError(_, info) => {
+            let message = info.message();
+            [
+                // SQLITE_BUSY and SQLITE_LOCKED.
+                "database is locked",
+                "database table is locked",
+                // PostgreSQL 57P01-57P03: shut down or starting up.
+                "terminating connection due to administrator command",
+                "the database system is shutting down",
+                "the database system is starting up",
+            ]
+            .iter()
+            .any(|m| message.contains(m))
+        }
+        _ => false,
     }
 }
 

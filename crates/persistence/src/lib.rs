@@ -35,4 +35,4 @@ mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use db::{ConnectError, Db};
+pub use db::{ConnectError, Db, DbOptions};

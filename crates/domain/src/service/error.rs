@@ -45,6 +45,7 @@ pub enum Conflict {
 enum Refusal {
     NotFound(Missing),
     Conflict(Conflict),
+    Unavailable(RepoError),
     Failed(RepoError),
 }
 
@@ -55,6 +56,7 @@ impl From<RepoError> for Refusal {
             RepoError::Duplicate(what) => Self::Conflict(Conflict::Duplicate(what)),
             RepoError::InUse(what) => Self::Conflict(Conflict::InUse(what)),
             RepoError::NotFound(what) => Self::NotFound(what),
+            RepoError::Unavailable(_) => Self::Unavailable(e),
             RepoError::Storage(_) => Self::Failed(e),
         }
     }
@@ -70,6 +72,10 @@ pub enum ReadError {
     /// The caller may not do this (403). Deliberately says nothing more.
     #[error("access denied")]
     Forbidden,
+    /// The database is unreachable or did not answer in time (503 with `Retry-After`); the
+    /// cause is for logs only.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] RepoError),
     /// The store failed (500); the cause is for logs only.
     #[error("the store failed")]
     Storage(#[source] RepoError),
@@ -86,6 +92,7 @@ impl From<RepoError> for ReadError {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::NotFound(what) => Self::NotFound(what),
+            RepoError::Unavailable(_) => Self::Unavailable(e),
             other => Self::Storage(other),
         }
     }
@@ -116,6 +123,10 @@ pub enum ProcessError {
     /// The caller may not do this (403). Deliberately says nothing more.
     #[error("access denied")]
     Forbidden,
+    /// The database is unreachable or did not answer in time (503 with `Retry-After`); the
+    /// cause is for logs only.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] RepoError),
     /// The store failed (500); the cause is for logs only.
     #[error("the store failed")]
     Storage(#[source] RepoError),
@@ -142,6 +153,7 @@ impl From<RepoError> for ProcessError {
         match Refusal::from(e) {
             Refusal::NotFound(what) => Self::NotFound(what),
             Refusal::Conflict(c) => Self::Conflict(c),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
             Refusal::Failed(e) => Self::Storage(e),
         }
     }
@@ -153,6 +165,7 @@ impl From<ReadError> for ProcessError {
         match e {
             ReadError::NotFound(what) => Self::NotFound(what),
             ReadError::Forbidden => Self::Forbidden,
+            ReadError::Unavailable(e) => Self::Unavailable(e),
             ReadError::Storage(e) => Self::Storage(e),
         }
     }
@@ -173,6 +186,10 @@ pub enum CatalogError {
     /// The caller may not do this (403).
     #[error("access denied")]
     Forbidden,
+    /// The database is unreachable or did not answer in time (503 with `Retry-After`); the
+    /// cause is for logs only.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] RepoError),
     /// The store failed (500); the cause is for logs only.
     #[error("the store failed")]
     Storage(#[source] RepoError),
@@ -189,6 +206,7 @@ impl From<RepoError> for CatalogError {
         match Refusal::from(e) {
             Refusal::NotFound(what) => Self::NotFound(what),
             Refusal::Conflict(c) => Self::Conflict(c),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
             Refusal::Failed(e) => Self::Storage(e),
         }
     }
@@ -209,6 +227,10 @@ pub enum DirectoryError {
     /// The viewer sees the row but may not change it, or names someone else (403).
     #[error("access denied")]
     Forbidden,
+    /// The database is unreachable or did not answer in time (503 with `Retry-After`); the
+    /// cause is for logs only.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] RepoError),
     /// The store failed (500); the cause is for logs only.
     #[error("the store failed")]
     Storage(#[source] RepoError),
@@ -225,6 +247,7 @@ impl From<RepoError> for DirectoryError {
         match Refusal::from(e) {
             Refusal::NotFound(what) => Self::NotFound(what),
             Refusal::Conflict(c) => Self::Conflict(c),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
             Refusal::Failed(e) => Self::Storage(e),
         }
     }
@@ -242,6 +265,10 @@ pub enum AuditError {
     /// The caller may not record events (403).
     #[error("access denied")]
     Forbidden,
+    /// The database is unreachable or did not answer in time (503 with `Retry-After`); the
+    /// cause is for logs only.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] RepoError),
     /// The store failed (500); the cause is for logs only.
     #[error("the store failed")]
     Storage(#[source] RepoError),
@@ -259,6 +286,7 @@ impl From<RepoError> for AuditError {
         match Refusal::from(e) {
             Refusal::Conflict(c) => Self::Conflict(c),
             Refusal::NotFound(what) => Self::Storage(RepoError::NotFound(what)),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
             Refusal::Failed(e) => Self::Storage(e),
         }
     }
