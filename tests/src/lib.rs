@@ -65,6 +65,10 @@ impl Answer {
     }
 }
 
+/// The audit key of the end-to-end tests (32 bytes, base64), so that no test writes
+/// `data/audit.key`.
+pub const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
+
 impl TestApp {
     /// Starts the service on `backend`; `None` (after saying so on stderr) for PostgreSQL
     /// when `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
@@ -91,6 +95,7 @@ impl TestApp {
             ("DATABASE_URL", scratch.url()),
             ("DATABASE_POOL_SIZE", "8"),
             ("MAIL_DIR", mail_dir.as_str()),
+            ("AUDIT_KEY", TEST_AUDIT_KEY),
         ];
         pairs.extend_from_slice(extra);
         let config = Config::load(&Source::from_pairs(pairs)).expect("test configuration is valid");

@@ -1,6 +1,8 @@
 //! The `app` binary's library half: configuration and wiring, so that end-to-end tests start
 //! exactly what `cargo run` starts.
 
+pub mod audit_cli;
+pub mod audit_keys;
 pub mod config;
 pub mod jobs;
 pub mod logging;
@@ -35,6 +37,10 @@ pub enum StartError {
     /// Authentication cannot be set up (`AUTH_TOKENS_FILE`, the OIDC client).
     #[error("{0}")]
     Auth(String),
+    /// The audit keys are missing or cannot be read (`AUDIT_KEY`, `AUDIT_KEY_FILE`,
+    /// `AUDIT_OLD_KEYS_FILE`).
+    #[error("{0}")]
+    AuditKeys(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -50,6 +56,14 @@ pub async fn open_database(config: &Config) -> Result<Db, StartError> {
     let db = Db::connect(&config.database_url, config.pool_size).await?;
     db.migrate().await?;
     Ok(db)
+}
+
+/// Loads the audit keys (see [`audit_keys::load`]), then opens and migrates the database,
+/// chaining audit rows under them.
+pub async fn open_audited_database(config: &Config) -> Result<Db, StartError> {
+    let may_generate = config.auth.mode == pas_http::authn::AuthMode::Off;
+    let keys = audit_keys::load(&config.audit_keys, may_generate).map_err(StartError::AuditKeys)?;
+    Ok(open_database(config).await?.with_audit_keys(keys))
 }
 
 /// The mail adapter: the renderer (matrix and templates) and the transport.
@@ -170,7 +184,7 @@ pub enum Signals {
 /// Opens the database, migrates it, and serves the API until stopped.
 pub async fn start(config: &Config, signals: Signals) -> Result<Running, StartError> {
     let mail = Mail::from_config(config)?;
-    let db = open_database(config).await?;
+    let db = open_audited_database(config).await?;
     tracing::info!(backend = db.backend_name(), "database ready");
     serve(config, &db, &mail, signals)
 }

@@ -242,6 +242,8 @@ pub struct Db {
     target: std::sync::Arc<str>,
     /// Words that must not appear in messages (the password).
     secrets: std::sync::Arc<[String]>,
+    /// The keys of the audit chain ([`Db::with_audit_keys`]); without them appends fail.
+    pub(crate) audit_keys: Option<std::sync::Arc<pas_domain::audit::AuditKeys>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -294,6 +296,7 @@ impl Db {
             sqlite_writer: std::sync::Arc::default(),
             target,
             secrets,
+            audit_keys: None,
         };
         db.ping().await.map_err(|e| ConnectError::Unreachable {
             backend: db.backend_name(),
@@ -360,6 +363,14 @@ impl Db {
             "database schema is up to date"
         );
         Ok(())
+    }
+
+    /// This database, chaining audit rows under `keys` (the current key signs, retired keys
+    /// verify; PRODUCT.md section 11).
+    #[must_use]
+    pub fn with_audit_keys(mut self, keys: pas_domain::audit::AuditKeys) -> Self {
+        self.audit_keys = Some(std::sync::Arc::new(keys));
+        self
     }
 
     /// One round trip to the database (`GET /ready`).

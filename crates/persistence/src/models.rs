@@ -331,6 +331,7 @@ pub(crate) struct AuditRow {
     pub container_id: Option<String>,
     pub method: Option<String>,
     pub client_app_name: Option<String>,
+    pub key_id: Option<String>,
 }
 
 impl AuditRow {
@@ -356,6 +357,7 @@ impl AuditRow {
             container_id: ev.container_id.clone(),
             method: ev.method.clone(),
             client_app_name: ev.client_app_name.clone(),
+            key_id: e.key_id.clone(),
         }
     }
 
@@ -382,6 +384,7 @@ impl AuditRow {
             sequence: self.sequence,
             previous_hash: self.previous_hash,
             hash: self.hash,
+            key_id: self.key_id,
         })
     }
 }

@@ -274,6 +274,12 @@ const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "get",
         "/api/v1/processes/{processId}/audit-trail",
     ),
+    (
+        "getAuditCheckpoint",
+        "auditing-controller",
+        "get",
+        "/api/v1/audit-checkpoint",
+    ),
     ("health", "health", "get", "/health"),
     ("ready", "health", "get", "/ready"),
 ];
