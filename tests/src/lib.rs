@@ -24,6 +24,8 @@ pub struct TestApp {
     client: reqwest::Client,
     running: Option<Running>,
     config: Config,
+    /// The configuration's variables, for [`TestApp::reconfigure`].
+    pairs: Vec<(String, String)>,
     _scratch: ScratchDatabase,
 }
 
@@ -98,6 +100,10 @@ impl TestApp {
             ("AUDIT_KEY", TEST_AUDIT_KEY),
         ];
         pairs.extend_from_slice(extra);
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let config = Config::load(&Source::from_pairs(pairs)).expect("test configuration is valid");
         let running = pas_app::start(&config, Signals::Ignore)
             .await
@@ -107,6 +113,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             running: Some(running),
             config,
+            pairs: owned,
             _scratch: scratch,
         })
     }
@@ -123,6 +130,19 @@ impl TestApp {
             .expect("the service restarts");
         self.root = format!("http://{}", running.addr);
         self.running = Some(running);
+    }
+
+    /// Restarts the service on the same database with `extra` variables set over the
+    /// current ones (a key rotation, say).
+    pub async fn reconfigure(&mut self, extra: &[(&str, &str)]) {
+        for (k, v) in extra {
+            self.pairs.retain(|(key, _)| key != k);
+            self.pairs.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let pairs = self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        self.config =
+            Config::load(&Source::from_pairs(pairs)).expect("test configuration is valid");
+        self.restart().await;
     }
 
     /// The configuration the service runs with.
