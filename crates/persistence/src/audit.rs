@@ -407,3 +407,176 @@ impl Db {
         self.audit_keys.as_deref()
     }
 }
+
+/// The keying migration on a database with rows from before it (SQLite always, PostgreSQL
+/// when `TEST_DATABASE_URL` is set).
+#[cfg(all(test, feature = "testing"))]
+#[allow(clippy::unwrap_used)]
+mod keying_migration {
+    use deadpool::managed::Object;
+    use diesel::migration::MigrationSource;
+    use diesel_async::AsyncMigrationHarness;
+    use diesel_migrations::MigrationHarness;
+    use pas_domain::audit::{AuditKey, BreakKind, unkeyed_hash};
+    use pas_domain::ids::AuditEventId;
+    use pas_domain::status::EventType;
+
+    use super::*;
+    use crate::db::{PG_MIGRATIONS, Pools, SQLITE_MIGRATIONS};
+    use crate::testing::ScratchDatabase;
+
+    const KEYING: &str = "2026-11-27-000001_keyed_audit";
+
+    /// Applies the migrations from before keying only.
+    async fn migrate_before_keying(db: &Db) {
+        fn before<DB: diesel::backend::Backend>(
+            source: &impl MigrationSource<DB>,
+        ) -> Vec<Box<dyn diesel::migration::Migration<DB>>> {
+            source
+                .migrations()
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.name().to_string().as_str() < KEYING)
+                .collect()
+        }
+        match &db.pools {
+            Pools::Sqlite(pool) => {
+                let conn = Object::take(pool.get().await.unwrap());
+                tokio::task::spawn_blocking(move || {
+                    let mut h = AsyncMigrationHarness::new(conn);
+                    h.applied_migrations().unwrap();
+                    for m in before(&SQLITE_MIGRATIONS) {
+                        h.run_migration(m.as_ref()).unwrap();
+                    }
+                })
+                .await
+                .unwrap();
+            }
+            Pools::Postgres(pool) => {
+                let conn = Object::take(pool.get().await.unwrap());
+                tokio::task::spawn_blocking(move || {
+                    let mut h = AsyncMigrationHarness::new(conn);
+                    h.applied_migrations().unwrap();
+                    for m in before(&PG_MIGRATIONS) {
+                        h.run_migration(m.as_ref()).unwrap();
+                    }
+                })
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    fn legacy_event(process: ProcessId, n: u128) -> NewAuditEvent {
+        NewAuditEvent {
+            id: AuditEventId::from_uuid(uuid::Uuid::from_u128(n)),
+            created_at: time::macros::datetime!(2025-06-01 10:00 UTC),
+            event_type: EventType::ProcessGetone,
+            event_origin: None,
+            creator: Some("legacy".into()),
+            document_id: None,
+            signer_id: None,
+            customer_personal_code: None,
+            note: Some(format!("row {n}")),
+            process_id: Some(process),
+            ip_address: None,
+            container_id: None,
+            method: None,
+            client_app_name: None,
+        }
+    }
+
+    async fn sql(db: &Db, statement: String) {
+        with_db!(db, None, async |conn| {
+            diesel::sql_query(statement.clone()).execute(conn).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    async fn legacy_rows_verify_as_the_unkeyed_prefix_only(scratch: ScratchDatabase) {
+        let keys = AuditKeys::new(AuditKey::new(vec![5; 32]).unwrap(), vec![]);
+        let db = Db::connect(scratch.url(), 2)
+            .await
+            .unwrap()
+            .with_audit_keys(keys);
+        migrate_before_keying(&db).await;
+        // Three rows written by the service before keying: plain SHA-256, no key id.
+        let process = ProcessId::from_uuid(uuid::Uuid::from_u128(77));
+        let mut previous: Option<String> = None;
+        for n in 0..3_u128 {
+            let event = legacy_event(process, n + 1);
+            let hash = unkeyed_hash(previous.as_deref(), &event);
+            let prev = previous
+                .as_ref()
+                .map_or("NULL".into(), |p| format!("'{p}'"));
+            sql(
+                &db,
+                format!(
+                    "INSERT INTO audit_events (id, chain_key, sequence, previous_hash, hash, created_at, \
+                     event_type, creator, note, process_id) VALUES ('{}', '{process}', {n}, {prev}, \
+                     '{hash}', '2025-06-01 10:00:00', 'PROCESS_GETONE', 'legacy', 'row {}', '{process}')",
+                    event.id,
+                    n + 1
+                ),
+            )
+            .await;
+            previous = Some(hash);
+        }
+        db.migrate().await.unwrap();
+        let stored = db.stored_chain(&process.to_string()).await.unwrap();
+        let head = stored.head.clone().unwrap();
+        assert_eq!((head.length, head.unkeyed_length), (3, 3));
+        assert_eq!(head.hash, previous);
+        let trail = db.trail(process).await.unwrap();
+        assert!(
+            trail.valid,
+            "{:?} at {:?}",
+            trail.break_kind, trail.broken_at
+        );
+        // New rows are keyed and continue the chain.
+        let appended = db.append(&legacy_event(process, 4)).await.unwrap();
+        assert_eq!(appended.sequence, 3);
+        assert!(appended.key_id.is_some());
+        assert!(db.trail(process).await.unwrap().valid);
+        // A plain SHA-256 row after the recorded prefix is a break, even with a correct hash.
+        let forged = unkeyed_hash(previous.as_deref(), &appended.event);
+        sql(
+            &db,
+            format!(
+                "UPDATE audit_events SET hash = '{forged}', key_id = NULL WHERE id = '{}'",
+                appended.event.id
+            ),
+        )
+        .await;
+        sql(
+            &db,
+            format!("UPDATE audit_chains SET head_hash = '{forged}' WHERE chain_key = '{process}'"),
+        )
+        .await;
+        let trail = db.trail(process).await.unwrap();
+        assert_eq!(
+            (trail.broken_at, trail.break_kind),
+            (Some(3), Some(BreakKind::Unkeyed))
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        legacy_rows_verify_as_the_unkeyed_prefix_only(ScratchDatabase::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                legacy_rows_verify_as_the_unkeyed_prefix_only(
+                    ScratchDatabase::postgres(&url).await,
+                )
+                .await;
+            }
+            _ => eprintln!("TEST_DATABASE_URL unset: skipping the PostgreSQL half"),
+        }
+    }
+}

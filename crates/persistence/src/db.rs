@@ -166,8 +166,9 @@ async fn begin(conn: &mut impl Conn, tx: Tx) -> Result<(), Error> {
     Ok(())
 }
 
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub(crate) const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../../migrations/sqlite");
 
 /// Set on every SQLite connection: foreign keys are off by default in SQLite; writers wait
 /// up to 5 s for the write lock; WAL lets readers run beside the one writer.
