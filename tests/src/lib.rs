@@ -24,6 +24,8 @@ pub struct TestApp {
     client: reqwest::Client,
     running: Option<Running>,
     config: Config,
+    /// The configuration's variables, for [`TestApp::reconfigure`].
+    pairs: Vec<(String, String)>,
     _scratch: ScratchDatabase,
 }
 
@@ -81,6 +83,10 @@ pub async fn start_ready(config: &Config) -> Running {
     running
 }
 
+/// The audit key of the end-to-end tests (32 bytes, base64), so that no test writes
+/// `data/audit.key`.
+pub const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
+
 impl TestApp {
     /// Starts the service on `backend`; `None` (after saying so on stderr) for PostgreSQL
     /// when `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
@@ -107,8 +113,13 @@ impl TestApp {
             ("DATABASE_URL", scratch.url()),
             ("DATABASE_POOL_SIZE", "8"),
             ("MAIL_DIR", mail_dir.as_str()),
+            ("AUDIT_KEY", TEST_AUDIT_KEY),
         ];
         pairs.extend_from_slice(extra);
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let config = Config::load(&Source::from_pairs(pairs)).expect("test configuration is valid");
         let running = start_ready(&config).await;
         Some(Self {
@@ -116,6 +127,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             running: Some(running),
             config,
+            pairs: owned,
             _scratch: scratch,
         })
     }
@@ -130,6 +142,19 @@ impl TestApp {
         let running = start_ready(&self.config).await;
         self.root = format!("http://{}", running.addr);
         self.running = Some(running);
+    }
+
+    /// Restarts the service on the same database with `extra` variables set over the
+    /// current ones (a key rotation, say).
+    pub async fn reconfigure(&mut self, extra: &[(&str, &str)]) {
+        for (k, v) in extra {
+            self.pairs.retain(|(key, _)| key != k);
+            self.pairs.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let pairs = self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        self.config =
+            Config::load(&Source::from_pairs(pairs)).expect("test configuration is valid");
+        self.restart().await;
     }
 
     /// The configuration the service runs with.

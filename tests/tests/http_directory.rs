@@ -281,10 +281,14 @@ both!(
             .map(String::as_str)
             .collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["brokenAt", "events", "processId", "valid"]);
+        assert_eq!(
+            keys,
+            ["breakReason", "brokenAt", "events", "processId", "valid"]
+        );
         assert_eq!(trail.body["processId"], pid);
         assert_eq!(trail.body["valid"], true);
         assert_eq!(trail.body["brokenAt"], Value::Null);
+        assert_eq!(trail.body["breakReason"], Value::Null);
         assert!(!trail.body["events"].as_array().unwrap().is_empty());
         app.stop().await;
     }

@@ -93,6 +93,30 @@ pub struct Config {
     /// who they are (PRODUCT.md section 10). The tokens file is read by
     /// `pas_http::authn::Authenticator::new`, not here.
     pub auth: AuthSettings,
+    /// `AUDIT_KEY`, `AUDIT_KEY_FILE`, `AUDIT_OLD_KEYS_FILE`: where the keys of the audit
+    /// chain come from (read by [`crate::audit_keys::load`]).
+    pub audit_keys: AuditKeySettings,
+}
+
+/// Where the audit chain's keys come from (PRODUCT.md section 11). `Debug` never shows a key.
+#[derive(Clone, Default)]
+pub struct AuditKeySettings {
+    /// `AUDIT_KEY`, decoded (at least 32 bytes).
+    pub key: Option<Vec<u8>>,
+    /// `AUDIT_KEY_FILE`: a file holding the key in base64.
+    pub key_file: Option<PathBuf>,
+    /// `AUDIT_OLD_KEYS_FILE`: retired keys, one base64 key a line; they verify, never sign.
+    pub old_keys_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for AuditKeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditKeySettings")
+            .field("key", &self.key.as_ref().map(|_| "***"))
+            .field("key_file", &self.key_file)
+            .field("old_keys_file", &self.old_keys_file)
+            .finish()
+    }
 }
 
 /// Where values come from: the environment wins over the file.
@@ -297,6 +321,7 @@ impl Config {
             return Err(bad("AUTH_FAILURES_PER_MINUTE", "must be at least 1"));
         }
         let auth = parse_auth(src, bind)?;
+        let audit_keys = parse_audit_keys(src)?;
         Ok(Self {
             bind,
             database_url,
@@ -325,6 +350,7 @@ impl Config {
             audit_reads,
             auth_failures_per_minute,
             auth,
+            audit_keys,
         })
     }
 
@@ -455,6 +481,25 @@ fn claim_path(variable: &'static str, raw: &str) -> Result<String, ConfigError> 
         ));
     }
     Ok(raw.to_owned())
+}
+
+fn parse_audit_keys(src: &Source) -> Result<AuditKeySettings, ConfigError> {
+    let key = match src.get("AUDIT_KEY") {
+        None => None,
+        Some(raw) => Some(crate::audit_keys::decode(raw).map_err(|m| bad("AUDIT_KEY", m))?),
+    };
+    let key_file = src.get("AUDIT_KEY_FILE").map(PathBuf::from);
+    if key.is_some() && key_file.is_some() {
+        return Err(bad(
+            "AUDIT_KEY_FILE",
+            "set AUDIT_KEY or AUDIT_KEY_FILE, not both",
+        ));
+    }
+    Ok(AuditKeySettings {
+        key,
+        key_file,
+        old_keys_file: src.get("AUDIT_OLD_KEYS_FILE").map(PathBuf::from),
+    })
 }
 
 fn parse_audit_reads(raw: &str) -> Result<pas_domain::service::ReadAudit, ConfigError> {

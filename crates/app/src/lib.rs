@@ -1,6 +1,8 @@
 //! The `app` binary's library half: configuration and wiring, so that end-to-end tests start
 //! exactly what `cargo run` starts.
 
+pub mod audit_cli;
+pub mod audit_keys;
 pub mod config;
 pub mod jobs;
 pub mod logging;
@@ -39,6 +41,10 @@ pub enum StartError {
     /// SIGTERM and SIGINT could not be listened to.
     #[error("cannot listen to SIGTERM and SIGINT: {0}")]
     Signals(std::io::Error),
+    /// The audit keys are missing or cannot be read (`AUDIT_KEY`, `AUDIT_KEY_FILE`,
+    /// `AUDIT_OLD_KEYS_FILE`).
+    #[error("{0}")]
+    AuditKeys(String),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -63,6 +69,20 @@ fn db_options(config: &Config) -> DbOptions {
         pool_size: config.pool_size,
         timeout: config.database_timeout,
     }
+}
+
+/// The audit keys of the configuration (see [`audit_keys::load`]); a key is generated only
+/// with `AUTH_MODE=off`.
+fn load_audit_keys(config: &Config) -> Result<pas_domain::audit::AuditKeys, StartError> {
+    let may_generate = config.auth.mode == pas_http::authn::AuthMode::Off;
+    audit_keys::load(&config.audit_keys, may_generate).map_err(StartError::AuditKeys)
+}
+
+/// Loads the audit keys, then opens and migrates the database, chaining audit rows under
+/// them (`app audit verify|checkpoint`).
+pub async fn open_audited_database(config: &Config) -> Result<Db, StartError> {
+    let keys = load_audit_keys(config)?;
+    Ok(open_database(config).await?.with_audit_keys(keys))
 }
 
 /// The mail adapter: the renderer (matrix and templates) and the transport.
@@ -359,7 +379,8 @@ pub enum Signals {
 /// mail or auth setting, a port in use) still fails here, at once.
 pub async fn start(config: &Config, signals: Signals) -> Result<Running, StartError> {
     let mail = Mail::from_config(config)?;
-    let db = Db::open(&config.database_url, db_options(config))?;
+    let keys = load_audit_keys(config)?;
+    let db = Db::open(&config.database_url, db_options(config))?.with_audit_keys(keys);
     serve(config, &db, &mail, signals)
 }
 

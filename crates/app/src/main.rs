@@ -1,18 +1,31 @@
-//! `app`: serves the API (default) or brings the database schema up to date (`app migrate`).
+//! `app`: serves the API (default), brings the database schema up to date (`app migrate`), or
+//! verifies and checkpoints the audit chains (`app audit …`, in `pas_app::audit_cli`).
 
 use std::process::ExitCode;
 
+use pas_app::audit_cli::{self, AuditCommand};
 use pas_app::config::{Config, Source};
 use pas_app::{Signals, logging};
 
-const USAGE: &str = "usage: app [migrate]\n  (no argument)  serve the API\n  migrate        run the database migrations and exit";
+const USAGE: &str = "usage: app [migrate | audit …]\n  (no argument)  serve the API\n  migrate        run the database migrations and exit";
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().cloned();
     if matches!(command.as_deref(), Some("-h" | "--help" | "help")) {
-        println!("{USAGE}");
+        println!("{USAGE}\n{}", audit_cli::USAGE);
         return ExitCode::SUCCESS;
     }
+    let audit = match command.as_deref() {
+        Some("audit") => match AuditCommand::parse(&args[1..]) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let config = match Source::from_env().and_then(|s| Config::load(&s)) {
         Ok(c) => c,
         Err(e) => {
@@ -42,6 +55,10 @@ fn main() -> ExitCode {
                 tracing::info!("stopped");
                 Ok(())
             }
+            Some("audit") => match &audit {
+                Some(c) if audit_cli::run(&config, c).await? => Ok(()),
+                _ => Err("audit verification failed".to_owned()),
+            },
             Some("migrate") => {
                 pas_app::open_database(&config)
                     .await
@@ -49,7 +66,10 @@ fn main() -> ExitCode {
                 tracing::info!("migrations applied");
                 Ok(())
             }
-            Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
+            Some(other) => Err(format!(
+                "unknown command {other:?}\n{USAGE}\n{}",
+                audit_cli::USAGE
+            )),
         }
     });
     // Whatever still runs (an abandoned stop) must not hold the exit.

@@ -39,6 +39,8 @@ impl App {
         let child = Command::new(env!("CARGO_BIN_EXE_app"))
             .env_clear()
             .env("APP_BIND", format!("127.0.0.1:{port}"))
+            // A key of the test's own: no `data/audit.key` is generated in the source tree.
+            .env("AUDIT_KEY", "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==")
             .env("DATABASE_URL", database_url)
             .env("DATABASE_POOL_SIZE", "8")
             .env("SMTP_URL", smtp_url)

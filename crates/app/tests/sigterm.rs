@@ -53,6 +53,8 @@ fn spawn(database_url: &str, port: u16, dir: &std::path::Path, log: &str) -> Chi
     Command::new(env!("CARGO_BIN_EXE_app"))
         .env_clear()
         .env("APP_BIND", format!("127.0.0.1:{port}"))
+        // A key of the test's own: no `data/audit.key` is generated in the source tree.
+        .env("AUDIT_KEY", "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==")
         .env("DATABASE_URL", database_url)
         .env("DATABASE_TIMEOUT_MS", "10000")
         .env("SHUTDOWN_GRACE_SECONDS", GRACE_SECONDS.to_string())

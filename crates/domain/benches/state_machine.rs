@@ -12,7 +12,9 @@ use std::hint::black_box;
 mod support;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use pas_domain::audit::{AuditingEvent, NewAuditEvent, chain, verify_chain};
+use pas_domain::audit::{
+    AuditKey, AuditKeys, AuditingEvent, ChainHead, NewAuditEvent, chain, verify_chain,
+};
 use pas_domain::ids::AuditEventId;
 use pas_domain::prelude::*;
 use pas_domain::values::{CountryCode, PersonalCode};
@@ -214,17 +216,27 @@ fn audit_chain(len: u32) -> Vec<AuditingEvent> {
             method: Some("signProcessStep".to_owned()),
             client_app_name: Some("curl/8".to_owned()),
         };
-        let row = chain(rows.last(), event);
+        let head = rows
+            .last()
+            .map(|r| ChainHead::after(r, 0))
+            .unwrap_or_default();
+        let row = chain(&bench_keys(), &head, event);
         rows.push(row);
     }
     rows
 }
 
+fn bench_keys() -> AuditKeys {
+    AuditKeys::new(AuditKey::new(vec![1; 32]).expect("32 bytes"), vec![])
+}
+
 fn bench_audit(c: &mut Criterion) {
     let rows = audit_chain(1000);
-    assert_eq!(verify_chain(&rows), None);
+    let keys = bench_keys();
+    let head = rows.last().map(|r| ChainHead::after(r, 0));
+    assert_eq!(verify_chain(&keys, &rows, head.as_ref(), true), None);
     c.bench_function("verify_chain_1000", |b| {
-        b.iter(|| verify_chain(black_box(&rows)));
+        b.iter(|| verify_chain(&keys, black_box(&rows), head.as_ref(), true));
     });
 }
 

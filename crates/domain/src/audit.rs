@@ -1,6 +1,8 @@
-//! The audit trail (PRODUCT.md section 8): events with the caller's details, and the
-//! per-process SHA-256 hash chain that makes a changed, removed or reordered row detectable.
+//! The audit trail (PRODUCT.md sections 8 and 11): events with the caller's details, and the
+//! per-process keyed hash chain (HMAC-SHA256) that makes a changed, removed, reordered or
+//! truncated row detectable. Keys come in as values ([`AuditKeys`]); this module does no I/O.
 
+use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -148,8 +150,90 @@ pub struct AuditingEvent {
     pub sequence: i64,
     /// Hash of the previous event of the chain.
     pub previous_hash: Option<String>,
-    /// SHA-256 (hex) of the previous hash and this event's canonical form.
+    /// HMAC-SHA256 (hex) under the key `key_id` of the previous hash and this event's
+    /// canonical form ([`keyed_hash`]); for a row written before keying (`key_id` `None`),
+    /// plain SHA-256 ([`unkeyed_hash`]).
     pub hash: String,
+    /// The id of the key the hash was made with ([`AuditKey::id`]); `None` for rows written
+    /// before keying.
+    pub key_id: Option<String>,
+}
+
+/// Shortest accepted audit key, in bytes.
+pub const MIN_KEY_BYTES: usize = 32;
+
+/// An audit key shorter than [`MIN_KEY_BYTES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an audit key must have at least {MIN_KEY_BYTES} bytes (this one has {0})")]
+pub struct ShortKey(pub usize);
+
+/// A secret key of the audit chain and its id. `Debug` shows the id only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditKey {
+    id: String,
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditKey {
+    /// The key `secret` (at least [`MIN_KEY_BYTES`] bytes). Its id is the first 8 hex
+    /// digits of the SHA-256 of the secret: short, stable, and it reveals nothing useful.
+    ///
+    /// ```
+    /// use pas_domain::audit::AuditKey;
+    /// let key = AuditKey::new(vec![7; 32]).unwrap();
+    /// assert_eq!(key.id().len(), 8);
+    /// assert!(AuditKey::new(vec![7; 31]).is_err());
+    /// ```
+    pub fn new(secret: Vec<u8>) -> Result<Self, ShortKey> {
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(ShortKey(secret.len()));
+        }
+        let digest = hex::encode(Sha256::digest(&secret));
+        Ok(Self {
+            id: digest[..8].to_owned(),
+            secret,
+        })
+    }
+
+    /// The key's id, stored on every row it hashed.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The keys of the audit chain: the current one signs new rows; retired ones
+/// (`AUDIT_OLD_KEYS_FILE`) only verify the rows they hashed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditKeys {
+    current: AuditKey,
+    retired: Vec<AuditKey>,
+}
+
+impl AuditKeys {
+    /// `current` signs; `retired` keys verify only.
+    pub fn new(current: AuditKey, retired: Vec<AuditKey>) -> Self {
+        Self { current, retired }
+    }
+
+    /// The signing key.
+    pub fn current(&self) -> &AuditKey {
+        &self.current
+    }
+
+    /// The key with the id `id`, current or retired.
+    pub fn find(&self, id: &str) -> Option<&AuditKey> {
+        std::iter::once(&self.current)
+            .chain(&self.retired)
+            .find(|k| k.id == id)
+    }
 }
 
 /// The canonical form hashed: the event's JSON with fields in declaration order.
@@ -157,27 +241,43 @@ pub fn canonical(event: &NewAuditEvent) -> String {
     serde_json::to_string(event).unwrap_or_default()
 }
 
-/// The hash of `event` chained after `previous`.
+/// The hash of `event` chained after `previous`, under `key`: HMAC-SHA256 over the previous
+/// hash, a newline and the canonical form, in hex.
 ///
 /// ```
-/// use pas_domain::audit::{chain_hash, verify_chain, AuditingEvent, NewAuditEvent};
-/// # use pas_domain::{ids::AuditEventId, status::EventType};
+/// use pas_domain::audit::{chain, verify_chain, AuditKey, AuditKeys, ChainHead, BreakKind};
+/// # use pas_domain::{audit::NewAuditEvent, ids::AuditEventId, status::EventType};
 /// # let event = |n: u128| NewAuditEvent { id: AuditEventId::from_uuid(uuid::Uuid::from_u128(n)),
 /// #     created_at: time::macros::datetime!(2026-01-01 0:00 UTC), event_type: EventType::ProcessStarted,
 /// #     event_origin: None, creator: None, document_id: None, signer_id: None, customer_personal_code: None,
 /// #     note: None, process_id: None, ip_address: None, container_id: None, method: None, client_app_name: None };
-/// let first = chain_hash(None, &event(1));
-/// let second = chain_hash(Some(&first), &event(2));
-/// let rows = vec![
-///     AuditingEvent { event: event(1), sequence: 0, previous_hash: None, hash: first.clone() },
-///     AuditingEvent { event: event(2), sequence: 1, previous_hash: Some(first), hash: second },
-/// ];
-/// assert_eq!(verify_chain(&rows), None);
+/// let keys = AuditKeys::new(AuditKey::new(vec![1; 32]).unwrap(), vec![]);
+/// let mut head = ChainHead::default();
+/// let mut rows = Vec::new();
+/// for n in 1..=2 {
+///     let row = chain(&keys, &head, event(n));
+///     head = ChainHead::after(&row, 0);
+///     rows.push(row);
+/// }
+/// assert_eq!(verify_chain(&keys, &rows, Some(&head), false), None);
 /// let mut edited = rows.clone();
 /// edited[1].event.note = Some("changed".into());
-/// assert_eq!(verify_chain(&edited), Some(1));
+/// let broken = verify_chain(&keys, &edited, Some(&head), false).unwrap();
+/// assert_eq!((broken.position, broken.kind), (1, BreakKind::Altered));
 /// ```
-pub fn chain_hash(previous: Option<&str>, event: &NewAuditEvent) -> String {
+pub fn keyed_hash(key: &AuditKey, previous: Option<&str>, event: &NewAuditEvent) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.secret)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+    mac.update(previous.unwrap_or("").as_bytes());
+    mac.update(b"\n");
+    mac.update(canonical(event).as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// The hash of rows written before keying: plain SHA-256 over the previous hash, a newline
+/// and the canonical form. Such rows verify only within the unkeyed prefix of their chain
+/// ([`ChainHead::unkeyed_length`]).
+pub fn unkeyed_hash(previous: Option<&str>, event: &NewAuditEvent) -> String {
     let mut h = Sha256::new();
     h.update(previous.unwrap_or("").as_bytes());
     h.update(b"\n");
@@ -185,33 +285,141 @@ pub fn chain_hash(previous: Option<&str>, event: &NewAuditEvent) -> String {
     hex::encode(h.finalize())
 }
 
-/// Chains `event` after the chain's last row (or as the first).
-pub fn chain(last: Option<&AuditingEvent>, event: NewAuditEvent) -> AuditingEvent {
-    let previous_hash = last.map(|l| l.hash.clone());
-    let hash = chain_hash(previous_hash.as_deref(), &event);
-    AuditingEvent {
-        event,
-        sequence: last.map_or(0, |l| l.sequence + 1),
-        previous_hash,
-        hash,
+/// The stored head of a chain: how many rows it has, the hash of its last row, and how many
+/// of its first rows were written before keying (recorded once by the keying migration).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainHead {
+    /// Rows in the chain.
+    pub length: i64,
+    /// Hash of the last row; `None` for an empty chain.
+    pub hash: Option<String>,
+    /// Rows `0..unkeyed_length` may carry plain SHA-256 hashes.
+    pub unkeyed_length: i64,
+}
+
+impl ChainHead {
+    /// The head after `row`, for a chain whose unkeyed prefix is `unkeyed_length`.
+    pub fn after(row: &AuditingEvent, unkeyed_length: i64) -> Self {
+        Self {
+            length: row.sequence + 1,
+            hash: Some(row.hash.clone()),
+            unkeyed_length,
+        }
     }
 }
 
-/// The position of the first row whose hash does not hold (edited, removed, reordered or
-/// inserted), or `None` when the chain, oldest first, is intact.
-pub fn verify_chain(rows: &[AuditingEvent]) -> Option<usize> {
+/// Chains `event` after the chain's head under the current key of `keys`.
+pub fn chain(keys: &AuditKeys, head: &ChainHead, event: NewAuditEvent) -> AuditingEvent {
+    let key = keys.current();
+    let hash = keyed_hash(key, head.hash.as_deref(), &event);
+    AuditingEvent {
+        event,
+        sequence: head.length,
+        previous_hash: head.hash.clone(),
+        hash,
+        key_id: Some(key.id().to_owned()),
+    }
+}
+
+/// Why a chain does not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakKind {
+    /// A row's hash, position or link to its predecessor does not hold: it was edited, or
+    /// a row before it was removed, or rows were reordered or inserted.
+    Altered,
+    /// A row names a key id that is neither the current key nor a retired one.
+    UnknownKey,
+    /// A row without a key id after the chain's unkeyed prefix.
+    Unkeyed,
+    /// The stored head counts more rows than there are: the newest rows (or all of them)
+    /// were removed.
+    Truncated,
+    /// There are rows after the stored head, or the head's hash is not the last row's.
+    HeadMismatch,
+    /// The chain has rows but no stored head.
+    HeadMissing,
+    /// The process exists but its chain (rows and head) does not.
+    Missing,
+}
+
+impl BreakKind {
+    /// The kebab-case name used in answers and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Altered => "altered",
+            Self::UnknownKey => "unknown-key",
+            Self::Unkeyed => "unkeyed",
+            Self::Truncated => "truncated",
+            Self::HeadMismatch => "head-mismatch",
+            Self::HeadMissing => "head-missing",
+            Self::Missing => "missing",
+        }
+    }
+}
+
+impl std::fmt::Display for BreakKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where and why a chain breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The first position that does not hold (for a truncated chain: the first missing row).
+    pub position: usize,
+    /// Why.
+    pub kind: BreakKind,
+}
+
+/// Verifies a chain: `rows` oldest first, its stored `head` (`None` when there is none), and
+/// whether the chain must exist (its process exists: every process has a head from its
+/// creation). Answers the first break, or `None` when the chain holds.
+pub fn verify_chain(
+    keys: &AuditKeys,
+    rows: &[AuditingEvent],
+    head: Option<&ChainHead>,
+    must_exist: bool,
+) -> Option<ChainBreak> {
+    let at = |position, kind| Some(ChainBreak { position, kind });
+    let unkeyed_length = head.map_or(0, |h| h.unkeyed_length);
     let mut previous: Option<&str> = None;
     for (i, row) in rows.iter().enumerate() {
-        let position_ok = row.sequence == i64::try_from(i).unwrap_or(-1);
-        if !position_ok
-            || row.previous_hash.as_deref() != previous
-            || row.hash != chain_hash(previous, &row.event)
-        {
-            return Some(i);
+        let index = i64::try_from(i).unwrap_or(i64::MAX);
+        if row.sequence != index || row.previous_hash.as_deref() != previous {
+            return at(i, BreakKind::Altered);
+        }
+        let expected = match row.key_id.as_deref() {
+            Some(id) => match keys.find(id) {
+                Some(key) => keyed_hash(key, previous, &row.event),
+                None => return at(i, BreakKind::UnknownKey),
+            },
+            None if index < unkeyed_length => unkeyed_hash(previous, &row.event),
+            None => return at(i, BreakKind::Unkeyed),
+        };
+        if row.hash != expected {
+            return at(i, BreakKind::Altered);
         }
         previous = Some(&row.hash);
     }
-    None
+    let count = rows.len();
+    let Some(head) = head else {
+        return if count > 0 {
+            at(count, BreakKind::HeadMissing)
+        } else if must_exist {
+            at(0, BreakKind::Missing)
+        } else {
+            None
+        };
+    };
+    let length = usize::try_from(head.length).unwrap_or(0);
+    if length > count {
+        at(count, BreakKind::Truncated)
+    } else if length < count || head.hash.as_deref() != previous {
+        at(length.min(count.saturating_sub(1)), BreakKind::HeadMismatch)
+    } else {
+        None
+    }
 }
 
 /// `GET /processes/{id}/audit-trail`.
@@ -223,21 +431,94 @@ pub struct AuditTrail {
     pub valid: bool,
     /// First broken position, when not valid.
     pub broken_at: Option<usize>,
+    /// Why it breaks, when not valid.
+    pub break_kind: Option<BreakKind>,
     /// Events, oldest first.
     pub events: Vec<AuditingEvent>,
 }
 
 impl AuditTrail {
-    /// Verifies `events` (oldest first).
-    pub fn verify(process_id: ProcessId, events: Vec<AuditingEvent>) -> Self {
-        let broken_at = verify_chain(&events);
+    /// Verifies `events` (oldest first) against the chain's stored `head` (see
+    /// [`verify_chain`]; `process_exists`: the chain must exist).
+    pub fn verify(
+        keys: &AuditKeys,
+        process_id: ProcessId,
+        events: Vec<AuditingEvent>,
+        head: Option<&ChainHead>,
+        process_exists: bool,
+    ) -> Self {
+        let broken = verify_chain(keys, &events, head, process_exists);
         Self {
             process_id,
-            valid: broken_at.is_none(),
-            broken_at,
+            valid: broken.is_none(),
+            broken_at: broken.map(|b| b.position),
+            break_kind: broken.map(|b| b.kind),
             events,
         }
     }
+}
+
+/// One chain's line of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointChain {
+    /// The chain: its process id, or the nil UUID for events without a process.
+    pub chain_key: String,
+    /// Rows in the chain.
+    pub length: i64,
+    /// Hash of its last row.
+    pub head: String,
+}
+
+impl CheckpointChain {
+    /// The line the root covers: `chainKey length head` and a newline.
+    pub fn line(&self) -> String {
+        format!("{} {} {}\n", self.chain_key, self.length, self.head)
+    }
+}
+
+/// A checkpoint: every non-empty chain's length and head at one moment, and the root over
+/// them (SHA-256, hex, of the chains' lines sorted by chain key, concatenated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// When it was taken.
+    pub created_at: OffsetDateTime,
+    /// The chains, sorted by chain key.
+    pub chains: Vec<CheckpointChain>,
+    /// SHA-256 over the sorted lines.
+    pub root: String,
+}
+
+impl Checkpoint {
+    /// The checkpoint of `chains` (any order; empty chains are left out) at `created_at`.
+    ///
+    /// ```
+    /// use pas_domain::audit::{Checkpoint, CheckpointChain};
+    /// let chain = |k: &str| CheckpointChain { chain_key: k.into(), length: 1, head: "ab".into() };
+    /// let t = time::macros::datetime!(2026-01-01 0:00 UTC);
+    /// let a = Checkpoint::of(t, vec![chain("b"), chain("a")]);
+    /// let b = Checkpoint::of(t, vec![chain("a"), chain("b")]);
+    /// assert_eq!(a.root, b.root);
+    /// assert_eq!(a.chains[0].chain_key, "a");
+    /// ```
+    pub fn of(created_at: OffsetDateTime, mut chains: Vec<CheckpointChain>) -> Self {
+        chains.retain(|c| c.length > 0);
+        chains.sort_by(|a, b| a.chain_key.cmp(&b.chain_key));
+        let root = checkpoint_root(&chains);
+        Self {
+            created_at,
+            chains,
+            root,
+        }
+    }
+}
+
+/// SHA-256 (hex) over the lines of `chains` in the order given.
+pub fn checkpoint_root(chains: &[CheckpointChain]) -> String {
+    let mut h = Sha256::new();
+    for c in chains {
+        h.update(c.line().as_bytes());
+    }
+    hex::encode(h.finalize())
 }
 
 /// `GET /audit-events` filters.

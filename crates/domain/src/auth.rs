@@ -470,6 +470,8 @@ operations! {
     ListAuditEvents = "listAuditEvents": [Admin, User, Auditor];
     /// `GET /processes/{id}/audit-trail`.
     GetProcessAuditTrail = "getProcessAuditTrail": [Admin, User, Auditor];
+    /// `GET /audit-checkpoint`.
+    GetAuditCheckpoint = "getAuditCheckpoint": [Admin, Auditor];
     /// `GET /signer-tasks`.
     ListSignerTasks = "listSignerTasks": [Admin, Portal, Signer];
     /// `POST /process-step-signers/{id}/email`.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::{AuditFilter, AuditTrail, AuditingEvent, NewAuditEvent};
+use crate::audit::{AuditFilter, AuditTrail, AuditingEvent, CheckpointChain, NewAuditEvent};
 use crate::catalog::{DocumentAttribute, DocumentProfile};
 use crate::contact::{Contact, ContactFilter};
 use crate::events::Change;
@@ -206,6 +206,8 @@ pub trait AuditStore: Send + Sync {
     ) -> Result<Page<AuditingEvent>, RepoError>;
     /// Every event of a process, oldest first, with the verdict of the hash chain.
     async fn trail(&self, process: ProcessId) -> Result<AuditTrail, RepoError>;
+    /// The stored head (length and last hash) of every non-empty chain, for a checkpoint.
+    async fn chain_heads(&self) -> Result<Vec<CheckpointChain>, RepoError>;
 }
 
 /// Document profiles and attributes.

@@ -86,7 +86,8 @@ fn section10_an_auditor_reads_processes_and_the_audit_log_and_writes_nothing() {
             "listProcessesByStepSignerId",
             "listProcessesByDocumentId",
             "listAuditEvents",
-            "getProcessAuditTrail"
+            "getProcessAuditTrail",
+            "getAuditCheckpoint"
         ]
     );
 }

@@ -5,7 +5,10 @@
 
 mod support;
 
-use pas_domain::audit::{AuditingEvent, NewAuditEvent, chain, verify_chain};
+use pas_domain::audit::{
+    AuditKey, AuditKeys, AuditingEvent, BreakKind, ChainBreak, ChainHead, Checkpoint,
+    CheckpointChain, NewAuditEvent, chain, unkeyed_hash, verify_chain,
+};
 use pas_domain::ids::AuditEventId;
 use pas_domain::matching::is_person;
 use pas_domain::paging::{Direction, Page, PageRequest, ProcessSort, TaskSort};
@@ -219,34 +222,206 @@ fn audit_row(n: u128) -> NewAuditEvent {
     }
 }
 
-fn chain_of(n: u128) -> Vec<AuditingEvent> {
+fn key(byte: u8) -> AuditKey {
+    AuditKey::new(vec![byte; 32]).unwrap()
+}
+
+fn keys() -> AuditKeys {
+    AuditKeys::new(key(1), vec![])
+}
+
+/// `n` rows chained under `keys`' current key after `head`; answers them and the new head.
+fn extend(
+    keys: &AuditKeys,
+    head: ChainHead,
+    from: u128,
+    n: u128,
+) -> (Vec<AuditingEvent>, ChainHead) {
+    let mut head = head;
+    let mut rows = Vec::new();
+    for i in from..from + n {
+        let next = chain(keys, &head, audit_row(i));
+        head = ChainHead::after(&next, head.unkeyed_length);
+        rows.push(next);
+    }
+    (rows, head)
+}
+
+fn chain_of(n: u128) -> (Vec<AuditingEvent>, ChainHead) {
+    extend(&keys(), ChainHead::default(), 1, n)
+}
+
+fn broken(position: usize, kind: BreakKind) -> Option<ChainBreak> {
+    Some(ChainBreak { position, kind })
+}
+
+#[test]
+fn section8_an_intact_chain_verifies() {
+    let (rows, head) = chain_of(5);
+    assert_eq!(verify_chain(&keys(), &rows, Some(&head), true), None);
+    assert_eq!(
+        verify_chain(&keys(), &[], Some(&ChainHead::default()), true),
+        None
+    );
+    assert_eq!(verify_chain(&keys(), &[], None, false), None);
+}
+
+#[test]
+fn section8_an_edited_row_breaks_the_chain_at_its_position() {
+    let (mut rows, head) = chain_of(5);
+    rows[2].event.creator = Some("mallory".into());
+    assert_eq!(
+        verify_chain(&keys(), &rows, Some(&head), true),
+        broken(2, BreakKind::Altered)
+    );
+}
+
+#[test]
+fn section8_a_removed_or_reordered_row_breaks_the_chain() {
+    let (mut removed, head) = chain_of(5);
+    removed.remove(1);
+    assert_eq!(
+        verify_chain(&keys(), &removed, Some(&head), true),
+        broken(1, BreakKind::Altered)
+    );
+    let (mut swapped, head) = chain_of(5);
+    swapped.swap(3, 4);
+    assert_eq!(
+        verify_chain(&keys(), &swapped, Some(&head), true),
+        broken(3, BreakKind::Altered)
+    );
+}
+
+#[test]
+fn section11_rows_hashed_under_another_key_do_not_verify() {
+    let (rows, head) = chain_of(3);
+    // A forger with database access but not the key re-keys the chain with a key of their
+    // own: its id is unknown.
+    let forged = AuditKeys::new(key(9), vec![]);
+    let (forged_rows, forged_head) = extend(&forged, ChainHead::default(), 1, 3);
+    assert_eq!(
+        verify_chain(&keys(), &forged_rows, Some(&forged_head), true),
+        broken(0, BreakKind::UnknownKey)
+    );
+    // Keeping the real key id does not help: the HMAC does not match.
+    let mut relabelled = forged_rows.clone();
+    for r in &mut relabelled {
+        r.key_id = rows[0].key_id.clone();
+    }
+    assert_eq!(
+        verify_chain(&keys(), &relabelled, Some(&forged_head), true),
+        broken(0, BreakKind::Altered)
+    );
+    assert_eq!(verify_chain(&keys(), &rows, Some(&head), true), None);
+}
+
+#[test]
+fn section11_rows_under_a_retired_key_verify_after_rotation() {
+    let old = AuditKeys::new(key(1), vec![]);
+    let (mut rows, head) = extend(&old, ChainHead::default(), 1, 3);
+    let rotated = AuditKeys::new(key(2), vec![key(1)]);
+    let (more, head) = extend(&rotated, head, 4, 2);
+    rows.extend(more);
+    assert_ne!(rows[0].key_id, rows[4].key_id);
+    assert_eq!(verify_chain(&rotated, &rows, Some(&head), true), None);
+    // Without the retired key the old rows name an unknown key.
+    let forgotten = AuditKeys::new(key(2), vec![]);
+    assert_eq!(
+        verify_chain(&forgotten, &rows, Some(&head), true),
+        broken(0, BreakKind::UnknownKey)
+    );
+}
+
+/// A chain written before keying: plain SHA-256, no key id.
+fn unkeyed(n: u128) -> Vec<AuditingEvent> {
     let mut rows: Vec<AuditingEvent> = Vec::new();
     for i in 1..=n {
-        let next = chain(rows.last(), audit_row(i));
-        rows.push(next);
+        let previous = rows.last().map(|r| r.hash.clone());
+        let hash = unkeyed_hash(previous.as_deref(), &audit_row(i));
+        rows.push(AuditingEvent {
+            event: audit_row(i),
+            sequence: i64::try_from(i - 1).unwrap(),
+            previous_hash: previous,
+            hash,
+            key_id: None,
+        });
     }
     rows
 }
 
 #[test]
-fn section8_an_intact_chain_verifies() {
-    assert_eq!(verify_chain(&chain_of(5)), None);
-    assert_eq!(verify_chain(&[]), None);
+fn section11_unkeyed_rows_verify_only_within_the_recorded_prefix() {
+    let legacy = unkeyed(3);
+    let head = ChainHead::after(&legacy[2], 3);
+    assert_eq!(verify_chain(&keys(), &legacy, Some(&head), true), None);
+    // Keyed rows continue the chain.
+    let (more, head) = extend(&keys(), head, 4, 2);
+    let mut rows = legacy.clone();
+    rows.extend(more);
+    assert_eq!(verify_chain(&keys(), &rows, Some(&head), true), None);
+    // An attacker recomputing plain SHA-256 beyond the prefix is caught at the first such row.
+    let rewritten = unkeyed(5);
+    let head = ChainHead::after(&rewritten[4], 3);
+    assert_eq!(
+        verify_chain(&keys(), &rewritten, Some(&head), true),
+        broken(3, BreakKind::Unkeyed)
+    );
+    // A chain created after keying has no unkeyed prefix at all.
+    let head = ChainHead::after(&legacy[2], 0);
+    assert_eq!(
+        verify_chain(&keys(), &legacy, Some(&head), true),
+        broken(0, BreakKind::Unkeyed)
+    );
 }
 
 #[test]
-fn section8_an_edited_row_breaks_the_chain_at_its_position() {
-    let mut rows = chain_of(5);
-    rows[2].event.creator = Some("mallory".into());
-    assert_eq!(verify_chain(&rows), Some(2));
+fn section11_the_stored_head_reveals_truncation_and_deletion() {
+    let (rows, head) = chain_of(5);
+    assert_eq!(
+        verify_chain(&keys(), &rows[..3], Some(&head), true),
+        broken(3, BreakKind::Truncated)
+    );
+    assert_eq!(
+        verify_chain(&keys(), &[], Some(&head), true),
+        broken(0, BreakKind::Truncated)
+    );
+    // Head and rows gone while the process exists.
+    assert_eq!(
+        verify_chain(&keys(), &[], None, true),
+        broken(0, BreakKind::Missing)
+    );
+    // Rows without a head.
+    assert_eq!(
+        verify_chain(&keys(), &rows, None, true),
+        broken(5, BreakKind::HeadMissing)
+    );
+    // A head that does not name the last row.
+    let (_, short_head) = chain_of(4);
+    assert_eq!(
+        verify_chain(&keys(), &rows, Some(&short_head), true),
+        broken(4, BreakKind::HeadMismatch)
+    );
 }
 
 #[test]
-fn section8_a_removed_or_reordered_row_breaks_the_chain() {
-    let mut removed = chain_of(5);
-    removed.remove(1);
-    assert_eq!(verify_chain(&removed), Some(1));
-    let mut swapped = chain_of(5);
-    swapped.swap(3, 4);
-    assert_eq!(verify_chain(&swapped), Some(3));
+fn section11_checkpoint_root_covers_every_chain_line() {
+    let chain = |k: &str, length, head: &str| CheckpointChain {
+        chain_key: k.into(),
+        length,
+        head: head.into(),
+    };
+    let t = at(0);
+    let one = Checkpoint::of(
+        t,
+        vec![chain("b", 2, "x"), chain("a", 1, "y"), chain("c", 0, "")],
+    );
+    assert_eq!(one.chains.len(), 2, "empty chains are left out");
+    assert_eq!(one.chains[0].line(), "a 1 y\n");
+    let other = Checkpoint::of(t, vec![chain("a", 1, "y"), chain("b", 3, "x")]);
+    assert_ne!(one.root, other.root);
+    let expected = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(b"a 1 y\nb 2 x\n"))
+    };
+    assert_eq!(one.root, expected);
 }

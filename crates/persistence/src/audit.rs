@@ -1,11 +1,17 @@
-//! `AuditStore` and the appending of audit rows to their hash chains (PRODUCT.md section 8).
+//! `AuditStore` and the appending of audit rows to their keyed hash chains (PRODUCT.md
+//! sections 8 and 11).
 //!
-//! Every event is chained with `pas_domain::audit::chain` after the last row of its chain
-//! (the event's process, or the nil UUID for events without one). Appends to one chain are
-//! serialised so that it never forks: on PostgreSQL the appending transaction locks the
-//! chain's row in `audit_chains` (`SELECT … FOR UPDATE`, the row inserted on first use); on
-//! SQLite the write transaction already holds the database's write lock
-//! (`BEGIN IMMEDIATE`). `UNIQUE (chain_key, sequence)` is the backstop.
+//! Every event is chained with `pas_domain::audit::chain` under the current key of
+//! [`Db::with_audit_keys`] after the stored head of its chain (the event's process, or the
+//! nil UUID for events without one). The head lives in the chain's `audit_chains` row
+//! (`length`, `head_hash`, and `unkeyed_length`, the prefix written before keying) and is
+//! updated in the same transaction as the rows, so removing the newest rows or a whole
+//! chain is seen by verification. Appends to one chain are serialised so that it never
+//! forks: on PostgreSQL the appending transaction locks the chain's row
+//! (`SELECT … FOR UPDATE`, the row inserted on first use); on SQLite the write transaction
+//! already holds the database's write lock (`BEGIN IMMEDIATE`). `UNIQUE (chain_key,
+//! sequence)` is the backstop. Every process gets its head row when it is created, so a
+//! process whose chain is gone entirely is seen too.
 
 use std::collections::HashMap;
 
@@ -18,7 +24,10 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{Text, Timestamp};
 use diesel_async::RunQueryDsl;
 use diesel_async::methods::LoadQuery;
-use pas_domain::audit::{AuditFilter, AuditTrail, AuditingEvent, NewAuditEvent, chain};
+use pas_domain::audit::{
+    AuditFilter, AuditKeys, AuditTrail, AuditingEvent, ChainHead, CheckpointChain, NewAuditEvent,
+    chain,
+};
 use pas_domain::ids::ProcessId;
 use pas_domain::paging::{AuditSort, Page, PageRequest};
 use pas_domain::ports::{AuditStore, RepoError};
@@ -32,24 +41,69 @@ use crate::models::{AuditRow, chain_key, db_time};
 use crate::paging::{page_of, sorted, tie_direction, total};
 use crate::schema::{audit_chains, audit_events, processes};
 
-/// Takes the lock that serialises appends to the chain `key`, until the transaction ends.
-async fn lock_chain(conn: &mut impl Conn, key: &str) -> QueryResult<()> {
-    // SQLite's write transactions begin IMMEDIATE: this one already holds the write lock.
-    let Concrete::Postgres(pg) = conn.concrete() else {
-        return Ok(());
+/// A chain's row in `audit_chains`: its stored head.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_chains)]
+pub(crate) struct HeadRow {
+    length: i64,
+    head_hash: Option<String>,
+    unkeyed_length: i64,
+}
+
+impl HeadRow {
+    fn into_head(self) -> pas_domain::audit::ChainHead {
+        pas_domain::audit::ChainHead {
+            length: self.length,
+            hash: self.head_hash,
+            unkeyed_length: self.unkeyed_length,
+        }
+    }
+}
+
+/// Creates the head row of the chain `key` when missing and answers it; on PostgreSQL it
+/// stays locked until the transaction ends, which serialises appends to the chain.
+pub(crate) async fn lock_chain(conn: &mut impl Conn, key: &str) -> QueryResult<ChainHead> {
+    let head = || audit_chains::table.filter(audit_chains::chain_key.eq(key.to_owned()));
+    let row = match conn.concrete() {
+        Concrete::Postgres(pg) => {
+            // A concurrent first insert of the same key waits for the other transaction.
+            diesel::insert_into(audit_chains::table)
+                .values(audit_chains::chain_key.eq(key))
+                .on_conflict_do_nothing()
+                .execute(pg)
+                .await?;
+            head()
+                .select(HeadRow::as_select())
+                .for_update()
+                .get_result::<HeadRow>(pg)
+                .await?
+        }
+        // SQLite's write transactions begin IMMEDIATE: this one already holds the write lock.
+        Concrete::Sqlite(lite) => {
+            diesel::insert_or_ignore_into(audit_chains::table)
+                .values(audit_chains::chain_key.eq(key))
+                .execute(lite)
+                .await?;
+            head()
+                .select(HeadRow::as_select())
+                .get_result::<HeadRow>(lite)
+                .await?
+        }
     };
-    // A concurrent first insert of the same key waits for the other transaction.
-    diesel::insert_into(audit_chains::table)
-        .values(audit_chains::chain_key.eq(key))
-        .on_conflict_do_nothing()
-        .execute(pg)
-        .await?;
-    audit_chains::table
-        .filter(audit_chains::chain_key.eq(key))
-        .select(audit_chains::chain_key)
-        .for_update()
-        .get_result::<String>(pg)
-        .await?;
+    Ok(row.into_head())
+}
+
+/// Stores `head` as the head of the chain `key`.
+async fn store_head(conn: &mut impl Conn, key: &str, head: &ChainHead) -> QueryResult<()> {
+    let target = audit_chains::table.filter(audit_chains::chain_key.eq(key.to_owned()));
+    let values = (
+        audit_chains::length.eq(head.length),
+        audit_chains::head_hash.eq(head.hash.clone()),
+    );
+    match conn.concrete() {
+        Concrete::Postgres(pg) => diesel::update(target).set(values).execute(pg).await?,
+        Concrete::Sqlite(lite) => diesel::update(target).set(values).execute(lite).await?,
+    };
     Ok(())
 }
 
@@ -61,10 +115,12 @@ pub(crate) fn chain_keys(events: &[NewAuditEvent]) -> Vec<String> {
     keys
 }
 
-/// Chains `events`, in order, after the last rows `heads` of their chains. Times are
-/// truncated to microseconds first, so that the hash covers exactly what is stored.
+/// Chains `events`, in order, under `keys` after the heads `heads` of their chains, which
+/// move on with every row. Times are truncated to microseconds first, so that the hash
+/// covers exactly what is stored.
 pub(crate) fn chain_all(
-    mut heads: HashMap<String, Option<AuditingEvent>>,
+    keys: &AuditKeys,
+    heads: &mut HashMap<String, ChainHead>,
     events: &[NewAuditEvent],
 ) -> Vec<AuditingEvent> {
     events
@@ -73,8 +129,8 @@ pub(crate) fn chain_all(
             let mut event = event.clone();
             event.created_at = truncate(event.created_at);
             let head = heads.entry(chain_key(event.process_id)).or_default();
-            let row = chain(head.as_ref(), event);
-            *head = Some(row.clone());
+            let row = chain(keys, head, event);
+            *head = ChainHead::after(&row, head.unkeyed_length);
             row
         })
         .collect()
@@ -82,42 +138,65 @@ pub(crate) fn chain_all(
 
 /// The last row of the chain `key`.
 #[dsl::auto_type]
-fn chain_head(key: String) -> _ {
+fn last_row(key: String) -> _ {
     audit_events::table
         .filter(audit_events::chain_key.eq(key))
         .order(audit_events::sequence.desc())
         .limit(1_i64)
 }
 
-/// [`chain_head`] selecting its row on the backend `DB`.
-pub(crate) type ChainHead<DB> = dsl::Select<chain_head, dsl::AsSelect<AuditRow, DB>>;
+/// [`last_row`] selecting its row on the backend `DB`.
+pub(crate) type LastRow<DB> = dsl::Select<last_row, dsl::AsSelect<AuditRow, DB>>;
 
-/// Appends `events` to their chains inside the current write transaction; answers the
-/// chained rows.
+/// Appends `events` to their chains under the current key of `keys` inside the current
+/// write transaction, and moves the chains' stored heads on; answers the chained rows.
 pub(crate) async fn append_audit<C>(
     conn: &mut C,
+    keys: Option<&AuditKeys>,
     events: &[NewAuditEvent],
 ) -> Result<Vec<AuditingEvent>, Error>
 where
     C: Conn,
-    for<'q> ChainHead<C::Backend>: LoadQuery<'q, C, AuditRow>,
+    for<'q> LastRow<C::Backend>: LoadQuery<'q, C, AuditRow>,
 {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = keys.ok_or_else(no_keys)?;
     let mut heads = HashMap::new();
     for key in chain_keys(events) {
-        lock_chain(conn, &key).await?;
-        let last = chain_head(key.clone())
-            .select(AuditRow::as_select())
-            .get_result::<AuditRow>(conn)
-            .await
-            .optional()?;
-        heads.insert(key, last.map(AuditRow::into_event).transpose()?);
+        let mut head = lock_chain(conn, &key).await?;
+        if head.length == 0 {
+            // A head row without rows is a new chain, unless rows exist that no head counts
+            // (the head row was removed): continuing after them keeps the chain appendable,
+            // and verification has reported the missing head.
+            let last = last_row(key.clone())
+                .select(AuditRow::as_select())
+                .get_result::<AuditRow>(conn)
+                .await
+                .optional()?;
+            if let Some(last) = last {
+                head = ChainHead::after(&last.into_event()?, head.unkeyed_length);
+            }
+        }
+        heads.insert(key, head);
     }
-    let chained = chain_all(heads, events);
+    let chained = chain_all(keys, &mut heads, events);
     let rows: Vec<AuditRow> = chained.iter().map(AuditRow::of).collect();
     insert_many(conn, audit_events::table, rows)
         .await
         .unique_as("auditing event")?;
+    for (key, head) in &heads {
+        store_head(conn, key, head).await?;
+    }
     Ok(chained)
+}
+
+/// Appending or verifying without keys is a wiring mistake of the embedder.
+fn no_keys() -> Error {
+    Error::Repo(RepoError::Storage(
+        "no audit keys configured (Db::with_audit_keys)".into(),
+    ))
 }
 
 /// The processes of the owner groups `groups`, as nullable ids of audit rows.
@@ -173,7 +252,8 @@ fn rows_into_events(rows: Vec<AuditRow>) -> Result<Vec<AuditingEvent>, Error> {
 impl AuditStore for Db {
     async fn append(&self, event: &NewAuditEvent) -> Result<AuditingEvent, RepoError> {
         with_db!(self, Write, async |conn| {
-            let mut chained = append_audit(conn, std::slice::from_ref(event)).await?;
+            let keys = self.audit_keys.as_deref();
+            let mut chained = append_audit(conn, keys, std::slice::from_ref(event)).await?;
             chained
                 .pop()
                 .ok_or_else(|| RepoError::Storage("no audit row was written".into()).into())
@@ -211,16 +291,292 @@ impl AuditStore for Db {
     }
 
     async fn trail(&self, process: ProcessId) -> Result<AuditTrail, RepoError> {
-        let key = chain_key(Some(process));
+        let keys = self
+            .audit_keys
+            .clone()
+            .ok_or_else(|| no_keys().into_repo())?;
+        let stored = self.stored_chain(&chain_key(Some(process))).await?;
+        Ok(AuditTrail::verify(
+            &keys,
+            process,
+            stored.rows,
+            stored.head.as_ref(),
+            stored.process_exists,
+        ))
+    }
+
+    async fn chain_heads(&self) -> Result<Vec<CheckpointChain>, RepoError> {
         with_db!(self, None, async |conn| {
+            let rows: Vec<(String, i64, Option<String>)> = audit_chains::table
+                .filter(audit_chains::length.gt(0_i64))
+                .order(audit_chains::chain_key.asc())
+                .select((
+                    audit_chains::chain_key,
+                    audit_chains::length,
+                    audit_chains::head_hash,
+                ))
+                .load(conn)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(chain_key, length, head)| CheckpointChain {
+                    chain_key,
+                    length,
+                    head: head.unwrap_or_default(),
+                })
+                .collect())
+        })
+        .await
+    }
+}
+
+/// One chain as stored: its rows (oldest first), its head row, and whether the process it
+/// belongs to exists (then the chain must exist too).
+#[derive(Debug, Clone)]
+pub struct StoredChain {
+    /// The rows, by sequence.
+    pub rows: Vec<AuditingEvent>,
+    /// The head row; `None` when there is none.
+    pub head: Option<ChainHead>,
+    /// A process (deleted or not) has the chain's key as its id.
+    pub process_exists: bool,
+}
+
+impl Db {
+    /// The keys of every chain there is or should be: every head row, every chain with
+    /// rows, and every process; sorted.
+    pub async fn all_chain_keys(&self) -> Result<Vec<String>, RepoError> {
+        with_db!(self, Read, async |conn| {
+            let mut keys: Vec<String> = audit_chains::table
+                .select(audit_chains::chain_key)
+                .load(conn)
+                .await?;
+            keys.extend(
+                audit_events::table
+                    .select(audit_events::chain_key)
+                    .distinct()
+                    .load::<String>(conn)
+                    .await?,
+            );
+            keys.extend(
+                processes::table
+                    .select(processes::id)
+                    .load::<String>(conn)
+                    .await?,
+            );
+            keys.sort();
+            keys.dedup();
+            Ok(keys)
+        })
+        .await
+    }
+
+    /// The chain `key` as stored, read in one snapshot, for verification (the audit trail,
+    /// `app audit verify`).
+    pub async fn stored_chain(&self, key: &str) -> Result<StoredChain, RepoError> {
+        let key = key.to_owned();
+        with_db!(self, Read, async |conn| {
             let rows = audit_events::table
                 .filter(audit_events::chain_key.eq(&key))
                 .order(audit_events::sequence.asc())
                 .select(AuditRow::as_select())
                 .load::<AuditRow>(conn)
                 .await?;
-            Ok(AuditTrail::verify(process, rows_into_events(rows)?))
+            let head = audit_chains::table
+                .filter(audit_chains::chain_key.eq(&key))
+                .select(HeadRow::as_select())
+                .get_result::<HeadRow>(conn)
+                .await
+                .optional()?;
+            let processes: i64 = processes::table
+                .filter(processes::id.eq(&key))
+                .count()
+                .get_result(conn)
+                .await?;
+            Ok(StoredChain {
+                rows: rows_into_events(rows)?,
+                head: head.map(HeadRow::into_head),
+                process_exists: processes > 0,
+            })
         })
         .await
+    }
+
+    /// The audit keys this database chains under, when set.
+    pub fn audit_keys(&self) -> Option<&AuditKeys> {
+        self.audit_keys.as_deref()
+    }
+}
+
+/// The keying migration on a database with rows from before it (SQLite always, PostgreSQL
+/// when `TEST_DATABASE_URL` is set).
+#[cfg(all(test, feature = "testing"))]
+#[allow(clippy::unwrap_used)]
+mod keying_migration {
+    use deadpool::managed::Object;
+    use diesel::migration::MigrationSource;
+    use diesel_async::AsyncMigrationHarness;
+    use diesel_migrations::MigrationHarness;
+    use pas_domain::audit::{AuditKey, BreakKind, unkeyed_hash};
+    use pas_domain::ids::AuditEventId;
+    use pas_domain::status::EventType;
+
+    use super::*;
+    use crate::db::{PG_MIGRATIONS, Pools, SQLITE_MIGRATIONS};
+    use crate::testing::ScratchDatabase;
+
+    const KEYING: &str = "2026-11-27-000001_keyed_audit";
+
+    /// Applies the migrations from before keying only.
+    async fn migrate_before_keying(db: &Db) {
+        fn before<DB: diesel::backend::Backend>(
+            source: &impl MigrationSource<DB>,
+        ) -> Vec<Box<dyn diesel::migration::Migration<DB>>> {
+            source
+                .migrations()
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.name().to_string().as_str() < KEYING)
+                .collect()
+        }
+        match &db.pools {
+            Pools::Sqlite(pool) => {
+                let conn = Object::take(pool.get().await.unwrap());
+                tokio::task::spawn_blocking(move || {
+                    let mut h = AsyncMigrationHarness::new(conn);
+                    h.applied_migrations().unwrap();
+                    for m in before(&SQLITE_MIGRATIONS) {
+                        h.run_migration(m.as_ref()).unwrap();
+                    }
+                })
+                .await
+                .unwrap();
+            }
+            Pools::Postgres(pool) => {
+                let conn = Object::take(pool.get().await.unwrap());
+                tokio::task::spawn_blocking(move || {
+                    let mut h = AsyncMigrationHarness::new(conn);
+                    h.applied_migrations().unwrap();
+                    for m in before(&PG_MIGRATIONS) {
+                        h.run_migration(m.as_ref()).unwrap();
+                    }
+                })
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    fn legacy_event(process: ProcessId, n: u128) -> NewAuditEvent {
+        NewAuditEvent {
+            id: AuditEventId::from_uuid(uuid::Uuid::from_u128(n)),
+            created_at: time::macros::datetime!(2025-06-01 10:00 UTC),
+            event_type: EventType::ProcessGetone,
+            event_origin: None,
+            creator: Some("legacy".into()),
+            document_id: None,
+            signer_id: None,
+            customer_personal_code: None,
+            note: Some(format!("row {n}")),
+            process_id: Some(process),
+            ip_address: None,
+            container_id: None,
+            method: None,
+            client_app_name: None,
+        }
+    }
+
+    async fn sql(db: &Db, statement: String) {
+        with_db!(db, None, async |conn| {
+            diesel::sql_query(statement.clone()).execute(conn).await?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+
+    async fn legacy_rows_verify_as_the_unkeyed_prefix_only(scratch: ScratchDatabase) {
+        let keys = AuditKeys::new(AuditKey::new(vec![5; 32]).unwrap(), vec![]);
+        let db = Db::connect(scratch.url(), 2)
+            .await
+            .unwrap()
+            .with_audit_keys(keys);
+        migrate_before_keying(&db).await;
+        // Three rows written by the service before keying: plain SHA-256, no key id.
+        let process = ProcessId::from_uuid(uuid::Uuid::from_u128(77));
+        let mut previous: Option<String> = None;
+        for n in 0..3_u128 {
+            let event = legacy_event(process, n + 1);
+            let hash = unkeyed_hash(previous.as_deref(), &event);
+            let prev = previous
+                .as_ref()
+                .map_or("NULL".into(), |p| format!("'{p}'"));
+            sql(
+                &db,
+                format!(
+                    "INSERT INTO audit_events (id, chain_key, sequence, previous_hash, hash, created_at, \
+                     event_type, creator, note, process_id) VALUES ('{}', '{process}', {n}, {prev}, \
+                     '{hash}', '2025-06-01 10:00:00', 'PROCESS_GETONE', 'legacy', 'row {}', '{process}')",
+                    event.id,
+                    n + 1
+                ),
+            )
+            .await;
+            previous = Some(hash);
+        }
+        db.migrate().await.unwrap();
+        let stored = db.stored_chain(&process.to_string()).await.unwrap();
+        let head = stored.head.clone().unwrap();
+        assert_eq!((head.length, head.unkeyed_length), (3, 3));
+        assert_eq!(head.hash, previous);
+        let trail = db.trail(process).await.unwrap();
+        assert!(
+            trail.valid,
+            "{:?} at {:?}",
+            trail.break_kind, trail.broken_at
+        );
+        // New rows are keyed and continue the chain.
+        let appended = db.append(&legacy_event(process, 4)).await.unwrap();
+        assert_eq!(appended.sequence, 3);
+        assert!(appended.key_id.is_some());
+        assert!(db.trail(process).await.unwrap().valid);
+        // A plain SHA-256 row after the recorded prefix is a break, even with a correct hash.
+        let forged = unkeyed_hash(previous.as_deref(), &appended.event);
+        sql(
+            &db,
+            format!(
+                "UPDATE audit_events SET hash = '{forged}', key_id = NULL WHERE id = '{}'",
+                appended.event.id
+            ),
+        )
+        .await;
+        sql(
+            &db,
+            format!("UPDATE audit_chains SET head_hash = '{forged}' WHERE chain_key = '{process}'"),
+        )
+        .await;
+        let trail = db.trail(process).await.unwrap();
+        assert_eq!(
+            (trail.broken_at, trail.break_kind),
+            (Some(3), Some(BreakKind::Unkeyed))
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        legacy_rows_verify_as_the_unkeyed_prefix_only(ScratchDatabase::sqlite().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                legacy_rows_verify_as_the_unkeyed_prefix_only(
+                    ScratchDatabase::postgres(&url).await,
+                )
+                .await;
+            }
+            _ => eprintln!("TEST_DATABASE_URL unset: skipping the PostgreSQL half"),
+        }
     }
 }

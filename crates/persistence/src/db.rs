@@ -196,8 +196,9 @@ async fn begin(conn: &mut impl Conn, tx: Tx) -> Result<(), Error> {
     Ok(())
 }
 
-const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub(crate) const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations =
+    embed_migrations!("../../migrations/sqlite");
 
 /// Set on every SQLite connection: foreign keys are off by default in SQLite; a writer waits
 /// up to the database timeout for a write lock another process holds (`busy_timeout`, set
@@ -302,6 +303,8 @@ pub struct Db {
     target: std::sync::Arc<str>,
     /// Words that must not appear in messages (the password).
     secrets: std::sync::Arc<[String]>,
+    /// The keys of the audit chain ([`Db::with_audit_keys`]); without them appends fail.
+    pub(crate) audit_keys: Option<std::sync::Arc<pas_domain::audit::AuditKeys>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -407,6 +410,7 @@ impl Db {
             timeout,
             target,
             secrets,
+            audit_keys: None,
         })
     }
 
@@ -494,6 +498,14 @@ impl Db {
             "database schema is up to date"
         );
         Ok(())
+    }
+
+    /// This database, chaining audit rows under `keys` (the current key signs, retired keys
+    /// verify; PRODUCT.md section 11).
+    #[must_use]
+    pub fn with_audit_keys(mut self, keys: pas_domain::audit::AuditKeys) -> Self {
+        self.audit_keys = Some(std::sync::Arc::new(keys));
+        self
     }
 
     /// One round trip to the database (`GET /ready`), within the timeout.

@@ -35,4 +35,5 @@ mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use audit::StoredChain;
 pub use db::{ConnectError, Db, DbOptions};

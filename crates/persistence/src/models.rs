@@ -333,6 +333,7 @@ pub(crate) struct AuditRow {
     pub container_id: Option<String>,
     pub method: Option<String>,
     pub client_app_name: Option<String>,
+    pub key_id: Option<String>,
 }
 
 impl AuditRow {
@@ -358,6 +359,7 @@ impl AuditRow {
             container_id: ev.container_id.clone(),
             method: ev.method.clone(),
             client_app_name: ev.client_app_name.clone(),
+            key_id: e.key_id.clone(),
         }
     }
 
@@ -384,6 +386,7 @@ impl AuditRow {
             sequence: self.sequence,
             previous_hash: self.previous_hash,
             hash: self.hash,
+            key_id: self.key_id,
         })
     }
 }

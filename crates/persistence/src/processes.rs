@@ -16,6 +16,7 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{Text, Timestamp};
 use diesel_async::RunQueryDsl;
 use diesel_async::methods::LoadQuery;
+use pas_domain::audit::AuditKeys;
 use pas_domain::ids::{EntryId, ProcessId, StepId};
 use pas_domain::paging::{Page, PageRequest, ProcessSort, TaskSort};
 use pas_domain::ports::{ChangeSet, ProcessRepository, RepoError};
@@ -25,12 +26,13 @@ use pas_domain::status::{ProcessStatus, SignerRole, SigningStatus};
 use pas_domain::task::SignerTask;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::audit::{ChainHead, append_audit};
+use crate::audit::{LastRow, append_audit, lock_chain};
 use crate::batch::{chunked, insert_many};
 use crate::db::{Conn, Db, Sql};
 use crate::error::{Classify, Error};
 use crate::models::{
-    AuditRow, EntryRow, ProcessRow, ProcessRows, StepRow, assemble, day_end, day_start, db_time,
+    AuditRow, EntryRow, ProcessRow, ProcessRows, StepRow, assemble, chain_key, day_end, day_start,
+    db_time,
 };
 use crate::outbox::insert_outbox;
 use crate::paging::{page_of, sorted, sorted_nulls_last, total};
@@ -126,14 +128,15 @@ async fn insert_children<C: Conn>(conn: &mut C, rows: &ProcessRows) -> Result<()
 /// Appends the audit rows and outbox rows of a change.
 async fn write_change<C>(
     conn: &mut C,
+    keys: Option<&AuditKeys>,
     changes: &ChangeSet,
     now: OffsetDateTime,
 ) -> Result<(), Error>
 where
     C: Conn,
-    for<'q> ChainHead<C::Backend>: LoadQuery<'q, C, AuditRow>,
+    for<'q> LastRow<C::Backend>: LoadQuery<'q, C, AuditRow>,
 {
-    append_audit(conn, &changes.audit).await?;
+    append_audit(conn, keys, &changes.audit).await?;
     insert_outbox(conn, &changes.change.notifications, now).await?;
     Ok(())
 }
@@ -323,8 +326,11 @@ impl ProcessRepository for Db {
                 .execute(conn)
                 .await
                 .unique_as("process")?;
+            // Every process has a chain head from its creation, so a chain deleted whole
+            // is seen even when it had no rows yet.
+            lock_chain(conn, &chain_key(Some(process.id))).await?;
             insert_children(conn, &rows).await?;
-            write_change(conn, changes, now).await?;
+            write_change(conn, self.audit_keys.as_deref(), changes, now).await?;
             Ok(())
         })
         .await
@@ -363,7 +369,7 @@ impl ProcessRepository for Db {
                 .execute(conn)
                 .await?;
             insert_children(conn, &rows).await?;
-            write_change(conn, changes, now).await?;
+            write_change(conn, self.audit_keys.as_deref(), changes, now).await?;
             Ok(())
         })
         .await
@@ -373,7 +379,7 @@ impl ProcessRepository for Db {
         let now = change_time(changes);
         with_db!(self, Write, async |conn| {
             claim_idempotency_key(conn, changes, now).await?;
-            write_change(conn, changes, now).await?;
+            write_change(conn, self.audit_keys.as_deref(), changes, now).await?;
             Ok(())
         })
         .await

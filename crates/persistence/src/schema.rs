@@ -83,12 +83,16 @@ diesel::table! {
         container_id -> Nullable<Text>,
         method -> Nullable<Text>,
         client_app_name -> Nullable<Text>,
+        key_id -> Nullable<Text>,
     }
 }
 
 diesel::table! {
     audit_chains (chain_key) {
         chain_key -> Text,
+        length -> BigInt,
+        head_hash -> Nullable<Text>,
+        unkeyed_length -> BigInt,
     }
 }
 

@@ -1,7 +1,7 @@
 use crate::error::Missing;
 use std::sync::Arc;
 
-use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller};
+use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller, Checkpoint};
 use crate::auth::{Operation, Principal};
 use crate::ids::{AuditEventId, ProcessId};
 use crate::paging::{AuditSort, Page, PageRequest};
@@ -80,5 +80,12 @@ impl AuditService {
             }
         }
         Ok(self.audit.trail(process).await?)
+    }
+
+    /// `GET /audit-checkpoint`: the stored heads of every chain now, with their root.
+    pub async fn checkpoint(&self, principal: &Principal) -> Result<Checkpoint, ReadError> {
+        principal.require(Operation::GetAuditCheckpoint)?;
+        let chains = self.audit.chain_heads().await?;
+        Ok(Checkpoint::of(self.clock.now(), chains))
     }
 }

@@ -12,7 +12,7 @@ use crate::ApiState;
 use crate::caller::RequestCaller;
 use crate::params::{DayBound, QueryParams};
 use crate::problem::responses::{BadRequest, Conflict, TooLarge, Unprocessable};
-use crate::wire::audit::{AuditEventInput, AuditTrail, AuditingEvent};
+use crate::wire::audit::{AuditCheckpoint, AuditEventInput, AuditTrail, AuditingEvent};
 use crate::wire::page::PageAuditingEvent;
 
 const TAG: &str = "auditing-controller";
@@ -20,7 +20,8 @@ const TAG: &str = "auditing-controller";
 pub(crate) fn register(cfg: &mut ServiceConfig) {
     cfg.service(create_auditing_event)
         .service(list_audit_events)
-        .service(get_process_audit_trail);
+        .service(get_process_audit_trail)
+        .service(get_audit_checkpoint);
 }
 
 /// Auditing event create request
@@ -96,8 +97,9 @@ async fn list_audit_events(
 
 /// Process audit trail request
 ///
-/// Every event of the process, oldest first, and whether its hash chain holds (`brokenAt`:
-/// the first event whose hash does not).
+/// Every event of the process, oldest first, and whether its keyed hash chain holds
+/// against the chain's stored head (`brokenAt`: the first event that does not, or the first
+/// missing one; `breakReason`: why).
 #[utoipa::path(
     tag = TAG,
     operation_id = "getProcessAuditTrail",
@@ -116,4 +118,19 @@ async fn get_process_audit_trail(
         .trail(ProcessId::from_uuid(id.into_inner()), caller.principal())
         .await?;
     Ok(HttpResponse::Ok().json(AuditTrail::from(trail)))
+}
+
+/// Audit checkpoint request
+///
+/// The stored head of every non-empty audit chain now, as a count and the root hash over
+/// them, for publishing outside the service. `app audit checkpoint` writes the full file.
+#[utoipa::path(
+    tag = TAG,
+    operation_id = "getAuditCheckpoint",
+    responses((status = 200, description = "The checkpoint", body = AuditCheckpoint))
+)]
+#[get("/audit-checkpoint")]
+async fn get_audit_checkpoint(state: web::Data<ApiState>, caller: RequestCaller) -> ApiResult {
+    let checkpoint = state.audit.checkpoint(caller.principal()).await?;
+    Ok(HttpResponse::Ok().json(AuditCheckpoint::from(checkpoint)))
 }

@@ -85,10 +85,44 @@ pub struct AuditTrail {
     pub process_id: Uuid,
     /// The chain holds.
     pub valid: bool,
-    /// Position of the first event whose hash does not hold; null when valid.
+    /// Position of the first event whose hash does not hold (for a truncated chain: the
+    /// first missing event); null when valid.
     pub broken_at: Option<usize>,
+    /// Why the chain does not hold; null when valid. `altered` (an event was edited, removed
+    /// or reordered), `unknown-key` (hashed under a key the service does not know),
+    /// `unkeyed` (a plain SHA-256 event after the chain's prefix written before keying),
+    /// `truncated` (the stored head counts more events: the newest were removed),
+    /// `head-mismatch` (events beyond the stored head, or the head names another hash),
+    /// `head-missing` (events without a stored head), `missing` (the process exists but
+    /// its chain is gone).
+    pub break_reason: Option<String>,
     /// Events, oldest first.
     pub events: Vec<AuditingEvent>,
+}
+
+/// The current audit checkpoint, for publishing: a later `app audit verify --checkpoint`
+/// with the full checkpoint file proves no chain was shortened or rewritten since.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditCheckpoint {
+    /// When it was taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Non-empty chains covered.
+    pub chain_count: usize,
+    /// SHA-256 (hex) over the chains' lines `chainKey length head` (each ending in a
+    /// newline), sorted by chain key.
+    pub root: String,
+}
+
+impl From<domain::Checkpoint> for AuditCheckpoint {
+    fn from(c: domain::Checkpoint) -> Self {
+        Self {
+            created_at: c.created_at,
+            chain_count: c.chains.len(),
+            root: c.root,
+        }
+    }
 }
 
 impl From<domain::AuditTrail> for AuditTrail {
@@ -97,6 +131,7 @@ impl From<domain::AuditTrail> for AuditTrail {
             process_id: t.process_id.as_uuid(),
             valid: t.valid,
             broken_at: t.broken_at,
+            break_reason: t.break_kind.map(|k| k.as_str().to_owned()),
             events: t.events.into_iter().map(Into::into).collect(),
         }
     }

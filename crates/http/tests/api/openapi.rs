@@ -281,6 +281,12 @@ const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "post",
         "/api/v1/outbox/{id}/retry",
     ),
+    (
+        "getAuditCheckpoint",
+        "auditing-controller",
+        "get",
+        "/api/v1/audit-checkpoint",
+    ),
     ("health", "health", "get", "/health"),
     ("ready", "health", "get", "/ready"),
 ];

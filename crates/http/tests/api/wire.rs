@@ -6,7 +6,10 @@
 //! spelled differently fails here.
 
 use actix_web::test::TestRequest;
-use pas_domain::audit::{AuditTrail, Caller, NewAuditEvent, chain};
+use pas_domain::audit::{
+    AuditKey, AuditKeys, AuditTrail, AuditingEvent, Caller, ChainHead, Checkpoint, CheckpointChain,
+    NewAuditEvent,
+};
 use pas_domain::catalog::{AttributeInput, ProfileInput};
 use pas_domain::contact::ContactInput;
 use pas_domain::events::DomainEvent;
@@ -396,6 +399,16 @@ fn event(note: Option<&str>) -> NewAuditEvent {
     )
 }
 
+fn keys() -> AuditKeys {
+    AuditKeys::new(AuditKey::new(vec![1; 32]).unwrap(), vec![])
+}
+
+/// `event` chained under [`keys`] after `last`.
+fn chain(last: Option<&AuditingEvent>, event: NewAuditEvent) -> AuditingEvent {
+    let head = last.map(|l| ChainHead::after(l, 0)).unwrap_or_default();
+    pas_domain::audit::chain(&keys(), &head, event)
+}
+
 #[actix_web::test]
 async fn audit_rows_and_trails_match_their_schemas() {
     let schemas = Schemas::served().await;
@@ -409,18 +422,43 @@ async fn audit_rows_and_trails_match_their_schemas() {
     let json = schemas.check(
         "AuditTrail",
         wire::audit::AuditTrail::from(AuditTrail::verify(
+            &keys(),
             process,
             vec![first.clone(), second.clone()],
+            Some(&ChainHead::after(&second, 0)),
+            true,
         )),
     );
     assert!(json["brokenAt"].is_null());
+    assert!(json["breakReason"].is_null());
+    let head = ChainHead::after(&second, 0);
     let mut edited = second;
     edited.event.note = Some("changed".into());
     let json = schemas.check(
         "AuditTrail",
-        wire::audit::AuditTrail::from(AuditTrail::verify(process, vec![first, edited])),
+        wire::audit::AuditTrail::from(AuditTrail::verify(
+            &keys(),
+            process,
+            vec![first, edited],
+            Some(&head),
+            true,
+        )),
     );
     assert_eq!(json["brokenAt"], 1);
+    assert_eq!(json["breakReason"], "altered");
+    let checkpoint = Checkpoint::of(
+        NOW,
+        vec![CheckpointChain {
+            chain_key: process.to_string(),
+            length: 2,
+            head: "ab".into(),
+        }],
+    );
+    let json = schemas.check(
+        "AuditCheckpoint",
+        wire::audit::AuditCheckpoint::from(checkpoint),
+    );
+    assert_eq!(json["chainCount"], 1);
 }
 
 #[actix_web::test]

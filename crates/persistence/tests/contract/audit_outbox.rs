@@ -147,6 +147,60 @@ contract_tests! {
         assert_eq!(trail.broken_at, Some(1));
     }
 
+    /// The stored head follows every append in the same transaction; removing the newest
+    /// row, or the whole chain with its head, is found (section 11).
+    async fn audit_heads_reveal_truncation_and_a_deleted_chain(ctx: Ctx) {
+        use pas_domain::audit::BreakKind;
+        let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
+        let process = insert_started(&ctx, json, T0).await;
+        let trail = ctx.trail(process.id).await;
+        assert!(trail.valid);
+        let stored = ctx.db.stored_chain(&process.id.to_string()).await.unwrap();
+        let head = stored.head.unwrap();
+        assert_eq!(head.length, trail.events.len() as i64);
+        assert_eq!(head.hash.as_deref(), trail.events.last().map(|e| e.hash.as_str()));
+        let last = trail.events.len() - 1;
+        let removed = ctx
+            .execute(&format!(
+                "DELETE FROM audit_events WHERE chain_key = '{}' AND sequence = {last}",
+                process.id
+            ))
+            .await;
+        assert_eq!(removed, 1);
+        let trail = ctx.trail(process.id).await;
+        assert_eq!((trail.broken_at, trail.break_kind), (Some(last), Some(BreakKind::Truncated)));
+        ctx.execute(&format!("DELETE FROM audit_events WHERE chain_key = '{}'", process.id)).await;
+        ctx.execute(&format!("DELETE FROM audit_chains WHERE chain_key = '{}'", process.id)).await;
+        let trail = ctx.trail(process.id).await;
+        assert_eq!((trail.broken_at, trail.break_kind), (Some(0), Some(BreakKind::Missing)));
+        // A process created PENDING has no rows yet, but a head: its empty chain holds.
+        let pending_json = process_json(json!({}), vec![signer("Anna", "anna@example.lv", "LV", LV_CODE)]);
+        let pending = insert(&ctx, pending_json, at(1)).await;
+        let trail = ctx.trail(pending.id).await;
+        assert!(trail.valid, "{:?}", trail.break_kind);
+    }
+
+    /// Rows carry the id of the key that hashed them; after a rotation (the old key
+    /// retired) the chain verifies across both keys (section 11).
+    async fn audit_rows_verify_across_a_key_rotation(ctx: Ctx) {
+        use pas_domain::audit::{AuditKey, AuditKeys};
+        let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);
+        // Written under the retired key of the suite…
+        let old = ctx.db.clone().with_audit_keys(AuditKeys::new(AuditKey::new(vec![2; 32]).unwrap(), vec![]));
+        let process = {
+            let json = json.clone();
+            let ctx = Ctx { db: old, url: ctx.url.clone() };
+            insert_started(&ctx, json, T0).await
+        };
+        // …then continued under the current one.
+        ctx.audit().append(&external_event(Some(process.id), "after rotation", at(2))).await.unwrap();
+        let trail = ctx.trail(process.id).await;
+        assert!(trail.valid, "{:?} at {:?}", trail.break_kind, trail.broken_at);
+        let ids: Vec<_> = trail.events.iter().map(|e| e.key_id.clone().unwrap()).collect();
+        assert_ne!(ids.first(), ids.last());
+        assert_eq!(ids.last().map(String::as_str), Some(crate::common::test_keys().current().id()));
+    }
+
     /// `GET /audit-events`: every filter, both sorts, paging.
     async fn audit_list_filters_sorts_and_pages(ctx: Ctx) {
         let json = process_json(json!({}), vec![signer("Jānis", "janis@example.lv", "LV", LV_CODE)]);

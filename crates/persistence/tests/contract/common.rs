@@ -116,13 +116,18 @@ impl Ctx {
 
 /// Connects to a scratch database, migrates it, runs `body`, then drops the database, also
 /// when the body panics (the panic is passed on).
+///
+/// The audit keys are [`test_keys`].
 async fn run<F, Fut>(scratch: ScratchDatabase, body: F)
 where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let url = scratch.url().to_owned();
-    let db = Db::connect(&url, 4).await.unwrap();
+    let db = Db::connect(&url, 4)
+        .await
+        .unwrap()
+        .with_audit_keys(test_keys());
     db.migrate().await.unwrap();
     let outcome = tokio::spawn(body(Ctx { db, url })).await;
     drop(scratch);
@@ -290,4 +295,14 @@ pub async fn apply(
 /// The ids of processes, in order.
 pub fn ids(processes: &[SigningProcess]) -> Vec<ProcessId> {
     processes.iter().map(|p| p.id).collect()
+}
+
+/// The audit keys of the contract suite: current key of 32 bytes `1`, retired key of 32
+/// bytes `2`.
+pub fn test_keys() -> pas_domain::audit::AuditKeys {
+    use pas_domain::audit::{AuditKey, AuditKeys};
+    AuditKeys::new(
+        AuditKey::new(vec![1; 32]).unwrap(),
+        vec![AuditKey::new(vec![2; 32]).unwrap()],
+    )
 }
