@@ -20,6 +20,10 @@ use pas_persistence::testing::ScratchDatabase;
 use serde_json::{Value, json};
 use smtp_server::{SmtpServer, free_port};
 
+/// The audit key of the binary under test, so that it does not generate `data/audit.key`
+/// in the source tree (it would with `AUTH_MODE=off` and no key).
+const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
+
 const CLIENTS: usize = 8;
 const SIGNERS: usize = 2;
 
@@ -39,8 +43,7 @@ impl App {
         let child = Command::new(env!("CARGO_BIN_EXE_app"))
             .env_clear()
             .env("APP_BIND", format!("127.0.0.1:{port}"))
-            // A key of the test's own: no `data/audit.key` is generated in the source tree.
-            .env("AUDIT_KEY", "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==")
+            .env("AUDIT_KEY", TEST_AUDIT_KEY)
             .env("DATABASE_URL", database_url)
             .env("DATABASE_POOL_SIZE", "8")
             .env("SMTP_URL", smtp_url)

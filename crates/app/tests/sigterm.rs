@@ -24,6 +24,10 @@ use pas_persistence::testing::ScratchDatabase;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
+/// The audit key of the binary under test, so that it does not generate `data/audit.key`
+/// in the source tree (it would with `AUTH_MODE=off` and no key).
+const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
+
 const GRACE_SECONDS: u64 = 10;
 const CLIENTS: usize = 8;
 
@@ -53,8 +57,7 @@ fn spawn(database_url: &str, port: u16, dir: &std::path::Path, log: &str) -> Chi
     Command::new(env!("CARGO_BIN_EXE_app"))
         .env_clear()
         .env("APP_BIND", format!("127.0.0.1:{port}"))
-        // A key of the test's own: no `data/audit.key` is generated in the source tree.
-        .env("AUDIT_KEY", "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==")
+        .env("AUDIT_KEY", TEST_AUDIT_KEY)
         .env("DATABASE_URL", database_url)
         .env("DATABASE_TIMEOUT_MS", "10000")
         .env("SHUTDOWN_GRACE_SECONDS", GRACE_SECONDS.to_string())
