@@ -50,7 +50,11 @@ impl Rig {
                 }
             },
         };
-        let db = Db::connect(scratch.url(), 8).await.expect("connect");
+        let key = pas_domain::audit::AuditKey::new(vec![7; 32]).expect("a 32-byte key");
+        let db = Db::connect(scratch.url(), 8)
+            .await
+            .expect("connect")
+            .with_audit_keys(pas_domain::audit::AuditKeys::new(key, vec![]));
         db.migrate().await.expect("migrate");
         let store = Arc::new(db.clone());
         let processes = ProcessService::new(store, Arc::new(SystemClock), Arc::new(UuidV7Ids));
