@@ -87,6 +87,21 @@ pub async fn start_ready(config: &Config) -> Running {
 /// `data/audit.key`.
 pub const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
 
+/// A scratch database of `backend`; `None` (after saying so on stderr) for PostgreSQL when
+/// `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
+pub async fn scratch_database(backend: Backend, test: &str) -> Option<ScratchDatabase> {
+    match backend {
+        Backend::Sqlite => Some(ScratchDatabase::sqlite().await),
+        Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(ScratchDatabase::postgres(&url).await),
+            _ => {
+                eprintln!("TEST_DATABASE_URL unset: skipping PostgreSQL half of {test}");
+                None
+            }
+        },
+    }
+}
+
 impl TestApp {
     /// Starts the service on `backend`; `None` (after saying so on stderr) for PostgreSQL
     /// when `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
@@ -96,16 +111,7 @@ impl TestApp {
 
     /// Like [`TestApp::start`], with extra configuration (e.g. `SMTP_URL`, `MAIL_POLL_MS`).
     pub async fn start_with(backend: Backend, test: &str, extra: &[(&str, &str)]) -> Option<Self> {
-        let scratch = match backend {
-            Backend::Sqlite => ScratchDatabase::sqlite().await,
-            Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
-                Ok(url) if !url.trim().is_empty() => ScratchDatabase::postgres(&url).await,
-                _ => {
-                    eprintln!("TEST_DATABASE_URL unset: skipping PostgreSQL half of {test}");
-                    return None;
-                }
-            },
-        };
+        let scratch = scratch_database(backend, test).await?;
         let mail_dir = std::env::temp_dir().join(format!("pas-e2e-mail-{}", std::process::id()));
         let mail_dir = mail_dir.to_string_lossy().into_owned();
         let mut pairs = vec![

@@ -446,7 +446,7 @@ each_backend!(
             .problem(403);
         // The first hop is the client; the proxies after it do not make it another one.
         // X-Forwarded-For is header text the service parses, never dialled.
-        authorize(&app, &p.signer, WRONG, Some("203.0.113.9, 10.0.0.5"))
+        authorize(&app, &p.signer, WRONG, Some("203.0.113.9, 192.0.2.250"))
             .await
             .problem(429);
         // And the forwarded client is the address the audit row records.

@@ -40,16 +40,7 @@ struct Rig {
 impl Rig {
     /// `None` for PostgreSQL without `TEST_DATABASE_URL`.
     async fn new(backend: Backend, test: &str) -> Option<Self> {
-        let scratch = match backend {
-            Backend::Sqlite => ScratchDatabase::sqlite().await,
-            Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
-                Ok(url) if !url.trim().is_empty() => ScratchDatabase::postgres(&url).await,
-                _ => {
-                    eprintln!("TEST_DATABASE_URL unset: skipping PostgreSQL half of {test}");
-                    return None;
-                }
-            },
-        };
+        let scratch = pas_e2e::scratch_database(backend, test).await?;
         let key = pas_domain::audit::AuditKey::new(vec![7; 32]).expect("a 32-byte key");
         let db = Db::connect(scratch.url(), 8)
             .await

@@ -37,7 +37,7 @@ fn caller() -> Caller {
     Caller::new(
         Principal::development("anna", Some("portal".into())),
         // Recorded on audit rows as text: parsed, never dialled.
-        Some("10.0.0.7".into()),
+        Some("192.0.2.7".into()),
     )
 }
 
@@ -369,7 +369,7 @@ fn audit_a_single_read_records_process_getone_by_default() {
     assert_eq!(row.method.as_deref(), Some("getProcessById"));
     assert_eq!(row.creator.as_deref(), Some("anna"));
     // The recorded caller address (parsed text, never dialled).
-    assert_eq!(row.ip_address.as_deref(), Some("10.0.0.7")); // parsed, never dialled
+    assert_eq!(row.ip_address.as_deref(), Some("192.0.2.7")); // parsed, never dialled
     assert_eq!(row.created_at, at(5));
     assert!(recorded[0].change.notifications.is_empty());
 }

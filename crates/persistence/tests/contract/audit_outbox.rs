@@ -41,7 +41,7 @@ fn external_event(
         "note": note,
         "processId": process.map(|p| p.as_uuid()),
         // Stored as text on the audit row: parsed, never dialled.
-        "ipAddress": "10.0.0.7",
+        "ipAddress": "192.0.2.7",
         "containerId": "container-1",
         "method": "download",
         "clientAppName": "portal/2.1",
