@@ -87,6 +87,10 @@ pub async fn start_ready(config: &Config) -> Running {
 /// `data/audit.key`.
 pub const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
 
+/// The key of personal-code pseudonyms of the end-to-end tests (32 bytes, base64), so that
+/// no test writes `data/pii.key`.
+pub const TEST_PII_KEY: &str = "dGVzdC1waWkta2V5LW9mLXRoZS1lMmUtc3VpdGUtMDE=";
+
 /// A scratch database of `backend`; `None` (after saying so on stderr) for PostgreSQL when
 /// `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
 pub async fn scratch_database(backend: Backend, test: &str) -> Option<ScratchDatabase> {
@@ -120,6 +124,7 @@ impl TestApp {
             ("DATABASE_POOL_SIZE", "8"),
             ("MAIL_DIR", mail_dir.as_str()),
             ("AUDIT_KEY", TEST_AUDIT_KEY),
+            ("PII_KEY", TEST_PII_KEY),
         ];
         pairs.extend_from_slice(extra);
         let owned: Vec<(String, String)> = pairs

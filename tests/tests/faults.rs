@@ -176,6 +176,7 @@ async fn behind_proxy(admin_url: &str, mode: Mode) -> Behind {
     let config = Config::load(&Source::from_pairs([
         ("APP_BIND", "127.0.0.1:0"),
         ("AUDIT_KEY", pas_e2e::TEST_AUDIT_KEY),
+        ("PII_KEY", pas_e2e::TEST_PII_KEY),
         ("DATABASE_URL", url.as_str()),
         ("DATABASE_POOL_SIZE", "4"),
         ("DATABASE_TIMEOUT_MS", timeout.as_str()),
@@ -399,6 +400,7 @@ async fn an_unparseable_database_url_fails_the_start_at_once() {
     let config = Config::load(&Source::from_pairs([
         ("APP_BIND", "127.0.0.1:0"),
         ("AUDIT_KEY", pas_e2e::TEST_AUDIT_KEY),
+        ("PII_KEY", pas_e2e::TEST_PII_KEY),
         ("DATABASE_URL", "postgres://app:s3cret@127.0.0.1:notaport/x"),
     ]))
     .unwrap();

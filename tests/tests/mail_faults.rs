@@ -48,7 +48,9 @@ impl Rig {
             .with_audit_keys(pas_domain::audit::AuditKeys::new(key, vec![]));
         db.migrate().await.expect("migrate");
         let store = Arc::new(db.clone());
-        let processes = ProcessService::new(store, Arc::new(SystemClock), Arc::new(UuidV7Ids));
+        let pii = pas_domain::pseudonym::PiiKey::new(vec![9; 32]).expect("a 32-byte key");
+        let processes =
+            ProcessService::new(store, Arc::new(SystemClock), Arc::new(UuidV7Ids), pii);
         Some(Self {
             db,
             processes,

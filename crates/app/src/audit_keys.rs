@@ -1,7 +1,9 @@
-//! The keys of the audit chain (PRODUCT.md section 11): `AUDIT_KEY` or `AUDIT_KEY_FILE` signs,
-//! `AUDIT_OLD_KEYS_FILE` keeps retired keys for verification. With `AUTH_MODE=off` and no key
-//! a key is generated once into `data/audit.key` (mode 0600, under the working directory) and
-//! reused; otherwise a missing key stops the start. Messages name files, never key bytes.
+//! The keys of the audit trail (PRODUCT.md section 11): `AUDIT_KEY` or `AUDIT_KEY_FILE` signs
+//! the chain, `AUDIT_OLD_KEYS_FILE` keeps retired keys for verification; `PII_KEY` or
+//! `PII_KEY_FILE` makes the pseudonyms of personal codes. With `AUTH_MODE=off` and no key a
+//! key is generated once into `data/audit.key` or `data/pii.key` (mode 0600, under the
+//! working directory) and reused; otherwise a missing key stops the start. Messages name
+//! files, never key bytes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,11 +11,15 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use pas_domain::audit::{AuditKey, AuditKeys, MIN_KEY_BYTES};
+use pas_domain::pseudonym::PiiKey;
 
-use crate::config::AuditKeySettings;
+use crate::config::{AuditKeySettings, PiiKeySettings};
 
-/// Where the development key lives, relative to the working directory.
+/// Where the development audit key lives, relative to the working directory.
 pub const GENERATED_KEY_FILE: &str = "data/audit.key";
+
+/// Where the development PII key lives, relative to the working directory.
+pub const GENERATED_PII_KEY_FILE: &str = "data/pii.key";
 
 /// A key in base64 (standard alphabet, padding optional), at least [`MIN_KEY_BYTES`] long.
 pub fn decode(text: &str) -> Result<Vec<u8>, String> {
@@ -37,7 +43,7 @@ pub fn load(settings: &AuditKeySettings, may_generate: bool) -> Result<AuditKeys
     let current = match (&settings.key, &settings.key_file) {
         (Some(bytes), _) => bytes.clone(),
         (None, Some(path)) => read_key_file(path, "AUDIT_KEY_FILE")?,
-        (None, None) if may_generate => generated_key(Path::new(GENERATED_KEY_FILE))?,
+        (None, None) if may_generate => generated_key(Path::new(GENERATED_KEY_FILE), "AUDIT_KEY")?,
         (None, None) => {
             return Err(
                 "AUDIT_KEY or AUDIT_KEY_FILE is required (a key is generated only with AUTH_MODE=off)"
@@ -78,16 +84,36 @@ fn read_key_file(path: &Path, variable: &str) -> Result<Vec<u8>, String> {
     decode(&text).map_err(|m| format!("invalid {variable}: {}: {m}", path.display()))
 }
 
-/// The key of `path`, created with a new random key (mode 0600) when missing.
-fn generated_key(path: &Path) -> Result<Vec<u8>, String> {
+/// The key of pseudonyms of `settings`. `may_generate` (`AUTH_MODE=off`): without a key,
+/// use or create [`GENERATED_PII_KEY_FILE`].
+pub fn load_pii(settings: &PiiKeySettings, may_generate: bool) -> Result<PiiKey, String> {
+    let key = match (&settings.key, &settings.key_file) {
+        (Some(bytes), _) => bytes.clone(),
+        (None, Some(path)) => read_key_file(path, "PII_KEY_FILE")?,
+        (None, None) if may_generate => {
+            generated_key(Path::new(GENERATED_PII_KEY_FILE), "PII_KEY")?
+        }
+        (None, None) => {
+            return Err(
+                "PII_KEY or PII_KEY_FILE is required (a key is generated only with AUTH_MODE=off)"
+                    .to_owned(),
+            );
+        }
+    };
+    PiiKey::new(key).map_err(|e| e.to_string())
+}
+
+/// The key of `path` (the stand-in for `variable`), created with a new random key (mode
+/// 0600) when missing.
+fn generated_key(path: &Path, variable: &str) -> Result<Vec<u8>, String> {
     if path.exists() {
-        return read_key_file(path, "the generated audit key");
+        return read_key_file(path, &format!("the generated {variable}"));
     }
     let mut key = vec![0_u8; MIN_KEY_BYTES];
-    getrandom::fill(&mut key).map_err(|e| format!("cannot generate an audit key: {e}"))?;
+    getrandom::fill(&mut key).map_err(|e| format!("cannot generate a {variable}: {e}"))?;
     let cannot = |e: std::io::Error| {
         format!(
-            "cannot write the generated audit key {}: {e}",
+            "cannot write the generated {variable} {}: {e}",
             path.display()
         )
     };
@@ -106,8 +132,8 @@ fn generated_key(path: &Path) -> Result<Vec<u8>, String> {
         .map_err(cannot)?;
     tracing::warn!(
         file = %PathBuf::from(path).display(),
-        "AUTH_MODE=off and no AUDIT_KEY: generated an audit key; keep this file, the audit \
-         chain cannot be verified without it"
+        "AUTH_MODE=off and no {variable}: generated one; keep this file, the audit trail \
+         cannot be verified or searched by person without it"
     );
     Ok(key)
 }
@@ -120,8 +146,8 @@ mod tests {
     fn a_generated_key_is_private_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data").join("audit.key");
-        let first = generated_key(&path).unwrap();
-        let again = generated_key(&path).unwrap();
+        let first = generated_key(&path, "AUDIT_KEY").unwrap();
+        let again = generated_key(&path, "AUDIT_KEY").unwrap();
         assert_eq!(first, again);
         assert_eq!(first.len(), MIN_KEY_BYTES);
         #[cfg(unix)]
@@ -136,6 +162,9 @@ mod tests {
     fn a_missing_key_stops_the_start_unless_auth_is_off() {
         let err = load(&AuditKeySettings::default(), false).unwrap_err();
         assert!(err.contains("AUDIT_KEY"), "{err}");
+        assert!(!err.contains('\n'));
+        let err = load_pii(&PiiKeySettings::default(), false).unwrap_err();
+        assert!(err.contains("PII_KEY"), "{err}");
         assert!(!err.contains('\n'));
     }
 

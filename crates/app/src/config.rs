@@ -96,6 +96,28 @@ pub struct Config {
     /// `AUDIT_KEY`, `AUDIT_KEY_FILE`, `AUDIT_OLD_KEYS_FILE`: where the keys of the audit
     /// chain come from (read by [`crate::audit_keys::load`]).
     pub audit_keys: AuditKeySettings,
+    /// `PII_KEY`, `PII_KEY_FILE`: the key of the pseudonyms of personal codes in audit rows
+    /// (read by [`crate::audit_keys::load_pii`]).
+    pub pii_key: PiiKeySettings,
+}
+
+/// Where the key of personal-code pseudonyms comes from (PRODUCT.md section 11). `Debug`
+/// never shows a key.
+#[derive(Clone, Default)]
+pub struct PiiKeySettings {
+    /// `PII_KEY`, decoded (at least 32 bytes).
+    pub key: Option<Vec<u8>>,
+    /// `PII_KEY_FILE`: a file holding the key in base64.
+    pub key_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PiiKeySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PiiKeySettings")
+            .field("key", &self.key.as_ref().map(|_| "***"))
+            .field("key_file", &self.key_file)
+            .finish()
+    }
 }
 
 /// Where the audit chain's keys come from (PRODUCT.md section 11). `Debug` never shows a key.
@@ -322,6 +344,7 @@ impl Config {
         }
         let auth = parse_auth(src, bind)?;
         let audit_keys = parse_audit_keys(src)?;
+        let pii_key = parse_pii_key(src)?;
         Ok(Self {
             bind,
             database_url,
@@ -351,6 +374,7 @@ impl Config {
             auth_failures_per_minute,
             auth,
             audit_keys,
+            pii_key,
         })
     }
 
@@ -483,23 +507,38 @@ fn claim_path(variable: &'static str, raw: &str) -> Result<String, ConfigError> 
     Ok(raw.to_owned())
 }
 
-fn parse_audit_keys(src: &Source) -> Result<AuditKeySettings, ConfigError> {
-    let key = match src.get("AUDIT_KEY") {
+/// A key given inline (`variable`, base64) or as a file (`file_variable`), not both.
+fn parse_key(
+    src: &Source,
+    variable: &'static str,
+    file_variable: &'static str,
+) -> Result<(Option<Vec<u8>>, Option<PathBuf>), ConfigError> {
+    let key = match src.get(variable) {
         None => None,
-        Some(raw) => Some(crate::audit_keys::decode(raw).map_err(|m| bad("AUDIT_KEY", m))?),
+        Some(raw) => Some(crate::audit_keys::decode(raw).map_err(|m| bad(variable, m))?),
     };
-    let key_file = src.get("AUDIT_KEY_FILE").map(PathBuf::from);
+    let key_file = src.get(file_variable).map(PathBuf::from);
     if key.is_some() && key_file.is_some() {
         return Err(bad(
-            "AUDIT_KEY_FILE",
-            "set AUDIT_KEY or AUDIT_KEY_FILE, not both",
+            file_variable,
+            format!("set {variable} or {file_variable}, not both"),
         ));
     }
+    Ok((key, key_file))
+}
+
+fn parse_audit_keys(src: &Source) -> Result<AuditKeySettings, ConfigError> {
+    let (key, key_file) = parse_key(src, "AUDIT_KEY", "AUDIT_KEY_FILE")?;
     Ok(AuditKeySettings {
         key,
         key_file,
         old_keys_file: src.get("AUDIT_OLD_KEYS_FILE").map(PathBuf::from),
     })
+}
+
+fn parse_pii_key(src: &Source) -> Result<PiiKeySettings, ConfigError> {
+    let (key, key_file) = parse_key(src, "PII_KEY", "PII_KEY_FILE")?;
+    Ok(PiiKeySettings { key, key_file })
 }
 
 fn parse_audit_reads(raw: &str) -> Result<pas_domain::service::ReadAudit, ConfigError> {
@@ -642,6 +681,7 @@ mod tests {
             ("AUTH_FAILURES_PER_MINUTE", "-1"),
             ("MAIL_DEFAULT_LANGUAGE", "latvian!"),
             ("MAIL_DEFAULT_LANGUAGE", "lt_LT"),
+            ("PII_KEY", "c2hvcnQ="),
         ] {
             let e = Config::load(&Source::from_pairs([(key, value)])).unwrap_err();
             assert_eq!(e.variable, key);

@@ -14,8 +14,10 @@ use std::time::Duration;
 use actix_web::{App, HttpServer};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
 use pas_domain::service::{
-    AuditService, CatalogService, DirectoryService, MessageService, OutboxService, ProcessService,
+    AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
+    ProcessService,
 };
+use pas_domain::pseudonym::PiiKey;
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReadinessCheck, ReminderSettings};
 use pas_persistence::{Db, DbOptions};
 use pas_smtp::{
@@ -42,7 +44,7 @@ pub enum StartError {
     #[error("cannot listen to SIGTERM and SIGINT: {0}")]
     Signals(std::io::Error),
     /// The audit keys are missing or cannot be read (`AUDIT_KEY`, `AUDIT_KEY_FILE`,
-    /// `AUDIT_OLD_KEYS_FILE`).
+    /// `AUDIT_OLD_KEYS_FILE`, `PII_KEY`, `PII_KEY_FILE`).
     #[error("{0}")]
     AuditKeys(String),
     /// The listen address could not be bound.
@@ -76,6 +78,13 @@ fn db_options(config: &Config) -> DbOptions {
 fn load_audit_keys(config: &Config) -> Result<pas_domain::audit::AuditKeys, StartError> {
     let may_generate = config.auth.mode == pas_http::authn::AuthMode::Off;
     audit_keys::load(&config.audit_keys, may_generate).map_err(StartError::AuditKeys)
+}
+
+/// The key of personal-code pseudonyms of the configuration (see
+/// [`audit_keys::load_pii`]); generated only with `AUTH_MODE=off`.
+fn load_pii_key(config: &Config) -> Result<pas_domain::pseudonym::PiiKey, StartError> {
+    let may_generate = config.auth.mode == pas_http::authn::AuthMode::Off;
+    audit_keys::load_pii(&config.pii_key, may_generate).map_err(StartError::AuditKeys)
 }
 
 /// Loads the audit keys, then opens and migrates the database, chaining audit rows under
@@ -116,7 +125,8 @@ impl Mail {
     }
 }
 
-/// The use cases and HTTP state over one database.
+/// The use cases and HTTP state over one database; personal codes in audit rows are
+/// pseudonymised under `pii`.
 ///
 /// `/ready` answers 200 once `schema` says the schema is migrated, the database answers a
 /// ping within `DATABASE_TIMEOUT_MS`, and (with OIDC) a key of the provider is loaded.
@@ -124,6 +134,7 @@ pub fn api_state(
     config: &Config,
     db: &Db,
     mail: &Mail,
+    pii: PiiKey,
     authenticator: Authenticator,
     schema: watch::Receiver<bool>,
 ) -> ApiState {
@@ -139,11 +150,18 @@ pub fn api_state(
         Box::pin(async move { keys_loaded && migrated && db.ping().await.is_ok() })
     });
     ApiState {
-        processes: ProcessService::new(store.clone(), clock.clone(), ids.clone())
+        processes: ProcessService::new(store.clone(), clock.clone(), ids.clone(), pii.clone())
             .with_read_audit(config.audit_reads),
         catalog: CatalogService::new(store.clone(), clock.clone(), ids.clone()),
         directory: DirectoryService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
-        audit: AuditService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
+        audit: AuditService::new(
+            store.clone(),
+            store.clone(),
+            clock.clone(),
+            ids.clone(),
+            pii.clone(),
+        ),
+        erasure: ErasureService::new(store.clone(), clock.clone(), ids.clone(), pii),
         outbox: OutboxService::new(store, clock.clone()),
         messages: MessageService::new(
             Arc::new(SmtpMailer::new(
@@ -446,7 +464,8 @@ pub fn serve(
         );
     }
     let (schema_tx, schema) = watch::channel(false);
-    let state = api_state(config, db, mail, authenticator.clone(), schema.clone());
+    let pii = load_pii_key(config)?;
+    let state = api_state(config, db, mail, pii, authenticator.clone(), schema.clone());
     let (shutdown, stop_rx) = watch::channel(false);
     let store = Arc::new(db.clone());
     let admin_email = config

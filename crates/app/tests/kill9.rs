@@ -23,6 +23,7 @@ use smtp_server::{SmtpServer, free_port};
 /// The audit key of the binary under test, so that it does not generate `data/audit.key`
 /// in the source tree (it would with `AUTH_MODE=off` and no key).
 const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
+const TEST_PII_KEY: &str = "dGVzdC1waWkta2V5LW9mLXRoZS1lMmUtc3VpdGUtMDE=";
 
 const CLIENTS: usize = 8;
 const SIGNERS: usize = 2;
@@ -44,6 +45,7 @@ impl App {
             .env_clear()
             .env("APP_BIND", format!("127.0.0.1:{port}"))
             .env("AUDIT_KEY", TEST_AUDIT_KEY)
+            .env("PII_KEY", TEST_PII_KEY)
             .env("DATABASE_URL", database_url)
             .env("DATABASE_POOL_SIZE", "8")
             .env("SMTP_URL", smtp_url)

@@ -27,6 +27,7 @@ use tokio::process::{Child, Command};
 /// The audit key of the binary under test, so that it does not generate `data/audit.key`
 /// in the source tree (it would with `AUTH_MODE=off` and no key).
 const TEST_AUDIT_KEY: &str = "dGVzdC1hdWRpdC1rZXktb2YtdGhlLWUyZS1zdWl0ZS0wMQ==";
+const TEST_PII_KEY: &str = "dGVzdC1waWkta2V5LW9mLXRoZS1lMmUtc3VpdGUtMDE=";
 
 const GRACE_SECONDS: u64 = 10;
 const CLIENTS: usize = 8;
@@ -58,6 +59,7 @@ fn spawn(database_url: &str, port: u16, dir: &std::path::Path, log: &str) -> Chi
         .env_clear()
         .env("APP_BIND", format!("127.0.0.1:{port}"))
         .env("AUDIT_KEY", TEST_AUDIT_KEY)
+            .env("PII_KEY", TEST_PII_KEY)
         .env("DATABASE_URL", database_url)
         .env("DATABASE_TIMEOUT_MS", "10000")
         .env("SHUTDOWN_GRACE_SECONDS", GRACE_SECONDS.to_string())

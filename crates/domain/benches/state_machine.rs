@@ -208,13 +208,15 @@ fn audit_chain(len: u32) -> Vec<AuditingEvent> {
             creator: Some("api".to_owned()),
             document_id: Some(process.header.document_id.clone()),
             signer_id: process.entries().next().map(|e| e.id),
-            customer_personal_code: Some(lv_code(n)),
+            customer_personal_code: Some(pas_domain::pseudonym::mask_personal_code(&lv_code(n))),
             note: Some(format!("event {n}")),
             process_id: Some(process.id),
             ip_address: Some("127.0.0.1".to_owned()),
             container_id: None,
             method: Some("signProcessStep".to_owned()),
             client_app_name: Some("curl/8".to_owned()),
+            // The stored form's length: an HMAC in hex.
+            customer_pseudonym: Some(format!("{n:064x}")),
         };
         let head = rows
             .last()

@@ -14,7 +14,10 @@ use crate::events::DomainEvent;
 use crate::ids::{AuditEventId, EntryId, ProcessId};
 use crate::input::{MAX_COMMENT, MAX_TEXT, text};
 use crate::process::ProcessData;
+use crate::pseudonym::PiiKey;
+use crate::query::PersonKey;
 use crate::status::EventType;
+use crate::values::CountryCode;
 
 /// Who asks: the authenticated [`Principal`] and the client address, recorded on every
 /// audit row. Built in one place at the HTTP edge.
@@ -75,7 +78,9 @@ pub struct NewAuditEvent {
     pub document_id: Option<String>,
     /// Entry concerned.
     pub signer_id: Option<EntryId>,
-    /// Personal code of the person concerned.
+    /// The person concerned, as shown: the masked code
+    /// ([`crate::pseudonym::mask_personal_code`]). Rows
+    /// written before pseudonymisation hold the code as it was given.
     pub customer_personal_code: Option<String>,
     /// Free text.
     pub note: Option<String>,
@@ -89,6 +94,10 @@ pub struct NewAuditEvent {
     pub method: Option<String>,
     /// Client application.
     pub client_app_name: Option<String>,
+    /// The person concerned, as found: the keyed pseudonym ([`PiiKey::pseudonym`]). Left out
+    /// of the canonical form when absent, so rows written before it keep their hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_pseudonym: Option<String>,
 }
 
 fn ser_time<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
@@ -109,19 +118,23 @@ impl std::fmt::Debug for NewAuditEvent {
 
 impl NewAuditEvent {
     /// The audit row of a domain event, with the caller's details and `method` (the
-    /// operation). The personal code is the concerned entry's, if it has one.
+    /// operation). The person concerned is the entry's, if it has a personal code, stored
+    /// pseudonymised under `pii`.
     pub fn from_domain(
         id: AuditEventId,
         event: &DomainEvent,
         process: &ProcessData,
         caller: &Caller,
         method: &str,
+        pii: &PiiKey,
     ) -> Self {
-        let code = event
+        let person = event
             .signer_id
             .and_then(|s| process.find_entry(s))
-            .and_then(|(_, e)| e.details.signer_personal_code.as_ref())
-            .map(|c| c.as_str().to_owned());
+            .and_then(|(_, e)| {
+                let code = e.details.signer_personal_code.as_ref()?;
+                Some(pii.pseudonymise(code.as_str(), e.details.signer_country))
+            });
         Self {
             id,
             created_at: event.occurred_at,
@@ -130,13 +143,14 @@ impl NewAuditEvent {
             creator: Some(caller.user().to_owned()),
             document_id: Some(process.header.document_id.clone()),
             signer_id: event.signer_id,
-            customer_personal_code: code,
+            customer_personal_code: person.as_ref().map(|p| p.masked.clone()),
             note: event.note.clone(),
             process_id: Some(process.id),
             ip_address: caller.ip_address.clone(),
             container_id: None,
             method: Some(method.to_owned()),
             client_app_name: caller.client_app().map(str::to_owned),
+            customer_pseudonym: person.map(|p| p.pseudonym),
         }
     }
 }
@@ -162,9 +176,9 @@ pub struct AuditingEvent {
 /// Shortest accepted audit key, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
-/// An audit key shorter than [`MIN_KEY_BYTES`].
+/// An audit or PII key shorter than [`MIN_KEY_BYTES`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("an audit key must have at least {MIN_KEY_BYTES} bytes (this one has {0})")]
+#[error("a key must have at least {MIN_KEY_BYTES} bytes (this one has {0})")]
 pub struct ShortKey(pub usize);
 
 /// A secret key of the audit chain and its id. `Debug` shows the id only.
@@ -250,7 +264,8 @@ pub fn canonical(event: &NewAuditEvent) -> String {
 /// # let event = |n: u128| NewAuditEvent { id: AuditEventId::from_uuid(uuid::Uuid::from_u128(n)),
 /// #     created_at: time::macros::datetime!(2026-01-01 0:00 UTC), event_type: EventType::ProcessStarted,
 /// #     event_origin: None, creator: None, document_id: None, signer_id: None, customer_personal_code: None,
-/// #     note: None, process_id: None, ip_address: None, container_id: None, method: None, client_app_name: None };
+/// #     note: None, process_id: None, ip_address: None, container_id: None, method: None, client_app_name: None,
+/// #     customer_pseudonym: None };
 /// let keys = AuditKeys::new(AuditKey::new(vec![1; 32]).unwrap(), vec![]);
 /// let mut head = ChainHead::default();
 /// let mut rows = Vec::new();
@@ -539,6 +554,11 @@ pub struct AuditFilter {
     /// Only events of processes owned by one of these groups (`None`: every event). Set by
     /// the use case from the principal, never by a client.
     pub owner_groups: Option<Vec<String>>,
+    /// The person concerned (`personalCode` and `country`).
+    pub person: Option<PersonKey>,
+    /// Only events stored under one of these pseudonyms (`None`: every event). Set by the
+    /// use case from `person`, never by a client.
+    pub customer_pseudonyms: Option<Vec<String>>,
 }
 
 /// An event from another system (`createAuditingEvent`).
@@ -578,12 +598,16 @@ impl AuditEventInput {
     /// Validates into a row; `createdAt` is always the service's time. Only the event types
     /// of [`client_may_record`] are accepted (422 for the service's own types). `creator`,
     /// `clientAppName` and `eventOrigin` come from the caller's principal, whatever the body
-    /// says: a client can record what it saw, never who it was.
+    /// says: a client can record what it saw, never who it was. The personal code is stored
+    /// pseudonymised under `pii` with `country` (the country of the entry that names the
+    /// person, when the use case found one).
     pub fn validate(
         self,
         id: AuditEventId,
         now: OffsetDateTime,
         caller: &Caller,
+        pii: &PiiKey,
+        country: Option<CountryCode>,
     ) -> Result<NewAuditEvent, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         match self.event_type {
@@ -595,6 +619,8 @@ impl AuditEventInput {
             Some(_) => {}
         }
         let mut t = |field: &str, v: Option<String>, max| text(&mut errors, field, v, max);
+        let person = t("customerPersonalCode", self.customer_personal_code, 64)
+            .map(|code| pii.pseudonymise(&code, country));
         let event = NewAuditEvent {
             id,
             created_at: now,
@@ -603,13 +629,14 @@ impl AuditEventInput {
             creator: Some(caller.user().to_owned()),
             document_id: t("documentId", self.document_id, MAX_TEXT),
             signer_id: self.signer_id.map(EntryId::from_uuid),
-            customer_personal_code: t("customerPersonalCode", self.customer_personal_code, 64),
+            customer_personal_code: person.as_ref().map(|p| p.masked.clone()),
             note: t("note", self.note, MAX_COMMENT),
             process_id: self.process_id.map(ProcessId::from_uuid),
             ip_address: t("ipAddress", self.ip_address, 64).or_else(|| caller.ip_address.clone()),
             container_id: t("containerId", self.container_id, MAX_TEXT),
             method: t("method", self.method, MAX_TEXT),
             client_app_name: caller.client_app().map(str::to_owned),
+            customer_pseudonym: person.map(|p| p.pseudonym),
         };
         errors.into_result(event)
     }

@@ -472,6 +472,8 @@ operations! {
     GetProcessAuditTrail = "getProcessAuditTrail": [Admin, User, Auditor];
     /// `GET /audit-checkpoint`.
     GetAuditCheckpoint = "getAuditCheckpoint": [Admin, Auditor];
+    /// `POST /persons/erasure`.
+    ErasePerson = "erasePerson": [Admin];
     /// `GET /signer-tasks`.
     ListSignerTasks = "listSignerTasks": [Admin, Portal, Signer];
     /// `POST /process-step-signers/{id}/email`.

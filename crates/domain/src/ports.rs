@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::audit::{AuditFilter, AuditTrail, AuditingEvent, CheckpointChain, NewAuditEvent};
 use crate::catalog::{DocumentAttribute, DocumentProfile};
 use crate::contact::{Contact, ContactFilter};
+use crate::erasure::{ErasedElsewhere, Erasure};
 use crate::events::Change;
 use crate::ids::{AttributeId, ContactId, EntryId, ProcessId, ProfileId, StepId, TemplateId};
 use crate::notify::{NotificationIntent, RecipientRole};
@@ -208,6 +209,22 @@ pub trait AuditStore: Send + Sync {
     async fn trail(&self, process: ProcessId) -> Result<AuditTrail, RepoError>;
     /// The stored head (length and last hash) of every non-empty chain, for a checkpoint.
     async fn chain_heads(&self) -> Result<Vec<CheckpointChain>, RepoError>;
+}
+
+/// Erasure of a person's data (PRODUCT.md section 11).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ErasureStore: Send + Sync {
+    /// Every process with an entry of `person`, deleted ones and drafts included.
+    async fn processes_of_person(
+        &self,
+        person: &PersonKey,
+    ) -> Result<Vec<SigningProcess>, RepoError>;
+    /// Writes `erasure` in one transaction: each process at the version it was read at
+    /// (`VersionConflict` otherwise), the person's code, name, email and phone erased in
+    /// contacts, the address of the erased entries' outbox rows erased, the audit rows
+    /// appended.
+    async fn erase(&self, erasure: &Erasure) -> Result<ErasedElsewhere, RepoError>;
 }
 
 /// Document profiles and attributes.

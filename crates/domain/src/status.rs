@@ -226,7 +226,8 @@ impl ScopeFilter {
 }
 
 wire_enum!(
-    /// Audit and notification event types, exactly the seed's list (its names are its docs).
+    /// Audit and notification event types: the seed's list (its names are its docs), and
+    /// `PERSON_ERASED` (PRODUCT.md section 11).
     #[allow(missing_docs)]
     EventType as "eventType" {
         ProcessStarted = "PROCESS_STARTED",
@@ -260,6 +261,7 @@ wire_enum!(
         AuditEmailReminder = "AUDIT_EMAIL_REMINDER",
         AuthCompleted = "AUTH_COMPLETED",
         AuthStart = "AUTH_START",
+        PersonErased = "PERSON_ERASED",
     }
 );
 
@@ -276,7 +278,11 @@ mod tests {
             let json = serde_json::to_string(s).expect("serialises");
             assert_eq!(json, format!("\"{}\"", s.as_str()));
         }
-        assert_eq!(EventType::ALL.len(), 31, "the seed lists 31 event types");
+        assert_eq!(
+            EventType::ALL.len(),
+            32,
+            "the seed lists 31 event types; PRODUCT.md section 11 adds PERSON_ERASED"
+        );
     }
 
     #[test]

@@ -219,6 +219,7 @@ fn audit_row(n: u128) -> NewAuditEvent {
         container_id: None,
         method: None,
         client_app_name: None,
+        customer_pseudonym: None,
     }
 }
 

@@ -29,6 +29,7 @@ fn service(repo: MockProcessRepository) -> ProcessService {
         Arc::new(repo),
         Arc::new(FixedClock(at(5))),
         Arc::new(SequentialIds::default()),
+        pii_key(),
     )
 }
 

@@ -38,7 +38,8 @@ use std::sync::Arc;
 use actix_web::web;
 use futures::future::BoxFuture;
 use pas_domain::service::{
-    AuditService, CatalogService, DirectoryService, MessageService, OutboxService, ProcessService,
+    AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
+    ProcessService,
 };
 use time::{Date, OffsetDateTime};
 
@@ -76,6 +77,8 @@ pub struct ApiState {
     pub directory: DirectoryService,
     /// The audit log.
     pub audit: AuditService,
+    /// A person's erasure.
+    pub erasure: ErasureService,
     /// Test emails and subjects (the mail adapter behind the `Mailer` port).
     pub messages: MessageService,
     /// Outbox administration.

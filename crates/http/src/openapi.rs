@@ -14,7 +14,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::problem::responses::problem_responses;
 use crate::problem::{Problem, ProblemField};
-use crate::wire::{audit, catalog, directory, health, messages, outbox, page, process, task};
+use crate::wire::{
+    audit, catalog, directory, health, messages, outbox, page, persons, process, task,
+};
 use crate::{Limits, routes};
 use pas_domain::status::{
     EventType, OutboxChannel, OutboxState, ProcessStatus, ScopeFilter, SignerRole, SigningStatus,
@@ -46,6 +48,7 @@ use pas_domain::status::{
         (name = "message-controller", description = "Email triggers"),
         (name = "auditing-controller", description = "Audit log"),
         (name = "outbox-controller", description = "Outbox administration: deliveries by state, retry of given-up rows"),
+        (name = "person-controller", description = "A person's right to erasure"),
         (name = "health", description = "Liveness and readiness"),
     ),
     components(schemas(
@@ -58,7 +61,8 @@ use pas_domain::status::{
         task::SignerActionRequest, messages::RemindersSent, task::SignerEmailSent,
         health::HealthStatus, page::PageSigningProcess, page::PageSignerTask, page::PageContact,
         page::PageTemplate, page::PageAuditingEvent, page::PageOutboxMessage,
-        outbox::OutboxMessage, OutboxState, OutboxChannel,
+        outbox::OutboxMessage, OutboxState, OutboxChannel, persons::PersonErasureRequest,
+        persons::PersonErasure,
         ProcessStatus, StepStatus, SignerRole, SigningStatus, ScopeFilter, EventType,
     ))
 )]

@@ -186,6 +186,16 @@ impl QueryParams {
             .map_err(ApiError::bad_parameters)
     }
 
+    /// A person named by two parameters (`code` and `country`): both or neither (400).
+    pub fn person(&self, code: &str, country: &str) -> Result<Option<PersonKey>, ApiError> {
+        match (self.text(code), self.text(country)) {
+            (None, None) => Ok(None),
+            (Some(c), Some(k)) => person(&c, &k).map(Some),
+            (Some(_), None) => Err(ApiError::bad_parameter(country, format!("is required with {code}"))),
+            (None, Some(_)) => Err(ApiError::bad_parameter(code, format!("is required with {country}"))),
+        }
+    }
+
     /// The viewer of a contacts or templates call: `user_param` (`owner` or `user`) and
     /// `group`, both required.
     pub fn viewer(&self, user_param: &str) -> Result<Viewer, ApiError> {

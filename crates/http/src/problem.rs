@@ -13,8 +13,8 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use pas_domain::auth::Denied;
 use pas_domain::error::{FieldError, Missing, TransitionError, ValidationErrors};
 use pas_domain::service::{
-    AuditError, CatalogError, Conflict, DirectoryError, MessageError, OutboxError, ProcessError,
-    ReadError, SourceChain,
+    AuditError, CatalogError, Conflict, DirectoryError, ErasureError, MessageError, OutboxError,
+    ProcessError, ReadError, SourceChain,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -89,6 +89,8 @@ pub enum ApiError {
     Directory(DirectoryError),
     /// Recording an auditing event failed.
     Audit(AuditError),
+    /// A person's erasure failed.
+    Erasure(ErasureError),
     /// An email use case failed.
     Message(MessageError),
     /// Putting an outbox row back failed.
@@ -182,6 +184,7 @@ impl ApiError {
             Self::Catalog(e) => Parts::from(e),
             Self::Directory(e) => Parts::from(e),
             Self::Audit(e) => Parts::from(e),
+            Self::Erasure(e) => Parts::from(e),
             Self::Message(e) => Parts::from(e),
             Self::Outbox(e) => Parts::from(e),
             Self::Denied => Parts::forbidden(),
@@ -276,6 +279,7 @@ impl ApiError {
             Self::Catalog(e) => e,
             Self::Directory(e) => e,
             Self::Audit(e) => e,
+            Self::Erasure(e) => e,
             Self::Message(e) => e,
             Self::Outbox(e) => e,
             _ => return None,
@@ -451,6 +455,35 @@ impl From<&AuditError> for Parts {
     }
 }
 
+impl From<&ErasureError> for Parts {
+    fn from(e: &ErasureError) -> Self {
+        match e {
+            ErasureError::Invalid(v) => Self::invalid(v),
+            // Each running process is named as a failure of `personalCode`, so that a client
+            // reads them like any other list of broken rules.
+            ErasureError::StillRunning(processes) => Parts {
+                errors: processes
+                    .iter()
+                    .map(|p| FieldError {
+                        field: "personalCode".to_owned(),
+                        message: format!("is in process {p}, which is still running"),
+                    })
+                    .collect(),
+                ..Self::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "Conflict",
+                    format!("{e}; nothing was erased (finish, cancel or delete them first)"),
+                )
+            },
+            ErasureError::Conflict(c) => Self::conflict(c),
+            ErasureError::Forbidden => Self::forbidden(),
+            ErasureError::Unavailable(_) => Self::unavailable(),
+            ErasureError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
 impl From<&MessageError> for Parts {
     fn from(e: &MessageError) -> Self {
         match e {
@@ -501,6 +534,12 @@ impl fmt::Display for ApiError {
 impl From<ReadError> for ApiError {
     fn from(e: ReadError) -> Self {
         Self::Read(e)
+    }
+}
+
+impl From<ErasureError> for ApiError {
+    fn from(e: ErasureError) -> Self {
+        Self::Erasure(e)
     }
 }
 

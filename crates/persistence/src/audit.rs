@@ -218,6 +218,7 @@ where
     str: ToSql<Text, DB>,
     PrimitiveDateTime: ToSql<Timestamp, DB>,
     dsl::EqAny<audit_events::process_id, owned_by>: QueryFragment<DB>,
+    dsl::EqAny<audit_events::customer_pseudonym, Vec<String>>: QueryFragment<DB>,
 {
     if let Some(p) = f.process_id {
         q = q.filter(audit_events::process_id.eq(p.to_string()));
@@ -236,6 +237,9 @@ where
     }
     if let Some(to) = f.to {
         q = q.filter(audit_events::created_at.lt(db_time(to)));
+    }
+    if let Some(pseudonyms) = &f.customer_pseudonyms {
+        q = q.filter(audit_events::customer_pseudonym.eq_any(pseudonyms.clone()));
     }
     if let Some(groups) = &f.owner_groups {
         // Deleted processes keep their trail, so their events stay listed too.
@@ -483,6 +487,7 @@ mod keying_migration {
             container_id: None,
             method: None,
             client_app_name: None,
+            customer_pseudonym: None,
         }
     }
 

@@ -26,6 +26,7 @@ mod audit;
 mod batch;
 mod catalog;
 mod directory;
+mod erasure;
 mod models;
 mod outbox;
 mod paging;

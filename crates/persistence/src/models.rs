@@ -334,6 +334,7 @@ pub(crate) struct AuditRow {
     pub method: Option<String>,
     pub client_app_name: Option<String>,
     pub key_id: Option<String>,
+    pub customer_pseudonym: Option<String>,
 }
 
 impl AuditRow {
@@ -360,6 +361,7 @@ impl AuditRow {
             method: ev.method.clone(),
             client_app_name: ev.client_app_name.clone(),
             key_id: e.key_id.clone(),
+            customer_pseudonym: ev.customer_pseudonym.clone(),
         }
     }
 
@@ -380,6 +382,7 @@ impl AuditRow {
             container_id: self.container_id,
             method: self.method,
             client_app_name: self.client_app_name,
+            customer_pseudonym: self.customer_pseudonym,
         };
         Ok(AuditingEvent {
             event,

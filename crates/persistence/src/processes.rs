@@ -28,7 +28,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::audit::{LastRow, append_audit, lock_chain};
 use crate::batch::{chunked, insert_many};
-use crate::db::{Conn, Db, Sql};
+use crate::db::{Concrete, Conn, Db, Sql};
 use crate::error::{Classify, Error};
 use crate::models::{
     AuditRow, EntryRow, ProcessRow, ProcessRows, StepRow, assemble, chain_key, day_end, day_start,
@@ -123,6 +123,24 @@ async fn insert_children<C: Conn>(conn: &mut C, rows: &ProcessRows) -> Result<()
         .await
         .unique_as("signer")?;
     Ok(())
+}
+
+/// Replaces the steps and entries of the process of `rows` with those of `rows`.
+pub(crate) async fn replace_children<C: Conn>(conn: &mut C, rows: &ProcessRows) -> Result<(), Error> {
+    let id = rows.process.id.as_str();
+    let own_entries = entries::table.filter(entries::process_id.eq(id));
+    let own_steps = steps::table.filter(steps::process_id.eq(id));
+    match conn.concrete() {
+        Concrete::Postgres(pg) => {
+            diesel::delete(own_entries).execute(pg).await?;
+            diesel::delete(own_steps).execute(pg).await?;
+        }
+        Concrete::Sqlite(lite) => {
+            diesel::delete(own_entries).execute(lite).await?;
+            diesel::delete(own_steps).execute(lite).await?;
+        }
+    }
+    insert_children(conn, rows).await
 }
 
 /// Appends the audit rows and outbox rows of a change.
@@ -362,13 +380,7 @@ impl ProcessRepository for Db {
                 .into());
             }
             claim_idempotency_key(conn, changes, now).await?;
-            diesel::delete(entries::table.filter(entries::process_id.eq(&id)))
-                .execute(conn)
-                .await?;
-            diesel::delete(steps::table.filter(steps::process_id.eq(&id)))
-                .execute(conn)
-                .await?;
-            insert_children(conn, &rows).await?;
+            replace_children(conn, &rows).await?;
             write_change(conn, self.audit_keys.as_deref(), changes, now).await?;
             Ok(())
         })
@@ -465,27 +477,7 @@ impl ProcessRepository for Db {
     }
 
     async fn for_person(&self, person: &PersonKey) -> Result<Vec<SigningProcess>, RepoError> {
-        let code = person.code.clone();
-        let country = person.country.as_str().to_owned();
-        with_db!(self, Read, async |conn| {
-            let rows = processes::table
-                .filter(processes::deleted_at.is_null())
-                .filter(processes::status.ne(ProcessStatus::Pending.as_str()))
-                .filter(
-                    processes::id.eq_any(
-                        entries::table
-                            .filter(entries::personal_code_norm.eq(&code))
-                            .filter(entries::signer_country.eq(&country))
-                            .select(entries::process_id),
-                    ),
-                )
-                .order((processes::created_at.desc(), processes::id.desc()))
-                .select(ProcessRow::as_select())
-                .load::<ProcessRow>(conn)
-                .await?;
-            load_processes(conn, rows).await
-        })
-        .await
+        self.processes_with_person(person, false).await
     }
 
     async fn signer_tasks(
@@ -557,6 +549,42 @@ impl ProcessRepository for Db {
                     ),
                 )
                 .order((processes::created_at.asc(), processes::id.asc()))
+                .select(ProcessRow::as_select())
+                .load::<ProcessRow>(conn)
+                .await?;
+            load_processes(conn, rows).await
+        })
+        .await
+    }
+}
+
+impl Db {
+    /// The processes with an entry of `person`, newest first: those the portal shows
+    /// (neither deleted nor drafts), or with `everywhere` every one.
+    pub(crate) async fn processes_with_person(
+        &self,
+        person: &PersonKey,
+        everywhere: bool,
+    ) -> Result<Vec<SigningProcess>, RepoError> {
+        let code = person.code.clone();
+        let country = person.country.as_str().to_owned();
+        with_db!(self, Read, async |conn| {
+            let mut q = processes::table.into_boxed::<Backend>();
+            if !everywhere {
+                q = q
+                    .filter(processes::deleted_at.is_null())
+                    .filter(processes::status.ne(ProcessStatus::Pending.as_str()));
+            }
+            let rows = q
+                .filter(
+                    processes::id.eq_any(
+                        entries::table
+                            .filter(entries::personal_code_norm.eq(&code))
+                            .filter(entries::signer_country.eq(&country))
+                            .select(entries::process_id),
+                    ),
+                )
+                .order((processes::created_at.desc(), processes::id.desc()))
                 .select(ProcessRow::as_select())
                 .load::<ProcessRow>(conn)
                 .await?;

@@ -84,6 +84,7 @@ diesel::table! {
         method -> Nullable<Text>,
         client_app_name -> Nullable<Text>,
         key_id -> Nullable<Text>,
+        customer_pseudonym -> Nullable<Text>,
     }
 }
 

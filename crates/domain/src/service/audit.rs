@@ -3,7 +3,9 @@ use std::sync::Arc;
 
 use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller, Checkpoint};
 use crate::auth::{Operation, Principal};
-use crate::ids::{AuditEventId, ProcessId};
+use crate::ids::{AuditEventId, EntryId, ProcessId};
+use crate::pseudonym::PiiKey;
+use crate::values::{CountryCode, normalize_personal_code};
 use crate::paging::{AuditSort, Page, PageRequest};
 use crate::ports::{AuditStore, Clock, IdSource, ProcessRepository};
 
@@ -16,22 +18,26 @@ pub struct AuditService {
     processes: Arc<dyn ProcessRepository>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
+    pii: PiiKey,
 }
 
 impl AuditService {
     /// Wires the use cases to their ports (`processes` answers whose group an audit trail
-    /// belongs to).
+    /// belongs to, and the country of a person an event names); personal codes are stored
+    /// and found through pseudonyms under `pii`.
     pub fn new(
         audit: Arc<dyn AuditStore>,
         processes: Arc<dyn ProcessRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
+        pii: PiiKey,
     ) -> Self {
         Self {
             audit,
             processes,
             clock,
             ids,
+            pii,
         }
     }
 
@@ -44,12 +50,40 @@ impl AuditService {
     ) -> Result<AuditingEvent, AuditError> {
         caller.principal.require(Operation::CreateAuditingEvent)?;
         let id = AuditEventId::from_uuid(input.id.unwrap_or_else(|| self.ids.new_id()));
-        let event = input.validate(id, self.clock.now(), caller)?;
+        let country = self.country_of_customer(&input).await?;
+        let event = input.validate(id, self.clock.now(), caller, &self.pii, country)?;
         Ok(self.audit.append(&event).await?)
     }
 
+    /// The country of the person an event names: that of the entry of the event's process
+    /// with the same personal code (the named `signerId` first). Another system's event
+    /// carries no country; without a process naming the person it is stored without one.
+    async fn country_of_customer(
+        &self,
+        input: &AuditEventInput,
+    ) -> Result<Option<CountryCode>, AuditError> {
+        let (Some(code), Some(process)) = (&input.customer_personal_code, input.process_id) else {
+            return Ok(None);
+        };
+        let code = normalize_personal_code(code);
+        let Some(process) = self
+            .processes
+            .get_including_deleted(ProcessId::from_uuid(process))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let named = input.signer_id.map(EntryId::from_uuid);
+        let mut entries: Vec<_> = process.entries().collect();
+        entries.sort_by_key(|e| Some(e.id) != named);
+        Ok(entries.into_iter().find_map(|e| {
+            let own = e.details.signer_personal_code.as_ref()?.normalized() == code;
+            own.then_some(e.details.signer_country).flatten()
+        }))
+    }
+
     /// `GET /audit-events`: everything for those who see everything, the events of its
-    /// groups' processes for a `pas-user`.
+    /// groups' processes for a `pas-user`; a person's events through their pseudonyms.
     pub async fn list_events(
         &self,
         filter: &AuditFilter,
@@ -59,6 +93,10 @@ impl AuditService {
         principal.require(Operation::ListAuditEvents)?;
         let confined = AuditFilter {
             owner_groups: principal.confined_to().map(<[String]>::to_vec),
+            customer_pseudonyms: filter
+                .person
+                .as_ref()
+                .map(|p| self.pii.pseudonyms_of(p).to_vec()),
             ..filter.clone()
         };
         Ok(self.audit.list(&confined, page).await?)

@@ -408,3 +408,45 @@ impl From<RepoError> for OutboxError {
         }
     }
 }
+
+/// Why `POST /persons/erasure` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ErasureError {
+    /// The personal code or the country is missing or malformed (422).
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// The person is still in processes that run: nothing was erased (409, listing them).
+    #[error("the person is still in {} running process(es)", .0.len())]
+    StillRunning(Vec<ProcessId>),
+    /// Other requests kept changing the person's processes (409).
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    /// The caller may not erase (403).
+    #[error("access denied")]
+    Forbidden,
+    /// The database is unreachable or did not answer in time (503 with `Retry-After`); the
+    /// cause is for logs only.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] RepoError),
+    /// The store failed (500); the cause is for logs only.
+    #[error("the store failed")]
+    Storage(#[source] RepoError),
+}
+
+impl From<Denied> for ErasureError {
+    fn from(_: Denied) -> Self {
+        Self::Forbidden
+    }
+}
+
+impl From<RepoError> for ErasureError {
+    /// An erasure names no row: a `NotFound` from it is a fault of the store.
+    fn from(e: RepoError) -> Self {
+        match Refusal::from(e) {
+            Refusal::Conflict(c) => Self::Conflict(c),
+            Refusal::NotFound(what) => Self::Storage(RepoError::NotFound(what)),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
+            Refusal::Failed(e) => Self::Storage(e),
+        }
+    }
+}

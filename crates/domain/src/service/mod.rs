@@ -1,12 +1,13 @@
 //! Use cases: load, apply a command, save: the one path every adapter takes, so that HTTP
 //! handlers, jobs and embedders share the rules. Each operation says what it can fail with:
 //! every read [`ReadError`], the commands one enum per family ([`ProcessError`],
-//! [`CatalogError`], [`DirectoryError`], [`AuditError`], [`MessageError`], [`OutboxError`]); the HTTP edge
-//! maps each enum once.
+//! [`CatalogError`], [`DirectoryError`], [`AuditError`], [`ErasureError`], [`MessageError`],
+//! [`OutboxError`]); the HTTP edge maps each enum once.
 
 mod audit;
 mod catalog;
 mod directory;
+mod erasure;
 mod error;
 mod messages;
 mod outbox;
@@ -15,8 +16,9 @@ mod processes;
 pub use audit::AuditService;
 pub use catalog::CatalogService;
 pub use directory::DirectoryService;
+pub use erasure::ErasureService;
 pub use error::{
-    AuditError, CatalogError, Conflict, DirectoryError, MessageError, OutboxError, ProcessError,
+    AuditError, CatalogError, Conflict, DirectoryError, ErasureError, MessageError, OutboxError, ProcessError,
     ReadError, SourceChain,
 };
 pub use messages::MessageService;

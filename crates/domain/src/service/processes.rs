@@ -14,6 +14,7 @@ use crate::matching;
 use crate::paging::{Page, PageRequest, ProcessSort, TaskSort};
 use crate::ports::{ChangeSet, Clock, IdSource, ProcessRepository, RepoError};
 use crate::process::{PortalView, ProcessData, SigningProcess};
+use crate::pseudonym::PiiKey;
 use crate::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter, TaskOwner};
 use crate::reminder::due_reminders;
 use crate::status::{EventType, ProcessStatus};
@@ -58,6 +59,7 @@ pub struct ProcessService {
     repo: Arc<dyn ProcessRepository>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
+    pii: PiiKey,
     read_audit: ReadAudit,
 }
 
@@ -68,16 +70,19 @@ enum Target {
 }
 
 impl ProcessService {
-    /// Wires the use cases to their ports, auditing single reads ([`ReadAudit::Single`]).
+    /// Wires the use cases to their ports, auditing single reads ([`ReadAudit::Single`]);
+    /// personal codes in audit rows are pseudonymised under `pii`.
     pub fn new(
         repo: Arc<dyn ProcessRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
+        pii: PiiKey,
     ) -> Self {
         Self {
             repo,
             clock,
             ids,
+            pii,
             read_audit: ReadAudit::default(),
         }
     }
@@ -116,6 +121,7 @@ impl ProcessService {
                     process,
                     caller,
                     method,
+                    &self.pii,
                 )
             })
             .collect();

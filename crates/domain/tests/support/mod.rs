@@ -142,3 +142,9 @@ pub fn step_draft(v: Value) -> pas_domain::input::StepDraft {
     let mut d = draft(json!({"documentId": "x", "signingProcessSteps": [v]}));
     d.steps.remove(0)
 }
+
+/// The key of personal-code pseudonyms in these tests.
+#[allow(dead_code)]
+pub fn pii_key() -> pas_domain::pseudonym::PiiKey {
+    pas_domain::pseudonym::PiiKey::new(vec![7; 32]).expect("a 32-byte key")
+}

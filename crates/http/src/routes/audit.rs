@@ -61,6 +61,10 @@ async fn create_auditing_event(
         ("documentId" = Option<String>, Query, description = "Document identificator."),
         ("signerId" = Option<Uuid>, Query, description = "Signer identificator."),
         ("eventType" = Option<pas_domain::status::EventType>, Query, description = "Type of event."),
+        ("personalCode" = Option<String>, Query, description = "The person concerned (with `country`): \
+            found through the keyed pseudonym audit events store, never a plaintext code.", example = "161175-19997"),
+        ("country" = Option<String>, Query, description = "Country of `personalCode` (ISO 3166-1 alpha-2).",
+            example = "LV"),
         ("from" = Option<String>, Query, description = "Created at or after (RFC 3339 or YYYY-MM-DD)",
             example = "2026-02-01"),
         ("to" = Option<String>, Query, description = "Created before (RFC 3339), or on or before (YYYY-MM-DD)",
@@ -87,6 +91,8 @@ async fn list_audit_events(
         from: q.instant("from", DayBound::Start)?,
         to: q.instant("to", DayBound::End)?,
         owner_groups: None,
+        person: q.person("personalCode", "country")?,
+        customer_pseudonyms: None,
     };
     let events = state
         .audit

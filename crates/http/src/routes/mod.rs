@@ -18,6 +18,7 @@ pub(crate) mod directory;
 pub(crate) mod health;
 pub(crate) mod messages;
 pub(crate) mod outbox;
+pub(crate) mod persons;
 pub(crate) mod processes;
 pub(crate) mod signers;
 pub(crate) mod steps;
@@ -59,6 +60,7 @@ pub(crate) fn api_scope(
         .configure(directory::register)
         .configure(messages::register)
         .configure(outbox::register)
+        .configure(persons::register)
         .default_service(web::to(fallback::unmatched))
         .wrap(from_fn(crate::authn::authenticate))
         .wrap(from_fn(logging::observe))

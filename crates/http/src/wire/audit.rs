@@ -1,6 +1,7 @@
 //! The audit log (the seed's `AuditingEvent`) and a process's verified trail.
 
 use pas_domain::audit as domain;
+use pas_domain::pseudonym::mask_personal_code;
 use pas_domain::status::EventType;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -27,7 +28,10 @@ pub struct AuditingEvent {
     pub document_id: Option<String>,
     /// Signer identificator.
     pub signer_id: Option<Uuid>,
-    /// Customer personal code.
+    /// Customer personal code, masked: its first six characters, then `*` for every
+    /// letter and digit (`161175-*****`). Find a person's events with `personalCode` and
+    /// `country` on `GET /audit-events`.
+    #[schema(example = "161175-*****")]
     pub customer_personal_code: Option<String>,
     /// Additional audit note.
     pub note: Option<String>,
@@ -47,7 +51,8 @@ pub struct AuditingEvent {
     /// Hash of the previous event of the chain.
     #[schema(read_only)]
     pub previous_hash: Option<String>,
-    /// SHA-256 (hex) of the previous hash and this event's canonical form.
+    /// HMAC-SHA256 (hex), under the audit key, of the previous hash and this event's
+    /// canonical form (plain SHA-256 for events written before keying).
     #[schema(read_only)]
     pub hash: String,
 }
@@ -63,7 +68,8 @@ impl From<domain::AuditingEvent> for AuditingEvent {
             creator: e.creator,
             document_id: e.document_id,
             signer_id: e.signer_id.map(|id| id.as_uuid()),
-            customer_personal_code: e.customer_personal_code,
+            // Rows from before pseudonymisation hold the code as given: masked here too.
+            customer_personal_code: e.customer_personal_code.as_deref().map(mask_personal_code),
             note: e.note,
             process_id: e.process_id.map(|id| id.as_uuid()),
             ip_address: e.ip_address,

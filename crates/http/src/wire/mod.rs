@@ -14,5 +14,6 @@ pub mod health;
 pub mod messages;
 pub mod outbox;
 pub mod page;
+pub mod persons;
 pub mod process;
 pub mod task;

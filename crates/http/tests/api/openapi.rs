@@ -287,6 +287,12 @@ const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "get",
         "/api/v1/audit-checkpoint",
     ),
+    (
+        "erasePerson",
+        "person-controller",
+        "post",
+        "/api/v1/persons/erasure",
+    ),
     ("health", "health", "get", "/health"),
     ("ready", "health", "get", "/ready"),
 ];

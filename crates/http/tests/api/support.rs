@@ -7,12 +7,14 @@ use actix_web::http::header::HeaderMap;
 use actix_web::{App, test};
 use pas_domain::input::ProcessInput;
 use pas_domain::ports::{
-    FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockMailer, MockOutbox,
-    MockProcessRepository, MockTemplateStore, SequentialIds,
+    FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockErasureStore, MockMailer,
+    MockOutbox, MockProcessRepository, MockTemplateStore, SequentialIds,
 };
+use pas_domain::pseudonym::PiiKey;
 use pas_domain::process::SigningProcess;
 use pas_domain::service::{
-    AuditService, CatalogService, DirectoryService, MessageService, OutboxService, ProcessService,
+    AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
+    ProcessService,
 };
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReminderSettings};
 use serde_json::{Value, json};
@@ -27,7 +29,13 @@ pub const NOW: OffsetDateTime = datetime!(2026-03-02 8:00 UTC);
 #[derive(Default)]
 pub struct Mocks {
     pub repo: MockProcessRepository,
+    pub erasure: MockErasureStore,
     pub not_ready: bool,
+}
+
+/// The key of pseudonyms in handler tests.
+pub fn pii_key() -> PiiKey {
+    PiiKey::new(vec![7; 32]).expect("a 32-byte key")
 }
 
 /// A response, read whole.
@@ -78,7 +86,12 @@ impl Mocks {
         ApiState {
             messages: MessageService::new(Arc::new(MockMailer::new()), clock.clone(), ids.clone()),
             outbox: OutboxService::new(Arc::new(MockOutbox::new()), clock.clone()),
-            processes: ProcessService::new(Arc::new(self.repo), clock.clone(), ids.clone()),
+            processes: ProcessService::new(
+                Arc::new(self.repo),
+                clock.clone(),
+                ids.clone(),
+                pii_key(),
+            ),
             catalog: CatalogService::new(
                 Arc::new(MockCatalogStore::new()),
                 clock.clone(),
@@ -93,9 +106,11 @@ impl Mocks {
             audit: AuditService::new(
                 Arc::new(MockAuditStore::new()),
                 Arc::new(MockProcessRepository::new()),
-                clock,
-                ids,
+                clock.clone(),
+                ids.clone(),
+                pii_key(),
             ),
+            erasure: ErasureService::new(Arc::new(self.erasure), clock, ids, pii_key()),
             reminders: ReminderSettings::utc(vec![1, 3, 5]),
             limits: Limits::default(),
             network: NetworkSettings::default(),

@@ -396,6 +396,7 @@ fn event(note: Option<&str>) -> NewAuditEvent {
         &p,
         &Caller::system("test"),
         "signProcessStep",
+        &pas_domain::pseudonym::PiiKey::new(vec![7; 32]).unwrap(),
     )
 }
 

@@ -49,7 +49,13 @@ fn external_event(
     .unwrap();
     let caller = Caller::system("api");
     input
-        .validate(AuditEventId::from_uuid(Uuid::now_v7()), at, &caller)
+        .validate(
+            AuditEventId::from_uuid(Uuid::now_v7()),
+            at,
+            &caller,
+            &pii_key(),
+            Some(pas_domain::values::CountryCode::LV),
+        )
         .unwrap()
 }
 

@@ -240,6 +240,7 @@ pub fn change_set(process: &ProcessData, change: Change) -> ChangeSet {
                 process,
                 &caller,
                 "test",
+                &pii_key(),
             )
         })
         .collect();
@@ -305,4 +306,9 @@ pub fn test_keys() -> pas_domain::audit::AuditKeys {
         AuditKey::new(vec![1; 32]).unwrap(),
         vec![AuditKey::new(vec![2; 32]).unwrap()],
     )
+}
+
+/// The key of personal-code pseudonyms in these tests.
+pub fn pii_key() -> pas_domain::pseudonym::PiiKey {
+    pas_domain::pseudonym::PiiKey::new(vec![7; 32]).expect("a 32-byte key")
 }
