@@ -49,8 +49,7 @@ impl Rig {
         db.migrate().await.expect("migrate");
         let store = Arc::new(db.clone());
         let pii = pas_domain::pseudonym::PiiKey::new(vec![9; 32]).expect("a 32-byte key");
-        let processes =
-            ProcessService::new(store, Arc::new(SystemClock), Arc::new(UuidV7Ids), pii);
+        let processes = ProcessService::new(store, Arc::new(SystemClock), Arc::new(UuidV7Ids), pii);
         Some(Self {
             db,
             processes,

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
+use pas_domain::pseudonym::PiiKey;
 use pas_domain::service::{
     AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
     ProcessService,
 };
-use pas_domain::pseudonym::PiiKey;
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReadinessCheck, ReminderSettings};
 use pas_persistence::{Db, DbOptions};
 use pas_smtp::{

@@ -59,7 +59,7 @@ fn spawn(database_url: &str, port: u16, dir: &std::path::Path, log: &str) -> Chi
         .env_clear()
         .env("APP_BIND", format!("127.0.0.1:{port}"))
         .env("AUDIT_KEY", TEST_AUDIT_KEY)
-            .env("PII_KEY", TEST_PII_KEY)
+        .env("PII_KEY", TEST_PII_KEY)
         .env("DATABASE_URL", database_url)
         .env("DATABASE_TIMEOUT_MS", "10000")
         .env("SHUTDOWN_GRACE_SECONDS", GRACE_SECONDS.to_string())

@@ -14,10 +14,10 @@ use crate::events::DomainEvent;
 use crate::ids::{AuditEventId, EntryId, ProcessId};
 use crate::input::{MAX_COMMENT, MAX_TEXT, text};
 use crate::process::ProcessData;
-use crate::pseudonym::PiiKey;
+use crate::pseudonym::{PiiKey, mask_personal_code};
 use crate::query::PersonKey;
 use crate::status::EventType;
-use crate::values::CountryCode;
+use crate::values::{CountryCode, normalize_personal_code};
 
 /// Who asks: the authenticated [`Principal`] and the client address, recorded on every
 /// audit row. Built in one place at the HTTP edge.
@@ -46,6 +46,30 @@ impl Caller {
     /// The acting user (`creator` on audit rows).
     pub fn user(&self) -> &str {
         &self.principal.subject
+    }
+
+    /// The acting user as audit rows record it (`creator`): [`Caller::user`], masked like a
+    /// personal code when it contains the caller's own personal code (eID logins often use
+    /// `PNOLV-161175-19997` as the username), so that no audit row holds a code in plaintext.
+    ///
+    /// ```
+    /// use pas_domain::audit::Caller;
+    /// use pas_domain::auth::{Principal, Role, Roles};
+    /// use pas_domain::query::PersonKey;
+    /// let person = PersonKey::parse("161175-19997", "LV").unwrap();
+    /// let signer = Principal::new("PNOLV-161175-19997", Roles::of(&[Role::Signer]))
+    ///     .with_person(Some(person));
+    /// assert_eq!(Caller::new(signer, None).recorded_user(), "PNOLV-******-*****");
+    /// assert_eq!(Caller::system("reminder-job").recorded_user(), "reminder-job");
+    /// ```
+    pub fn recorded_user(&self) -> String {
+        let user = self.user();
+        match &self.principal.person {
+            Some(person) if normalize_personal_code(user).contains(&person.code) => {
+                mask_personal_code(user)
+            }
+            _ => user.to_owned(),
+        }
     }
 
     /// The client application (`clientAppName` on audit rows).
@@ -140,7 +164,7 @@ impl NewAuditEvent {
             created_at: event.occurred_at,
             event_type: event.event_type,
             event_origin: Some(EVENT_ORIGIN.to_owned()),
-            creator: Some(caller.user().to_owned()),
+            creator: Some(caller.recorded_user()),
             document_id: Some(process.header.document_id.clone()),
             signer_id: event.signer_id,
             customer_personal_code: person.as_ref().map(|p| p.masked.clone()),
@@ -626,7 +650,7 @@ impl AuditEventInput {
             created_at: now,
             event_type: self.event_type.unwrap_or(EventType::Failure),
             event_origin: Some(client_origin(caller)),
-            creator: Some(caller.user().to_owned()),
+            creator: Some(caller.recorded_user()),
             document_id: t("documentId", self.document_id, MAX_TEXT),
             signer_id: self.signer_id.map(EntryId::from_uuid),
             customer_personal_code: person.as_ref().map(|p| p.masked.clone()),

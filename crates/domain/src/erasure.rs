@@ -55,7 +55,12 @@ impl SigningProcess {
             return Err(StillRunning(self.data.id));
         }
         let mut erased = Vec::new();
-        for entry in self.data.steps.iter_mut().flat_map(|s| s.entries.iter_mut()) {
+        for entry in self
+            .data
+            .steps
+            .iter_mut()
+            .flat_map(|s| s.entries.iter_mut())
+        {
             if is_person(entry, person) {
                 entry.details.signer_personal_code = None;
                 entry.details.signer_name = None;

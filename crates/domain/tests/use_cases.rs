@@ -530,3 +530,130 @@ fn a_missing_email_template_is_invalid_for_the_event_type() {
     };
     assert_eq!(v.errors[0].field, "eventType");
 }
+
+mod erasure {
+    use super::*;
+    use pas_domain::erasure::ErasedElsewhere;
+    use pas_domain::ports::MockErasureStore;
+    use pas_domain::service::{Conflict, ErasureError, ErasureService};
+
+    const CODE: &str = "161175-19997";
+
+    fn with_person() -> serde_json::Value {
+        input(vec![step(
+            1,
+            vec![
+                person("SIGNER", "client@example.lv", "LV", CODE),
+                entry("VIEWER", "viewer@example.lv"),
+            ],
+        )])
+    }
+
+    fn canceled() -> SigningProcess {
+        let mut p = started(with_person());
+        let _ = p.cancel(false, at(1)).unwrap();
+        p
+    }
+
+    fn service(store: MockErasureStore) -> ErasureService {
+        ErasureService::new(
+            Arc::new(store),
+            Arc::new(FixedClock(at(5))),
+            Arc::new(SequentialIds::default()),
+            pii_key(),
+        )
+    }
+
+    #[test]
+    fn section11_a_running_process_blocks_the_erasure_and_nothing_is_written() {
+        let mut store = MockErasureStore::new();
+        let running = started(with_person());
+        let running_id = running.id;
+        let finished = canceled();
+        store
+            .expect_processes_of_person()
+            .returning(move |_| Ok(vec![running.clone(), finished.clone()]));
+        store.expect_erase().never();
+        let err = block(service(store).erase(CODE, "LV", &caller())).unwrap_err();
+        assert_eq!(err, ErasureError::StillRunning(vec![running_id]));
+    }
+
+    #[test]
+    fn section11_erases_the_person_only_and_records_person_erased_under_the_pseudonym() {
+        let mut store = MockErasureStore::new();
+        let p = canceled();
+        let version = p.version;
+        store
+            .expect_processes_of_person()
+            .returning(move |_| Ok(vec![p.clone()]));
+        let written = Arc::new(Mutex::new(None));
+        let keep = written.clone();
+        store.expect_erase().times(1).returning(move |e| {
+            *keep.lock().unwrap() = Some(e.clone());
+            Ok(ErasedElsewhere {
+                contacts: 1,
+                messages: 2,
+            })
+        });
+        let counts = block(service(store).erase("16117519997", "lv", &caller())).unwrap();
+        assert_eq!(
+            (
+                counts.processes,
+                counts.entries,
+                counts.contacts,
+                counts.messages
+            ),
+            (1, 1, 1, 2)
+        );
+        let erasure = written.lock().unwrap().clone().unwrap();
+        let (erased, read_at) = &erasure.processes[0];
+        assert_eq!(*read_at, version);
+        assert_eq!(erased.version, version + 1);
+        let entries: Vec<_> = erased.entries().collect();
+        assert!(entries[0].details.signer_personal_code.is_none());
+        assert!(entries[0].details.signer_email.is_none());
+        assert_eq!(
+            entries[1].details.signer_email.as_ref().map(|e| e.as_str()),
+            Some("viewer@example.lv")
+        );
+        // One row outside any process, one in the process's chain; never the plain code.
+        assert_eq!(erasure.audit.len(), 2);
+        let pseudonym = pii_key().pseudonym(CODE, Some("LV".parse().unwrap()));
+        for row in &erasure.audit {
+            assert_eq!(row.event_type, EventType::PersonErased);
+            assert_eq!(row.customer_pseudonym.as_deref(), Some(pseudonym.as_str()));
+            assert_eq!(row.customer_personal_code.as_deref(), Some("161175*****"));
+        }
+        assert_eq!(erasure.audit[1].process_id, Some(erased.id));
+    }
+
+    #[test]
+    fn section11_a_concurrent_change_is_planned_again_then_reported() {
+        let mut store = MockErasureStore::new();
+        let p = canceled();
+        store
+            .expect_processes_of_person()
+            .times(4)
+            .returning(move |_| Ok(vec![p.clone()]));
+        store
+            .expect_erase()
+            .times(4)
+            .returning(|_| Err(RepoError::VersionConflict { expected: 3 }));
+        let err = block(service(store).erase(CODE, "LV", &caller())).unwrap_err();
+        assert_eq!(err, ErasureError::Conflict(Conflict::VersionChanged));
+    }
+
+    #[test]
+    fn section11_only_administrators_erase() {
+        let store = MockErasureStore::new();
+        let user = Caller::new(
+            Principal::new(
+                "juris",
+                pas_domain::auth::Roles::of(&[pas_domain::auth::Role::User]),
+            ),
+            None,
+        );
+        let err = block(service(store).erase(CODE, "LV", &user)).unwrap_err();
+        assert_eq!(err, ErasureError::Forbidden);
+    }
+}

@@ -191,8 +191,14 @@ impl QueryParams {
         match (self.text(code), self.text(country)) {
             (None, None) => Ok(None),
             (Some(c), Some(k)) => person(&c, &k).map(Some),
-            (Some(_), None) => Err(ApiError::bad_parameter(country, format!("is required with {code}"))),
-            (None, Some(_)) => Err(ApiError::bad_parameter(code, format!("is required with {country}"))),
+            (Some(_), None) => Err(ApiError::bad_parameter(
+                country,
+                format!("is required with {code}"),
+            )),
+            (None, Some(_)) => Err(ApiError::bad_parameter(
+                code,
+                format!("is required with {country}"),
+            )),
         }
     }
 

@@ -126,7 +126,10 @@ async fn insert_children<C: Conn>(conn: &mut C, rows: &ProcessRows) -> Result<()
 }
 
 /// Replaces the steps and entries of the process of `rows` with those of `rows`.
-pub(crate) async fn replace_children<C: Conn>(conn: &mut C, rows: &ProcessRows) -> Result<(), Error> {
+pub(crate) async fn replace_children<C: Conn>(
+    conn: &mut C,
+    rows: &ProcessRows,
+) -> Result<(), Error> {
     let id = rows.process.id.as_str();
     let own_entries = entries::table.filter(entries::process_id.eq(id));
     let own_steps = steps::table.filter(steps::process_id.eq(id));

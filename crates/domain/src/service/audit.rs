@@ -4,10 +4,10 @@ use std::sync::Arc;
 use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller, Checkpoint};
 use crate::auth::{Operation, Principal};
 use crate::ids::{AuditEventId, EntryId, ProcessId};
-use crate::pseudonym::PiiKey;
-use crate::values::{CountryCode, normalize_personal_code};
 use crate::paging::{AuditSort, Page, PageRequest};
 use crate::ports::{AuditStore, Clock, IdSource, ProcessRepository};
+use crate::pseudonym::PiiKey;
+use crate::values::{CountryCode, normalize_personal_code};
 
 use super::{AuditError, ReadError};
 

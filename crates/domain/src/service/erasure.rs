@@ -93,7 +93,7 @@ impl ErasureService {
             created_at: self.clock.now(),
             event_type: EventType::PersonErased,
             event_origin: Some(EVENT_ORIGIN.to_owned()),
-            creator: Some(caller.user().to_owned()),
+            creator: Some(caller.recorded_user()),
             document_id: process.map(|(_, d)| d.to_owned()),
             signer_id: None,
             customer_personal_code: Some(stored.masked.clone()),

@@ -18,8 +18,8 @@ pub use catalog::CatalogService;
 pub use directory::DirectoryService;
 pub use erasure::ErasureService;
 pub use error::{
-    AuditError, CatalogError, Conflict, DirectoryError, ErasureError, MessageError, OutboxError, ProcessError,
-    ReadError, SourceChain,
+    AuditError, CatalogError, Conflict, DirectoryError, ErasureError, MessageError, OutboxError,
+    ProcessError, ReadError, SourceChain,
 };
 pub use messages::MessageService;
 pub use outbox::OutboxService;

@@ -10,8 +10,8 @@ use pas_domain::ports::{
     FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockErasureStore, MockMailer,
     MockOutbox, MockProcessRepository, MockTemplateStore, SequentialIds,
 };
-use pas_domain::pseudonym::PiiKey;
 use pas_domain::process::SigningProcess;
+use pas_domain::pseudonym::PiiKey;
 use pas_domain::service::{
     AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
     ProcessService,
