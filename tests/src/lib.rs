@@ -26,7 +26,9 @@ pub struct TestApp {
     config: Config,
     /// The configuration's variables, for [`TestApp::reconfigure`].
     pairs: Vec<(String, String)>,
-    _scratch: ScratchDatabase,
+    /// The scratch database, dropped with the instance that made it (`None` for
+    /// [`TestApp::another_instance`]).
+    _scratch: Option<ScratchDatabase>,
 }
 
 /// An answer: status, headers, and the JSON body (`Null` when empty or not JSON).
@@ -139,8 +141,22 @@ impl TestApp {
             running: Some(running),
             config,
             pairs: owned,
-            _scratch: scratch,
+            _scratch: Some(scratch),
         })
+    }
+
+    /// Another instance of the service on the same database and configuration, on its own
+    /// port (several instances behind a load balancer). The database belongs to `self`.
+    pub async fn another_instance(&self) -> TestApp {
+        let running = start_ready(&self.config).await;
+        TestApp {
+            root: format!("http://{}", running.addr),
+            client: reqwest::Client::new(),
+            running: Some(running),
+            config: self.config.clone(),
+            pairs: self.pairs.clone(),
+            _scratch: None,
+        }
     }
 
     /// Stops the service gracefully and starts it again on the same database.

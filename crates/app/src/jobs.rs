@@ -1,10 +1,14 @@
 //! Background work of every instance: the outbox dispatcher and the reminder job. Both are
-//! safe to run in many instances at once (leased outbox rows; idempotent reminders).
+//! safe to run in many instances at once: outbox rows are leased, and each day's reminder
+//! run is claimed in the database by one instance (reminders are idempotent besides).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use pas_domain::audit::Caller;
-use pas_domain::service::{ProcessService, SourceChain};
+use pas_domain::ports::{JobRuns, RepoError};
+use pas_domain::service::{ProcessError, ProcessService, SourceChain};
+use time::Date;
 use tokio::sync::watch;
 
 use crate::config::local_date;
@@ -18,16 +22,69 @@ pub async fn stopped(mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// The reminder job: runs `send_reminders` at every time of `schedule` in the service's time
+/// The name of the reminder job's runs in [`JobRuns`].
+pub const REMINDER_JOB: &str = "reminders";
+
+/// What one scheduled reminder run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderRun {
+    /// This instance ran it and recorded this many reminders.
+    Sent(usize),
+    /// Another instance had claimed the run of this day.
+    ClaimedElsewhere,
+}
+
+/// Why a scheduled reminder run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReminderRunError {
+    /// The day's run could not be claimed.
+    #[error("cannot claim the reminder run: {0}")]
+    Claim(#[source] RepoError),
+    /// Sending failed.
+    #[error("sending reminders failed: {0}")]
+    Send(#[source] ProcessError),
+}
+
+/// One scheduled run of the reminders of `today`: claimed in `runs` first, so that of
+/// several instances firing at once one sends and the others skip (PRODUCT.md section 13).
+/// A run that fails after its claim is not repeated that day by the schedule; the manual
+/// `POST /messages/reminders` still can.
+pub async fn remind_once(
+    processes: &ProcessService,
+    runs: &dyn JobRuns,
+    today: Date,
+    days_before_due: &[u32],
+    local_date: &(dyn Fn(time::OffsetDateTime) -> Date + Sync),
+) -> Result<ReminderRun, ReminderRunError> {
+    let claimed = runs
+        .claim_run(REMINDER_JOB, &today.to_string(), processes.now())
+        .await
+        .map_err(ReminderRunError::Claim)?;
+    if !claimed {
+        return Ok(ReminderRun::ClaimedElsewhere);
+    }
+    processes
+        .send_reminders(
+            today,
+            days_before_due,
+            local_date,
+            &Caller::system("reminder-job"),
+        )
+        .await
+        .map(ReminderRun::Sent)
+        .map_err(ReminderRunError::Send)
+}
+
+/// The reminder job: runs [`remind_once`] at every time of `schedule` in the service's time
 /// zone (PRODUCT.md section 7) until shutdown.
 pub async fn reminders(
     processes: ProcessService,
+    runs: Arc<dyn JobRuns>,
     schedule: cron::Schedule,
     timezone: jiff::tz::TimeZone,
     days_before_due: Vec<u32>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let caller = Caller::system("reminder-job");
     loop {
         let Some(wait) = until_next(&schedule, &timezone) else {
             tracing::warn!("REMINDER_CRON has no future run; the reminder job stops");
@@ -40,11 +97,19 @@ pub async fn reminders(
         let tz = timezone.clone();
         let today = local_date(&tz, processes.now());
         let to_local = move |t| local_date(&tz, t);
-        match processes
-            .send_reminders(today, &days_before_due, &to_local, &caller)
-            .await
+        match remind_once(
+            &processes,
+            runs.as_ref(),
+            today,
+            &days_before_due,
+            &to_local,
+        )
+        .await
         {
-            Ok(sent) => tracing::info!(sent, "reminder job ran"),
+            Ok(ReminderRun::Sent(sent)) => tracing::info!(sent, "reminder job ran"),
+            Ok(ReminderRun::ClaimedElsewhere) => {
+                tracing::info!(%today, "another instance ran today's reminders");
+            }
             Err(e) => tracing::error!(error = %SourceChain(&e), "reminder job failed"),
         }
     }

@@ -181,9 +181,20 @@ pub fn api_state(
         network: NetworkSettings {
             trusted_proxies: config.trusted_proxies.clone(),
         },
-        auth_throttle: AuthThrottle::per_minute(config.auth_failures_per_minute),
+        auth_throttle: auth_throttle(config, db),
         readiness,
         authenticator,
+    }
+}
+
+/// The limiter of failed portal authorizations: counted in PostgreSQL, so that every
+/// instance of the database shares it; in memory on SQLite (one instance).
+fn auth_throttle(config: &Config, db: &Db) -> AuthThrottle {
+    let limit = config.auth_failures_per_minute;
+    if db.backend_name() == "postgres" {
+        AuthThrottle::shared(limit, Arc::new(db.clone()))
+    } else {
+        AuthThrottle::per_minute(limit)
     }
 }
 
@@ -490,6 +501,7 @@ pub fn serve(
     let key_stop = jobs::stopped(stop_rx.clone());
     let reminders = jobs::reminders(
         state.processes.clone(),
+        Arc::new(db.clone()),
         config.reminder_cron.clone(),
         config.timezone.clone(),
         config.reminder_days.clone(),

@@ -211,6 +211,50 @@ pub trait AuditStore: Send + Sync {
     async fn chain_heads(&self) -> Result<Vec<CheckpointChain>, RepoError>;
 }
 
+/// The answer of [`AttemptLedger::admit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The attempt is counted for every key under the id `attempt`; `fills[i]` says that key
+    /// `i` is at its limit with it (should the attempt fail).
+    Admitted {
+        /// The id to take the attempt back with ([`AttemptLedger::forgive`]).
+        attempt: Uuid,
+        /// Per key, in the order given: the attempt fills the key's window.
+        fills: Vec<bool>,
+    },
+    /// A key is at its limit: nothing was counted; the wait until it has room again.
+    Refused(std::time::Duration),
+}
+
+/// Failed portal authorizations within a sliding window, counted for every instance that
+/// shares the store (PRODUCT.md sections 8 and 13). Keys are opaque to the store.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AttemptLedger: Send + Sync {
+    /// Counts an attempt at `now` for every key, unless one of them already has `limit`
+    /// attempts within `window` before `now`. Two instances admitting for the same key at
+    /// once are serialised, so a limit is never passed by a race.
+    async fn admit(
+        &self,
+        keys: &[String],
+        limit: u32,
+        window: std::time::Duration,
+        now: OffsetDateTime,
+    ) -> Result<Admission, RepoError>;
+    /// Takes back an admitted attempt that did not fail.
+    async fn forgive(&self, attempt: Uuid) -> Result<(), RepoError>;
+}
+
+/// Scheduled jobs of instances sharing one store (PRODUCT.md section 13).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait JobRuns: Send + Sync {
+    /// Claims the run `run` of the job `job` (the reminders of one day): `true` for the first
+    /// claimer, `false` when another instance claimed it before.
+    async fn claim_run(&self, job: &str, run: &str, now: OffsetDateTime)
+    -> Result<bool, RepoError>;
+}
+
 /// Erasure of a person's data (PRODUCT.md section 11).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]

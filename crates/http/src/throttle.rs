@@ -3,18 +3,26 @@
 //! attempts for that key are refused with 429 and `Retry-After`, without reaching the use
 //! case (so a refused attempt writes no audit row).
 //!
-//! [`FailureWindow`] is the pure counting (it takes `now` as an argument);
-//! [`AuthThrottle`] shares one window between the workers of this instance. The counts live in
-//! memory: with several instances each counts on its own (see docs/DECISIONS.md).
+//! [`FailureWindow`] is the pure counting (it takes `now` as an argument). [`AuthThrottle`]
+//! counts either in one window shared by the workers of this instance (SQLite: one instance)
+//! or in an [`AttemptLedger`] of the database, so that instances sharing a PostgreSQL
+//! database share the limit (PRODUCT.md section 13; see docs/DECISIONS.md).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use pas_domain::ports::{Admission, AttemptLedger, RepoError};
+use pas_domain::service::ReadError;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::problem::ApiError;
+
+/// The sliding window of the limit.
+const WINDOW: Duration = Duration::from_secs(60);
 
 /// What failures are counted for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -23,6 +31,18 @@ pub enum AttemptKey {
     Signer(Uuid),
     /// The client address (after `TRUSTED_PROXIES`).
     Address(String),
+}
+
+impl AttemptKey {
+    /// The key as a shared ledger stores it: SHA-256 (hex) of its kind and value, so that
+    /// an anonymous entry's id (a portal secret) is not written anywhere else.
+    fn hashed(&self) -> String {
+        let text = match self {
+            Self::Signer(id) => format!("signer:{id}"),
+            Self::Address(a) => format!("address:{a}"),
+        };
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
 }
 
 /// Attempts per key within a sliding window.
@@ -133,10 +153,26 @@ fn expire(times: &mut VecDeque<Instant>, now: Instant, window: Duration) {
     }
 }
 
-/// The failed-authorization limiter of this instance, shared by its workers.
+/// The failed-authorization limiter, shared by the workers of this instance and, with a
+/// ledger, by every instance of the database.
 #[derive(Clone)]
 pub struct AuthThrottle {
-    window: Arc<Mutex<FailureWindow>>,
+    counts: Counts,
+    limit: u32,
+}
+
+#[derive(Clone)]
+enum Counts {
+    /// In memory, for this instance.
+    Local(Arc<Mutex<FailureWindow>>),
+    /// In the database, for every instance.
+    Shared(Arc<dyn AttemptLedger>),
+}
+
+/// An admitted attempt, to settle once its outcome is known.
+enum Ticket {
+    Local(Instant),
+    Shared { attempt: Uuid, fills: Vec<bool> },
 }
 
 impl std::fmt::Debug for AuthThrottle {
@@ -157,16 +193,68 @@ impl AuthThrottle {
     /// sliding minute (`AUTH_FAILURES_PER_MINUTE`).
     pub fn per_minute(failures: u32) -> Self {
         Self {
-            window: Arc::new(Mutex::new(FailureWindow::new(
-                failures,
-                Duration::from_secs(60),
-            ))),
+            counts: Counts::Local(Arc::new(Mutex::new(FailureWindow::new(failures, WINDOW)))),
+            limit: failures,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, FailureWindow> {
-        // The window holds plain counts: one left by a panicking holder is still usable.
-        self.window.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The same limit counted in `ledger`, shared by every instance that uses it.
+    pub fn shared(failures: u32, ledger: Arc<dyn AttemptLedger>) -> Self {
+        Self {
+            counts: Counts::Shared(ledger),
+            limit: failures,
+        }
+    }
+
+    /// Admits an attempt for `keys`, or refuses it with 429.
+    async fn admit(&self, keys: &[AttemptKey]) -> Result<Ticket, ApiError> {
+        match &self.counts {
+            Counts::Local(window) => {
+                let at = Instant::now();
+                lock(window).admit(keys, at).map_err(too_many)?;
+                Ok(Ticket::Local(at))
+            }
+            Counts::Shared(ledger) => {
+                let hashed: Vec<String> = keys.iter().map(AttemptKey::hashed).collect();
+                let now = OffsetDateTime::now_utc();
+                match ledger
+                    .admit(&hashed, self.limit, WINDOW, now)
+                    .await
+                    .map_err(ledger_error)?
+                {
+                    Admission::Admitted { attempt, fills } => Ok(Ticket::Shared { attempt, fills }),
+                    Admission::Refused(wait) => Err(too_many(wait)),
+                }
+            }
+        }
+    }
+
+    /// Which of `keys` are at their limit after the failed attempt `ticket`.
+    fn filled(&self, keys: &[AttemptKey], ticket: &Ticket) -> Vec<bool> {
+        match (&self.counts, ticket) {
+            (Counts::Local(window), _) => {
+                let mut window = lock(window);
+                keys.iter()
+                    .map(|k| window.is_full(k, Instant::now()))
+                    .collect()
+            }
+            (Counts::Shared(_), Ticket::Shared { fills, .. }) => fills.clone(),
+            (Counts::Shared(_), Ticket::Local(_)) => Vec::new(),
+        }
+    }
+
+    /// Takes back the attempt `ticket`, which did not fail.
+    async fn forgive(&self, keys: &[AttemptKey], ticket: Ticket) {
+        match (&self.counts, ticket) {
+            (Counts::Local(window), Ticket::Local(at)) => lock(window).forgive(keys, at),
+            (Counts::Shared(ledger), Ticket::Shared { attempt, .. }) => {
+                if let Err(e) = ledger.forgive(attempt).await {
+                    // Counted once too often for a minute: safe, worth a line.
+                    tracing::warn!(error = %e, "could not take back a portal authorization attempt");
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Runs `work` (an identity check of `signer` by a caller at `address`) unless either key
@@ -186,18 +274,12 @@ impl AuthThrottle {
         if let Some(a) = address {
             keys.push(AttemptKey::Address(a.to_owned()));
         }
-        let at = Instant::now();
-        if let Err(wait) = self.lock().admit(&keys, at) {
-            return Err(ApiError::TooManyRequests {
-                retry_after: retry_after_secs(wait),
-            });
-        }
+        let ticket = self.admit(&keys).await?;
         let result = work.await;
         let failed = result.as_ref().is_err_and(ApiError::is_forbidden);
-        let mut window = self.lock();
         if failed {
-            for key in &keys {
-                if window.is_full(key, Instant::now()) {
+            for (key, full) in keys.iter().zip(self.filled(&keys, &ticket)) {
+                if full {
                     // Never the signer id: for anonymous entries it is the portal secret.
                     match key {
                         AttemptKey::Signer(_) => tracing::warn!(
@@ -213,9 +295,29 @@ impl AuthThrottle {
                 }
             }
         } else {
-            window.forgive(&keys, at);
+            self.forgive(&keys, ticket).await;
         }
         result
+    }
+}
+
+fn lock(window: &Mutex<FailureWindow>) -> std::sync::MutexGuard<'_, FailureWindow> {
+    // The window holds plain counts: one left by a panicking holder is still usable.
+    window.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn too_many(wait: Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after: retry_after_secs(wait),
+    }
+}
+
+/// A ledger that cannot count refuses the attempt: guessing must not get easier when the
+/// database struggles.
+fn ledger_error(e: RepoError) -> ApiError {
+    match e {
+        RepoError::Unavailable(_) => ApiError::DatabaseUnavailable,
+        other => ApiError::Read(ReadError::Storage(other)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Diesel adapters for the ports of `pas-domain`: one [`Db`] that implements
-//! `ProcessRepository`, `AuditStore`, `CatalogStore`, `ContactStore`, `TemplateStore` and
-//! `Outbox` against PostgreSQL or SQLite, chosen at run time by the URL.
+//! `ProcessRepository`, `AuditStore`, `ErasureStore`, `CatalogStore`, `ContactStore`,
+//! `TemplateStore`, `Outbox`, `AttemptLedger` and `JobRuns` against PostgreSQL or SQLite,
+//! chosen at run time by the URL.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -14,8 +15,9 @@
 //! Module map: `db` (pools, connect, migrate, the `with_db!` dispatch and `run`, the `Sql`
 //! and `Conn` traits the shared functions are generic over, transactions), `schema` (the
 //! tables), `models` (rows and their conversions to and from domain types), `batch`
-//! (multi-row inserts), `processes`, `audit`, `outbox`, `catalog`, `directory` (contacts and
-//! templates), `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
+//! (multi-row inserts), `processes`, `audit`, `erasure`, `outbox`, `catalog`, `directory`
+//! (contacts and templates), `instances` (what instances sharing a database coordinate
+//! through), `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
 //! `testing` (scratch databases, feature `testing`).
 #![warn(missing_docs)]
 
@@ -27,6 +29,7 @@ mod batch;
 mod catalog;
 mod directory;
 mod erasure;
+mod instances;
 mod models;
 mod outbox;
 mod paging;

@@ -185,12 +185,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auth_attempts (attempt, key_hash) {
+        attempt -> Text,
+        key_hash -> Text,
+        attempted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    job_runs (job, run) {
+        job -> Text,
+        run -> Text,
+        claimed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(steps -> processes (process_id));
 diesel::joinable!(entries -> steps (step_id));
 diesel::joinable!(profile_attributes -> document_profiles (profile_id));
 diesel::joinable!(profile_attributes -> document_attributes (attribute_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    auth_attempts,
+    job_runs,
     processes,
     steps,
     entries,

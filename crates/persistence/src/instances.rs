@@ -1,0 +1,147 @@
+//! Coordination of instances sharing one database (PRODUCT.md section 13): the failed-
+//! authorization ledger (`AttemptLedger`) and the claims of scheduled runs (`JobRuns`).
+//!
+//! Admissions for one key are serialised: on PostgreSQL by a transaction-scoped advisory
+//! lock per key (taken in sorted order, so two admissions never deadlock), on SQLite by the
+//! write transaction itself. Expired attempts of the keys at hand are deleted on every
+//! admission; every [`SWEEP_EVERY`]th admission also sweeps the whole table, so keys tried
+//! once do not pile up.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use diesel_async::RunQueryDsl;
+use pas_domain::ports::{Admission, AttemptLedger, JobRuns, RepoError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::batch::insert_many;
+use crate::db::{Concrete, Conn, Db};
+use crate::error::Classify;
+use crate::models::{db_time, utc};
+use crate::schema::{auth_attempts, job_runs};
+
+/// How many admissions (of this process) pass between two sweeps of the whole table.
+const SWEEP_EVERY: u64 = 64;
+
+static ADMISSIONS: AtomicU64 = AtomicU64::new(0);
+
+#[async_trait]
+impl AttemptLedger for Db {
+    async fn admit(
+        &self,
+        keys: &[String],
+        limit: u32,
+        window: Duration,
+        now: OffsetDateTime,
+    ) -> Result<Admission, RepoError> {
+        let mut locked: Vec<&String> = keys.iter().collect();
+        locked.sort();
+        locked.dedup();
+        let window = time::Duration::try_from(window)
+            .map_err(|e| RepoError::Storage(format!("window out of range: {e}")))?;
+        let since = db_time(now - window);
+        let sweep = ADMISSIONS.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0;
+        let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        with_db!(self, Write, async |conn| {
+            if let Concrete::Postgres(pg) = conn.concrete() {
+                for key in &locked {
+                    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                        .bind::<Text, _>(key.as_str())
+                        .execute(pg)
+                        .await?;
+                }
+            }
+            let expired = auth_attempts::table.filter(auth_attempts::attempted_at.le(since));
+            if sweep {
+                diesel::delete(expired).execute(conn).await?;
+            } else {
+                diesel::delete(expired.filter(auth_attempts::key_hash.eq_any(keys.to_vec())))
+                    .execute(conn)
+                    .await?;
+            }
+            let mut wait: Option<time::Duration> = None;
+            let mut fills = Vec::with_capacity(keys.len());
+            for key in keys {
+                let times: Vec<time::PrimitiveDateTime> = auth_attempts::table
+                    .filter(auth_attempts::key_hash.eq(key))
+                    .filter(auth_attempts::attempted_at.gt(since))
+                    .order(auth_attempts::attempted_at.asc())
+                    .select(auth_attempts::attempted_at)
+                    .load(conn)
+                    .await?;
+                if times.len() >= limit {
+                    // The oldest counted attempt leaves the window first.
+                    let free_at = <[_]>::first(&times).map_or(now, |t| utc(*t) + window);
+                    let w = (free_at - now).max(time::Duration::ZERO);
+                    wait = Some(wait.map_or(w, |prev| prev.max(w)));
+                }
+                fills.push(times.len() + 1 >= limit);
+            }
+            if let Some(w) = wait {
+                return Ok(Admission::Refused(
+                    Duration::try_from(w).unwrap_or(Duration::ZERO),
+                ));
+            }
+            let attempt = Uuid::now_v7();
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|key| {
+                    (
+                        auth_attempts::attempt.eq(attempt.to_string()),
+                        auth_attempts::key_hash.eq(key.clone()),
+                        auth_attempts::attempted_at.eq(db_time(now)),
+                    )
+                })
+                .collect();
+            insert_many(conn, auth_attempts::table, rows)
+                .await
+                .unique_as("auth attempt")?;
+            Ok(Admission::Admitted { attempt, fills })
+        })
+        .await
+    }
+
+    async fn forgive(&self, attempt: Uuid) -> Result<(), RepoError> {
+        let attempt = attempt.to_string();
+        with_db!(self, Write, async |conn| {
+            diesel::delete(auth_attempts::table.filter(auth_attempts::attempt.eq(&attempt)))
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl JobRuns for Db {
+    async fn claim_run(
+        &self,
+        job: &str,
+        run: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError> {
+        let row = (
+            job_runs::job.eq(job.to_owned()),
+            job_runs::run.eq(run.to_owned()),
+            job_runs::claimed_at.eq(db_time(now)),
+        );
+        // A duplicate ends the transaction on PostgreSQL; nothing else is in it.
+        let claimed = with_db!(self, Write, async |conn| {
+            insert_many(conn, job_runs::table, vec![row.clone()])
+                .await
+                .unique_as("job run")?;
+            Ok(())
+        })
+        .await;
+        match claimed {
+            Ok(()) => Ok(true),
+            Err(RepoError::Duplicate(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
