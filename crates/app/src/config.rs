@@ -39,6 +39,9 @@ pub struct Config {
     /// `DATABASE_TIMEOUT_MS`: the longest a request waits for the database (a connection,
     /// and on PostgreSQL the whole transaction) before answering 503.
     pub database_timeout: Duration,
+    /// `DATABASE_STATEMENT_CACHE` (default `true`): PostgreSQL connections keep their
+    /// prepared statements; `false` behind PgBouncer before 1.21 in transaction mode.
+    pub statement_cache: bool,
     /// `SHUTDOWN_GRACE_SECONDS`: after SIGTERM, how long requests in flight may take to
     /// finish.
     pub shutdown_grace: Duration,
@@ -350,6 +353,7 @@ impl Config {
             database_url,
             pool_size,
             database_timeout: Duration::from_millis(database_timeout_ms),
+            statement_cache: src.parse("DATABASE_STATEMENT_CACHE", true, "true or false")?,
             shutdown_grace,
             smtp_url,
             mail_dir: PathBuf::from(src.get("MAIL_DIR").unwrap_or("data/mail")),
@@ -660,6 +664,7 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("DATABASE_POOL_SIZE", "0"),
             ("DATABASE_TIMEOUT_MS", "0"),
+            ("DATABASE_STATEMENT_CACHE", "off"),
             ("DATABASE_TIMEOUT_MS", "soon"),
             ("SHUTDOWN_GRACE_SECONDS", "-1"),
             ("SMTP_URL", "http://mail"),

@@ -70,6 +70,7 @@ fn db_options(config: &Config) -> DbOptions {
     DbOptions {
         pool_size: config.pool_size,
         timeout: config.database_timeout,
+        statement_cache: config.statement_cache,
     }
 }
 

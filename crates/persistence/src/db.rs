@@ -48,6 +48,8 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use pas_domain::ports::RepoError;
 
 use crate::error::Error;
+use crate::tls::PgTarget;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// A future that runs the async closure `body` with a pooled connection `conn` of whichever
 /// backend `db` has, inside the transaction `Tx::$tx`, and maps the result to
@@ -217,6 +219,10 @@ pub struct DbOptions {
     /// Longest wait for a connection, and on PostgreSQL for a whole operation
     /// (`DATABASE_TIMEOUT_MS`); past it the operation is `RepoError::Unavailable`.
     pub timeout: Duration,
+    /// Whether PostgreSQL connections keep their prepared statements
+    /// (`DATABASE_STATEMENT_CACHE`); off behind a pooler that cannot carry them across
+    /// server connections (PgBouncer before 1.21 in transaction mode).
+    pub statement_cache: bool,
 }
 
 impl DbOptions {
@@ -228,6 +234,7 @@ impl DbOptions {
         Self {
             pool_size,
             timeout: Self::DEFAULT_TIMEOUT,
+            statement_cache: true,
         }
     }
 }
@@ -363,11 +370,16 @@ impl Db {
             let manager = AsyncDieselConnectionManager::new_with_config(path, config);
             Pools::Sqlite(build_pool(manager, size, timeout, "sqlite")?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            url.parse::<tokio_postgres::Config>()
-                .map_err(|e| ConnectError::InvalidUrl {
-                    target: target.to_string(),
-                    reason: scrub(e.to_string()),
-                })?;
+            let invalid = |reason: String| ConnectError::InvalidUrl {
+                target: target.to_string(),
+                reason: scrub(reason),
+            };
+            let pg = PgTarget::parse(url).map_err(|e| invalid(e.to_string()))?;
+            pg.url
+                .parse::<tokio_postgres::Config>()
+                .map_err(|e| invalid(e.to_string()))?;
+            let tls = pg.connector().map_err(|e| invalid(e.to_string()))?;
+            let statement_cache = options.statement_cache;
             let mut config = ManagerConfig::default();
             // A PostgreSQL connection is driven by a task spawned where it is established.
             // Established on an HTTP worker's runtime, it would die with that worker, which
@@ -376,23 +388,20 @@ impl Db {
             // on the runtime that opened the pool, which lives until the end.
             let runtime = tokio::runtime::Handle::try_current().ok();
             config.custom_setup = Box::new(move |url| {
-                let url = url.to_owned();
+                let establish = establish_pg(url.to_owned(), tls.clone(), statement_cache);
                 let runtime = runtime.clone();
                 Box::pin(async move {
                     match runtime {
-                        Some(rt) => rt
-                            .spawn(async move { AsyncPgConnection::establish(&url).await })
-                            .await
-                            .map_err(|e| {
-                                diesel::ConnectionError::BadConnection(format!(
-                                    "the task establishing the connection failed: {e}"
-                                ))
-                            })?,
-                        None => AsyncPgConnection::establish(&url).await,
+                        Some(rt) => rt.spawn(establish).await.map_err(|e| {
+                            diesel::ConnectionError::BadConnection(format!(
+                                "the task establishing the connection failed: {e}"
+                            ))
+                        })?,
+                        None => establish.await,
                     }
                 })
             });
-            let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+            let manager = AsyncDieselConnectionManager::new_with_config(pg.url, config);
             Pools::Postgres(build_pool(manager, size, timeout, "postgres")?)
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
@@ -707,6 +716,28 @@ impl Tx {
             }
         }
     }
+}
+
+/// Opens one PostgreSQL connection to `url` (as [`PgTarget`] left it), over `tls` when the
+/// URL asks for it, with or without its cache of prepared statements.
+async fn establish_pg(
+    url: String,
+    tls: Option<MakeRustlsConnect>,
+    statement_cache: bool,
+) -> diesel::ConnectionResult<AsyncPgConnection> {
+    let mut conn = match tls {
+        None => AsyncPgConnection::establish(&url).await?,
+        Some(tls) => {
+            let (client, connection) = tokio_postgres::connect(&url, tls)
+                .await
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+        }
+    };
+    if !statement_cache {
+        conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
+    }
+    Ok(conn)
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ mod schema;
 mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 
 pub use audit::StoredChain;
 pub use db::{ConnectError, Db, DbOptions};
