@@ -34,6 +34,9 @@ pub struct Config {
     pub bind: SocketAddr,
     /// `DATABASE_URL`.
     pub database_url: String,
+    /// `DATABASE_READ_URL`: a streaming replica of a PostgreSQL `DATABASE_URL` for lists,
+    /// portal lookups and audit reads.
+    pub database_read_url: Option<String>,
     /// `DATABASE_POOL_SIZE`.
     pub pool_size: usize,
     /// `DATABASE_TIMEOUT_MS`: the longest a request waits for the database (a connection,
@@ -266,6 +269,16 @@ impl Config {
                 "must start with sqlite:// or postgres://",
             ));
         }
+        let database_read_url = src.get("DATABASE_READ_URL").map(str::to_owned);
+        if let Some(read) = &database_read_url {
+            let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+            if !postgres(read) || !postgres(&database_url) {
+                return Err(bad(
+                    "DATABASE_READ_URL",
+                    "must be a postgres:// URL, with a postgres:// DATABASE_URL",
+                ));
+            }
+        }
         let pool_size: usize = src.parse("DATABASE_POOL_SIZE", 10, "a whole number from 1")?;
         if pool_size == 0 {
             return Err(bad("DATABASE_POOL_SIZE", "must be at least 1"));
@@ -351,6 +364,7 @@ impl Config {
         Ok(Self {
             bind,
             database_url,
+            database_read_url,
             pool_size,
             database_timeout: Duration::from_millis(database_timeout_ms),
             statement_cache: src.parse("DATABASE_STATEMENT_CACHE", true, "true or false")?,
@@ -665,6 +679,7 @@ mod tests {
             ("DATABASE_POOL_SIZE", "0"),
             ("DATABASE_TIMEOUT_MS", "0"),
             ("DATABASE_STATEMENT_CACHE", "off"),
+            ("DATABASE_READ_URL", "sqlite://replica.db"),
             ("DATABASE_TIMEOUT_MS", "soon"),
             ("SHUTDOWN_GRACE_SECONDS", "-1"),
             ("SMTP_URL", "http://mail"),

@@ -410,7 +410,10 @@ pub enum Signals {
 pub async fn start(config: &Config, signals: Signals) -> Result<Running, StartError> {
     let mail = Mail::from_config(config)?;
     let keys = load_audit_keys(config)?;
-    let db = Db::open(&config.database_url, db_options(config))?.with_audit_keys(keys);
+    let mut db = Db::open(&config.database_url, db_options(config))?.with_audit_keys(keys);
+    if let Some(read_url) = &config.database_read_url {
+        db = db.with_replica(read_url, db_options(config))?;
+    }
     serve(config, &db, &mail, signals)
 }
 

@@ -270,7 +270,7 @@ impl AuditStore for Db {
         filter: &AuditFilter,
         page: &PageRequest<AuditSort>,
     ) -> Result<Page<AuditingEvent>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Replica, async |conn| {
             let all = || audit_events::table.into_boxed::<Backend>();
             let count: i64 = filtered_events(all(), filter)
                 .count()
@@ -379,7 +379,7 @@ impl Db {
     /// `app audit verify`).
     pub async fn stored_chain(&self, key: &str) -> Result<StoredChain, RepoError> {
         let key = key.to_owned();
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Replica, async |conn| {
             let rows = audit_events::table
                 .filter(audit_events::chain_key.eq(&key))
                 .order(audit_events::sequence.asc())

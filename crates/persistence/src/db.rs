@@ -59,7 +59,34 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// once per backend with the concrete connection type, and in it the type alias `Backend`
 /// names the backend (for `into_boxed::<Backend>()`). It evaluates to
 /// `Result<T, crate::error::Error>`; `?` works on Diesel errors and on `RepoError`s.
+///
+/// `Replica` is a read snapshot on the read replica (`DATABASE_READ_URL`) when there is one
+/// and it answers, else on the primary (PRODUCT.md section 13): for reads that may lag by the
+/// replication delay (lists, portal lookups, audit reads), never for reads of one process by
+/// id; `ReplicaIf(cond)` when that depends on the call. The body is compiled for the replica
+/// and again for the primary.
 macro_rules! with_db {
+    ($db:expr, Replica, async |$conn:ident| $body:block) => {
+        with_db!($db, ReplicaIf(true), async |$conn| $body)
+    };
+    ($db:expr, ReplicaIf($lag_ok:expr), async |$conn:ident| $body:block) => {
+        async {
+            let replica = $db.replica.as_ref().filter(|r| $lag_ok && r.in_use());
+            if let Some(replica) = replica {
+                #[allow(dead_code)]
+                type Backend = ::diesel::pg::Pg;
+                let body = async |$conn: &mut ::diesel_async::AsyncPgConnection| $body;
+                let read = $crate::db::run(&replica.pool, $crate::db::Tx::Read, body);
+                match $crate::db::bounded($db.timeout, read).await {
+                    Err(::pas_domain::ports::RepoError::Unavailable(reason)) => {
+                        replica.fell_back(&$db.scrub(&reason));
+                    }
+                    done => return done,
+                }
+            }
+            with_db!($db, Read, async |$conn| $body).await
+        }
+    };
     ($db:expr, $tx:ident, async |$conn:ident| $body:block) => {
         async {
             let tx = $crate::db::Tx::$tx;
@@ -312,6 +339,50 @@ pub struct Db {
     secrets: std::sync::Arc<[String]>,
     /// The keys of the audit chain ([`Db::with_audit_keys`]); without them appends fail.
     pub(crate) audit_keys: Option<std::sync::Arc<pas_domain::audit::AuditKeys>>,
+    /// The read replica ([`Db::with_replica`]).
+    pub(crate) replica: Option<std::sync::Arc<Replica>>,
+}
+
+/// A read replica (`DATABASE_READ_URL`) and how often reads fell back from it.
+pub(crate) struct Replica {
+    pub(crate) pool: Pool<AsyncPgConnection>,
+    fallbacks: std::sync::atomic::AtomicU64,
+    /// After a failure the replica is left alone for [`REPLICA_PAUSE`], so that reads do not
+    /// each wait out the time-out of an unreachable replica before falling back.
+    resting_until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+/// How long reads skip a replica that failed.
+const REPLICA_PAUSE: Duration = Duration::from_secs(5);
+
+impl Replica {
+    /// Whether reads go to the replica now.
+    pub(crate) fn in_use(&self) -> bool {
+        let resting = self
+            .resting_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        resting.is_none_or(|until| std::time::Instant::now() >= until)
+    }
+
+    /// A read could not use the replica and goes to the primary.
+    pub(crate) fn fell_back(&self, reason: &str) {
+        let n = self
+            .fallbacks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *self
+            .resting_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(std::time::Instant::now() + REPLICA_PAUSE);
+        if n % 100 == 0 {
+            tracing::warn!(
+                fallbacks = n + 1,
+                error = reason,
+                "the read replica is unavailable; reads go to the primary"
+            );
+        }
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -420,6 +491,7 @@ impl Db {
             target,
             secrets,
             audit_keys: None,
+            replica: None,
         })
     }
 
@@ -517,6 +589,36 @@ impl Db {
         self
     }
 
+    /// The same database with the read replica at `url` (`DATABASE_READ_URL`; opened like
+    /// [`Db::open`], without connecting): lists, portal lookups and audit reads go there, and
+    /// to the primary whenever it does not answer ([`Db::read_fallbacks`] counts those).
+    pub fn with_replica(mut self, url: &str, options: DbOptions) -> Result<Db, ConnectError> {
+        let opened = Self::open(url, options)?;
+        match (&self.pools, opened.pools) {
+            (Pools::Postgres(_), Pools::Postgres(pool)) => {
+                self.replica = Some(std::sync::Arc::new(Replica {
+                    pool,
+                    fallbacks: std::sync::atomic::AtomicU64::new(0),
+                    resting_until: std::sync::Mutex::new(None),
+                }));
+                Ok(self)
+            }
+            _ => Err(ConnectError::InvalidUrl {
+                target: opened.target.to_string(),
+                reason:
+                    "a read replica needs PostgreSQL for both DATABASE_URL and DATABASE_READ_URL"
+                        .to_owned(),
+            }),
+        }
+    }
+
+    /// How many reads meant for the replica went to the primary because it did not answer.
+    pub fn read_fallbacks(&self) -> u64 {
+        self.replica.as_ref().map_or(0, |r| {
+            std::sync::atomic::AtomicU64::load(&r.fallbacks, std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
     /// One round trip to the database (`GET /ready`), within the timeout.
     pub async fn ping(&self) -> Result<(), RepoError> {
         with_db!(self, None, async |conn| {
@@ -535,7 +637,7 @@ impl Db {
     }
 
     /// `text` without the password of the URL.
-    fn scrub(&self, text: &str) -> String {
+    pub(crate) fn scrub(&self, text: &str) -> String {
         self.secrets
             .iter()
             .fold(text.to_owned(), |t, s| t.replace(s.as_str(), "***"))

@@ -160,7 +160,7 @@ impl ContactStore for Db {
         filter: &ContactFilter,
         page: &PageRequest<ContactSort>,
     ) -> Result<Page<Contact>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Replica, async |conn| {
             let all = || contacts::table.into_boxed::<Backend>();
             let count: i64 = filtered_contacts(all(), filter)
                 .count()
@@ -232,7 +232,7 @@ impl TemplateStore for Db {
         filter: &TemplateFilter,
         page: &PageRequest<TemplateSort>,
     ) -> Result<Page<Template>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Replica, async |conn| {
             let all = || templates::table.into_boxed::<Backend>();
             let count: i64 = filtered_templates(all(), filter)
                 .count()

@@ -426,7 +426,7 @@ impl ProcessRepository for Db {
         filter: &ProcessFilter,
         page: &PageRequest<ProcessSort>,
     ) -> Result<Page<SigningProcess>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Replica, async |conn| {
             let all = || processes::table.into_boxed::<Backend>();
             let count: i64 = filtered_processes(all(), filter)
                 .count()
@@ -459,7 +459,7 @@ impl ProcessRepository for Db {
     }
 
     async fn search(&self, search: &ProcessSearch) -> Result<Vec<SigningProcess>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Replica, async |conn| {
             let mut q = processes::table
                 .filter(processes::deleted_at.is_null())
                 .select(ProcessRow::as_select())
@@ -488,7 +488,7 @@ impl ProcessRepository for Db {
         filter: &SignerTaskFilter,
         page: &PageRequest<TaskSort>,
     ) -> Result<Page<SignerTask>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Replica, async |conn| {
             let all = || {
                 entries::table
                     .inner_join(steps::table.inner_join(processes::table))
@@ -571,7 +571,8 @@ impl Db {
     ) -> Result<Vec<SigningProcess>, RepoError> {
         let code = person.code.clone();
         let country = person.country.as_str().to_owned();
-        with_db!(self, Read, async |conn| {
+        // The portal's lookups may lag; an erasure, which writes what it read, may not.
+        with_db!(self, ReplicaIf(!everywhere), async |conn| {
             let mut q = processes::table.into_boxed::<Backend>();
             if !everywhere {
                 q = q
