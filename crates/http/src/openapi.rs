@@ -17,8 +17,8 @@ use crate::problem::{Problem, ProblemField};
 use crate::wire::{audit, catalog, directory, health, messages, outbox, page, process, task};
 use crate::{Limits, routes};
 use pas_domain::status::{
-    EventType, OutboxChannel, OutboxState, ProcessStatus, ScopeFilter, SignerRole, SigningStatus,
-    StepStatus,
+    EventType, OutboxChannel, OutboxKind, OutboxState, ProcessStatus, ScopeFilter, SignerRole,
+    SigningStatus, StepStatus,
 };
 
 #[derive(OpenApi)]
@@ -58,7 +58,7 @@ use pas_domain::status::{
         task::SignerActionRequest, messages::RemindersSent, task::SignerEmailSent,
         health::HealthStatus, page::PageSigningProcess, page::PageSignerTask, page::PageContact,
         page::PageTemplate, page::PageAuditingEvent, page::PageOutboxMessage,
-        outbox::OutboxMessage, OutboxState, OutboxChannel,
+        outbox::OutboxMessage, OutboxState, OutboxChannel, OutboxKind,
         ProcessStatus, StepStatus, SignerRole, SigningStatus, ScopeFilter, EventType,
     ))
 )]

@@ -93,6 +93,7 @@ impl Mocks {
             audit: AuditService::new(
                 Arc::new(MockAuditStore::new()),
                 Arc::new(MockProcessRepository::new()),
+                Arc::new(MockOutbox::new()),
                 clock,
                 ids,
             ),
