@@ -156,9 +156,20 @@ contract_tests! {
         let trail = ctx.trail(process.id).await;
         assert!(trail.valid);
         let stored = ctx.db.stored_chain(&process.id.to_string()).await.unwrap();
-        let head = stored.head.unwrap();
+        let head = stored.head.clone().unwrap();
         assert_eq!(head.length, trail.events.len() as i64);
         assert_eq!(head.hash.as_deref(), trail.events.last().map(|e| e.hash.as_str()));
+        // Read in a batch (`app audit verify`), chains come back in the order asked, an
+        // unknown one empty.
+        let other = insert_started(&ctx, process_json(json!({}), vec![signer("Anna", "anna@example.lv", "LV", LV_CODE)]), T0).await;
+        let unknown = Uuid::now_v7().to_string();
+        let batch = ctx.db.stored_chains(&[other.id.to_string(), unknown, process.id.to_string()]).await.unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch[2].rows, stored.rows);
+        assert_eq!(batch[2].head, stored.head);
+        assert!(batch[0].process_exists && batch[2].process_exists && !batch[1].process_exists);
+        assert!(batch[1].rows.is_empty() && batch[1].head.is_none());
+        assert!(batch[0].rows.iter().all(|r| r.event.process_id == Some(other.id)) && !batch[0].rows.is_empty());
         let last = trail.events.len() - 1;
         let removed = ctx
             .execute(&format!(
