@@ -230,7 +230,7 @@ fn check_chain(
     keys: &pas_domain::audit::AuditKeys,
     key: &str,
     stored: &pas_persistence::StoredChain,
-    line: Option<&&ChainLine>,
+    line: Option<&ChainLine>,
     progress: &Progress,
 ) -> bool {
     let mut problems = Vec::new();
@@ -284,7 +284,13 @@ async fn verify(db: &Db, checkpoint: Option<&std::path::Path>) -> Result<bool, S
     for batch in chain_keys.chunks(VERIFY_BATCH) {
         let chains = db.stored_chains(batch).await.map_err(|e| e.to_string())?;
         for (key, stored) in batch.iter().zip(chains) {
-            if check_chain(&keys, key, &stored, expected.get(key.as_str()), &progress) {
+            if check_chain(
+                &keys,
+                key,
+                &stored,
+                expected.get(key.as_str()).copied(),
+                &progress,
+            ) {
                 broken += 1;
             }
             events += stored.rows.len();

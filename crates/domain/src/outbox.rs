@@ -60,6 +60,25 @@ pub struct OutboxEntry {
 }
 
 /// What one outbox row delivers.
+///
+/// ```
+/// use pas_domain::audit::CheckpointSummary;
+/// use pas_domain::outbox::{CheckpointMail, OutboxPayload};
+/// use pas_domain::status::OutboxKind;
+/// use pas_domain::values::Email;
+/// let mail = CheckpointMail {
+///     to: Email::parse("auditor@example.lv").unwrap(),
+///     checkpoint: CheckpointSummary {
+///         created_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+///         chain_count: 1,
+///         root: "ab".into(),
+///     },
+/// };
+/// let payload = OutboxPayload::AuditCheckpoint(mail);
+/// assert_eq!(payload.kind(), OutboxKind::AuditCheckpoint);
+/// assert_eq!(payload.to().as_str(), "auditor@example.lv");
+/// assert!(payload.notification().is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxPayload {
     /// An email of the notification matrix about a process.
