@@ -295,7 +295,7 @@ pas_e2e::each_backend!(
         let sent = rig.rows(Some(OutboxState::Sent)).await;
         let notice = sent
             .iter()
-            .find(|r| r.event_type == EventType::Failure)
+            .find(|r| r.event_type == Some(EventType::Failure))
             .expect("the FAILURE row");
         assert_eq!(notice.to.as_str(), ADMIN);
         let inbox = smtp.inbox();
@@ -362,7 +362,11 @@ pas_e2e::each_backend!(
         }));
         let notices = rig.rows(Some(OutboxState::Pending)).await;
         assert_eq!(notices.len(), n, "one FAILURE row per given-up row");
-        assert!(notices.iter().all(|r| r.event_type == EventType::Failure));
+        assert!(
+            notices
+                .iter()
+                .all(|r| r.event_type == Some(EventType::Failure))
+        );
         assert!(smtp.inbox().is_empty());
 
         // The server comes back: the FAILURE rows are delivered, once each.

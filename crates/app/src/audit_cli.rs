@@ -4,8 +4,9 @@
 //!
 //! A checkpoint file is `{createdAt, chains: [{chainKey, length, head}], root}`; `root` is the
 //! SHA-256 (hex) over the lines `chainKey length head\n` of the chains sorted by chain key
-//! (`pas_domain::audit::Checkpoint`). Verification reads each chain in one snapshot, checks
-//! it with `pas_domain::audit::verify_chain` against its stored head, and, given a
+//! (`pas_domain::audit::Checkpoint`). Verification reads the chains 100 at a time, each
+//! batch in one snapshot with three queries (`Db::stored_chains`), checks each chain with
+//! `pas_domain::audit::verify_chain` against its stored head, and, given a
 //! checkpoint, that each chain of the file still has at least its length and the same hash
 //! at that position.
 
@@ -219,6 +220,49 @@ fn chain_name(key: &str) -> String {
     }
 }
 
+/// Chains read per query batch: each batch is one snapshot and three queries, so the round
+/// trips per chain vanish while memory stays bounded by the batch.
+const VERIFY_BATCH: usize = 100;
+
+/// Checks one stored chain, against its line of the checkpoint when there is one; reports
+/// each problem and answers whether the chain is broken.
+fn check_chain(
+    keys: &pas_domain::audit::AuditKeys,
+    key: &str,
+    stored: &pas_persistence::StoredChain,
+    line: Option<&ChainLine>,
+    progress: &Progress,
+) -> bool {
+    let mut problems = Vec::new();
+    if let Some(b) = verify_chain(
+        keys,
+        &stored.rows,
+        stored.head.as_ref(),
+        stored.process_exists,
+    ) {
+        problems.push(format!("at position {}: {}", b.position, b.kind));
+    }
+    if let Some(line) = line {
+        let length = usize::try_from(line.length).unwrap_or(0);
+        if stored.rows.len() < length {
+            problems.push(format!(
+                "at position {}: shorter than the checkpoint ({} events, the checkpoint has {length})",
+                stored.rows.len(),
+                stored.rows.len()
+            ));
+        } else if length > 0 && stored.rows[length - 1].hash != line.head {
+            problems.push(format!(
+                "at position {}: differs from the checkpoint (rewritten after it)",
+                length - 1
+            ));
+        }
+    }
+    for p in &problems {
+        progress.say(&format!("BROKEN chain {} {p}", chain_name(key)));
+    }
+    !problems.is_empty()
+}
+
 async fn verify(db: &Db, checkpoint: Option<&std::path::Path>) -> Result<bool, String> {
     let keys = db
         .audit_keys()
@@ -237,40 +281,21 @@ async fn verify(db: &Db, checkpoint: Option<&std::path::Path>) -> Result<bool, S
         .collect();
     let mut progress = Progress::new(chain_keys.len());
     let (mut events, mut broken) = (0_usize, 0_usize);
-    for key in &chain_keys {
-        let stored = db.stored_chain(key).await.map_err(|e| e.to_string())?;
-        events += stored.rows.len();
-        let mut problems = Vec::new();
-        if let Some(b) = verify_chain(
-            &keys,
-            &stored.rows,
-            stored.head.as_ref(),
-            stored.process_exists,
-        ) {
-            problems.push(format!("at position {}: {}", b.position, b.kind));
-        }
-        if let Some(line) = expected.get(key.as_str()) {
-            let length = usize::try_from(line.length).unwrap_or(0);
-            if stored.rows.len() < length {
-                problems.push(format!(
-                    "at position {}: shorter than the checkpoint ({} events, the checkpoint has {length})",
-                    stored.rows.len(),
-                    stored.rows.len()
-                ));
-            } else if length > 0 && stored.rows[length - 1].hash != line.head {
-                problems.push(format!(
-                    "at position {}: differs from the checkpoint (rewritten after it)",
-                    length - 1
-                ));
+    for batch in chain_keys.chunks(VERIFY_BATCH) {
+        let chains = db.stored_chains(batch).await.map_err(|e| e.to_string())?;
+        for (key, stored) in batch.iter().zip(chains) {
+            if check_chain(
+                &keys,
+                key,
+                &stored,
+                expected.get(key.as_str()).copied(),
+                &progress,
+            ) {
+                broken += 1;
             }
+            events += stored.rows.len();
+            progress.tick(events);
         }
-        if !problems.is_empty() {
-            broken += 1;
-            for p in problems {
-                progress.say(&format!("BROKEN chain {} {p}", chain_name(key)));
-            }
-        }
-        progress.tick(events);
     }
     progress.finish();
     let against = match &checkpoint {

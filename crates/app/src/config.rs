@@ -105,6 +105,9 @@ pub struct Config {
     /// `PII_KEY`, `PII_KEY_FILE`: the key of the pseudonyms of personal codes in audit rows
     /// (read by [`crate::audit_keys::load_pii`]).
     pub pii_key: PiiKeySettings,
+    /// `AUDIT_CHECKPOINT_CRON` and `AUDIT_CHECKPOINT_EMAIL`: the job that emails the audit
+    /// checkpoint; `None` (no job) when both are unset.
+    pub audit_checkpoint: Option<CheckpointJob>,
 }
 
 /// Where the key of personal-code pseudonyms comes from (PRODUCT.md section 11). `Debug`
@@ -124,6 +127,16 @@ impl std::fmt::Debug for PiiKeySettings {
             .field("key_file", &self.key_file)
             .finish()
     }
+}
+
+/// The audit checkpoint job (PRODUCT.md section 11): when it runs and whom it emails.
+#[derive(Debug, Clone)]
+pub struct CheckpointJob {
+    /// `AUDIT_CHECKPOINT_CRON` (second minute hour day-of-month month day-of-week), in
+    /// `APP_TIMEZONE`.
+    pub schedule: cron::Schedule,
+    /// `AUDIT_CHECKPOINT_EMAIL`.
+    pub to: pas_domain::values::Email,
 }
 
 /// Where the audit chain's keys come from (PRODUCT.md section 11). `Debug` never shows a key.
@@ -317,8 +330,8 @@ impl Config {
             pas_domain::values::Email::parse(a).map_err(|e| bad("ADMIN_EMAIL", e.to_string()))?;
         }
         let cron_text = src.get("REMINDER_CRON").unwrap_or("0 0 11 * * *");
-        let reminder_cron = cron::Schedule::from_str(cron_text)
-            .map_err(|_| bad("REMINDER_CRON", "expected six fields: second minute hour day-of-month month day-of-week, e.g. 0 0 11 * * *"))?;
+        let reminder_cron =
+            cron::Schedule::from_str(cron_text).map_err(|_| bad("REMINDER_CRON", CRON_FORMAT))?;
         let reminder_days = parse_days(src.get("REMINDER_DAYS_BEFORE_DUE").unwrap_or("1,3,5"))?;
         let timezone_name = src.get("APP_TIMEZONE").unwrap_or("UTC").to_owned();
         let timezone = jiff::tz::TimeZone::get(&timezone_name).map_err(|_| {
@@ -361,6 +374,7 @@ impl Config {
         let auth = parse_auth(src, bind)?;
         let audit_keys = parse_audit_keys(src)?;
         let pii_key = parse_pii_key(src)?;
+        let audit_checkpoint = parse_checkpoint_job(src)?;
         Ok(Self {
             bind,
             database_url,
@@ -393,6 +407,7 @@ impl Config {
             auth,
             audit_keys,
             pii_key,
+            audit_checkpoint,
         })
     }
 
@@ -559,6 +574,40 @@ fn parse_pii_key(src: &Source) -> Result<PiiKeySettings, ConfigError> {
     Ok(PiiKeySettings { key, key_file })
 }
 
+/// What `REMINDER_CRON` and `AUDIT_CHECKPOINT_CRON` expect.
+const CRON_FORMAT: &str =
+    "expected six fields: second minute hour day-of-month month day-of-week, e.g. 0 0 11 * * *";
+
+/// `AUDIT_CHECKPOINT_CRON` and `AUDIT_CHECKPOINT_EMAIL` come together: a schedule without an
+/// address (or the reverse) would silently publish nothing.
+fn parse_checkpoint_job(src: &Source) -> Result<Option<CheckpointJob>, ConfigError> {
+    let (cron, email) = (
+        src.get("AUDIT_CHECKPOINT_CRON"),
+        src.get("AUDIT_CHECKPOINT_EMAIL"),
+    );
+    let schedule = cron
+        .map(|c| cron::Schedule::from_str(c).map_err(|_| bad("AUDIT_CHECKPOINT_CRON", CRON_FORMAT)))
+        .transpose()?;
+    let to = email
+        .map(|e| {
+            pas_domain::values::Email::parse(e)
+                .map_err(|e| bad("AUDIT_CHECKPOINT_EMAIL", e.to_string()))
+        })
+        .transpose()?;
+    match (schedule, to) {
+        (None, None) => Ok(None),
+        (Some(schedule), Some(to)) => Ok(Some(CheckpointJob { schedule, to })),
+        (Some(_), None) => Err(bad(
+            "AUDIT_CHECKPOINT_EMAIL",
+            "is required when AUDIT_CHECKPOINT_CRON is set (where the checkpoint is emailed)",
+        )),
+        (None, Some(_)) => Err(bad(
+            "AUDIT_CHECKPOINT_CRON",
+            "is required when AUDIT_CHECKPOINT_EMAIL is set (when the checkpoint is emailed)",
+        )),
+    }
+}
+
 fn parse_audit_reads(raw: &str) -> Result<pas_domain::service::ReadAudit, ConfigError> {
     use pas_domain::service::ReadAudit;
     match raw.to_ascii_lowercase().as_str() {
@@ -711,6 +760,64 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn the_checkpoint_job_needs_both_its_schedule_and_its_address() {
+        let none = Config::load(&Source::from_pairs([])).unwrap();
+        assert!(none.audit_checkpoint.is_none());
+
+        let job = Config::load(&Source::from_pairs([
+            ("AUDIT_CHECKPOINT_CRON", "0 30 6 * * Mon"),
+            ("AUDIT_CHECKPOINT_EMAIL", " auditor@example.lv "),
+        ]))
+        .unwrap()
+        .audit_checkpoint
+        .unwrap();
+        assert_eq!(job.to.as_str(), "auditor@example.lv");
+        assert_eq!(job.schedule.to_string(), "0 30 6 * * Mon");
+
+        for (variable, pairs) in [
+            (
+                "AUDIT_CHECKPOINT_EMAIL",
+                vec![("AUDIT_CHECKPOINT_CRON", "0 0 6 * * *")],
+            ),
+            (
+                "AUDIT_CHECKPOINT_CRON",
+                vec![("AUDIT_CHECKPOINT_EMAIL", "auditor@example.lv")],
+            ),
+            (
+                "AUDIT_CHECKPOINT_CRON",
+                vec![
+                    ("AUDIT_CHECKPOINT_CRON", "daily"),
+                    ("AUDIT_CHECKPOINT_EMAIL", "auditor@example.lv"),
+                ],
+            ),
+            (
+                "AUDIT_CHECKPOINT_EMAIL",
+                vec![
+                    ("AUDIT_CHECKPOINT_CRON", "0 0 6 * * *"),
+                    ("AUDIT_CHECKPOINT_EMAIL", "auditor"),
+                ],
+            ),
+        ] {
+            let e = Config::load(&Source::from_pairs(pairs.clone())).unwrap_err();
+            assert_eq!(e.variable, variable, "{pairs:?}");
+            let line = e.to_string();
+            assert!(
+                line.starts_with(&format!("invalid {variable}: ")) && !line.contains('\n'),
+                "{line}"
+            );
+        }
+        let e = Config::load(&Source::from_pairs([(
+            "AUDIT_CHECKPOINT_CRON",
+            "0 0 6 * * *",
+        )]))
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid AUDIT_CHECKPOINT_EMAIL: is required when AUDIT_CHECKPOINT_CRON is set (where the checkpoint is emailed)"
+        );
     }
 
     #[test]

@@ -1,14 +1,18 @@
-//! Background work of every instance: the outbox dispatcher and the reminder job. Both are
-//! safe to run in many instances at once: outbox rows are leased, and each day's reminder
-//! run is claimed in the database by one instance (reminders are idempotent besides).
+//! Background work of every instance: the outbox dispatcher, the reminder job and the audit
+//! checkpoint job. All are safe to run in many instances at once: outbox rows are leased,
+//! each day's reminder run is claimed in the database by one instance (reminders are
+//! idempotent besides), and a scheduled checkpoint writes one outbox row per run.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pas_domain::audit::Caller;
 use pas_domain::ports::{JobRuns, RepoError};
-use pas_domain::service::{ProcessError, ProcessService, SourceChain};
-use time::Date;
+use pas_domain::service::{
+    AuditError, AuditService, MailedCheckpoint, ProcessError, ProcessService, SourceChain,
+};
+use pas_domain::values::Email;
+use time::{Date, OffsetDateTime};
 use tokio::sync::watch;
 
 use crate::config::local_date;
@@ -115,14 +119,80 @@ pub async fn reminders(
     }
 }
 
+/// The audit checkpoint job (PRODUCT.md section 11): at every time of `schedule` in the
+/// service's time zone, emails the checkpoint to `to` through the outbox
+/// ([`run_checkpoint_once`]) until shutdown.
+pub async fn audit_checkpoints(
+    audit: AuditService,
+    schedule: cron::Schedule,
+    timezone: jiff::tz::TimeZone,
+    to: Email,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut last_run: Option<OffsetDateTime> = None;
+    loop {
+        let Some((wait, scheduled_at)) = next_run(&schedule, &timezone, last_run) else {
+            tracing::warn!("AUDIT_CHECKPOINT_CRON has no future run; the checkpoint job stops");
+            return;
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stopped(shutdown.clone()) => return,
+        }
+        last_run = Some(scheduled_at);
+        if let Err(e) = run_checkpoint_once(&audit, &to, scheduled_at).await {
+            tracing::error!(error = %SourceChain(&e), %scheduled_at, "audit checkpoint job failed");
+        }
+    }
+}
+
+/// One run of the checkpoint job, scheduled at `scheduled_at`: takes the checkpoint (the use
+/// case of `GET /audit-checkpoint`, as the system caller `audit-checkpoint-job`) and queues
+/// one outbox row with it to `to`, in one transaction; the outbox dispatcher sends it (and
+/// retries it) like every email. The row's id is derived from `scheduled_at`, so a second
+/// run for the same instant (another instance) writes nothing and answers `queued: false`.
+pub async fn run_checkpoint_once(
+    audit: &AuditService,
+    to: &Email,
+    scheduled_at: OffsetDateTime,
+) -> Result<MailedCheckpoint, AuditError> {
+    let caller = Caller::system("audit-checkpoint-job");
+    let mailed = audit.mail_checkpoint(to, scheduled_at, &caller).await?;
+    tracing::info!(
+        outbox_id = %mailed.outbox_id,
+        %scheduled_at,
+        chains = mailed.checkpoint.chain_count,
+        root = %mailed.checkpoint.root,
+        queued = mailed.queued,
+        "audit checkpoint job ran"
+    );
+    Ok(mailed)
+}
+
 /// Time until the schedule's next run, judged in the zone's current UTC offset (recomputed
 /// before every run, so a daylight-saving change moves the run with the clock).
 fn until_next(schedule: &cron::Schedule, timezone: &jiff::tz::TimeZone) -> Option<Duration> {
+    next_run(schedule, timezone, None).map(|(wait, _)| wait)
+}
+
+/// The schedule's next run after now (and after `after`, the run just done, so that a timer
+/// waking a little early does not repeat it), judged in the zone's current UTC offset: the
+/// time until it and its instant.
+fn next_run(
+    schedule: &cron::Schedule,
+    timezone: &jiff::tz::TimeZone,
+    after: Option<OffsetDateTime>,
+) -> Option<(Duration, OffsetDateTime)> {
     let offset = timezone.to_offset(jiff::Timestamp::now()).seconds();
     let zone = chrono::FixedOffset::east_opt(offset)?;
     let now = chrono::Utc::now().with_timezone(&zone);
-    let next = schedule.after(&now).next()?;
-    (next - now).to_std().ok()
+    let from = match after.and_then(|t| chrono::DateTime::from_timestamp(t.unix_timestamp(), 0)) {
+        Some(done) if done.with_timezone(&zone) > now => done.with_timezone(&zone),
+        _ => now,
+    };
+    let next = schedule.after(&from).next()?;
+    let at = OffsetDateTime::from_unix_timestamp(next.timestamp()).ok()?;
+    Some(((next - now).to_std().unwrap_or(Duration::ZERO), at))
 }
 
 #[cfg(test)]
@@ -137,6 +207,18 @@ mod tests {
         let riga = jiff::tz::TimeZone::get("Europe/Riga").unwrap();
         let wait = until_next(&daily, &riga).unwrap();
         assert!(wait <= Duration::from_secs(24 * 3600), "{wait:?}");
+    }
+
+    #[test]
+    fn the_next_checkpoint_run_is_after_the_one_just_done() {
+        let every_minute = cron::Schedule::from_str("0 * * * * *").unwrap();
+        let utc = jiff::tz::TimeZone::UTC;
+        let (wait, first) = next_run(&every_minute, &utc, None).unwrap();
+        assert!(wait <= Duration::from_secs(60), "{wait:?}");
+        assert_eq!(first.second(), 0);
+        // A timer that woke early would see the same run again; after it, the next one.
+        let (_, second) = next_run(&every_minute, &utc, Some(first)).unwrap();
+        assert_eq!(second - first, time::Duration::minutes(1));
     }
 
     #[tokio::test]

@@ -126,6 +126,20 @@ impl Mail {
     }
 }
 
+/// The audit use cases over `db` (the HTTP edge's, and the checkpoint job's); personal
+/// codes in audit rows are pseudonymised under `pii`.
+pub fn audit_service(db: &Db, pii: PiiKey) -> AuditService {
+    let store = Arc::new(db.clone());
+    AuditService::new(
+        store.clone(),
+        store.clone(),
+        store,
+        Arc::new(SystemClock),
+        Arc::new(UuidV7Ids),
+        pii,
+    )
+}
+
 /// The use cases and HTTP state over one database; personal codes in audit rows are
 /// pseudonymised under `pii`.
 ///
@@ -155,13 +169,7 @@ pub fn api_state(
             .with_read_audit(config.audit_reads),
         catalog: CatalogService::new(store.clone(), clock.clone(), ids.clone()),
         directory: DirectoryService::new(store.clone(), store.clone(), clock.clone(), ids.clone()),
-        audit: AuditService::new(
-            store.clone(),
-            store.clone(),
-            clock.clone(),
-            ids.clone(),
-            pii.clone(),
-        ),
+        audit: audit_service(db, pii.clone()),
         erasure: ErasureService::new(store.clone(), clock.clone(), ids.clone(), pii),
         outbox: OutboxService::new(store, clock.clone()),
         messages: MessageService::new(
@@ -456,8 +464,9 @@ fn served_without_database(path: &str) -> bool {
     matches!(path, "/health" | "/ready" | "/openapi.json") || path.starts_with("/docs")
 }
 
-/// Serves the API over `db` (opened, maybe not reachable yet), with the outbox dispatcher
-/// and the reminder job running beside it once the database is migrated.
+/// Serves the API over `db` (opened, maybe not reachable yet), with the outbox dispatcher,
+/// the reminder job and (with `AUDIT_CHECKPOINT_CRON`) the audit checkpoint job running
+/// beside it once the database is migrated.
 pub fn serve(
     config: &Config,
     db: &Db,
@@ -511,6 +520,19 @@ pub fn serve(
         config.reminder_days.clone(),
         stop_rx.clone(),
     );
+    let checkpoints = {
+        let (job, audit, timezone, stop) = (
+            config.audit_checkpoint.clone(),
+            state.audit.clone(),
+            config.timezone.clone(),
+            stop_rx.clone(),
+        );
+        async move {
+            if let Some(job) = job {
+                jobs::audit_checkpoints(audit, job.schedule, timezone, job.to, stop).await;
+            }
+        }
+    };
     let prepared_db = db.clone();
     let background = vec![
         // Retries until the provider's keys load (at once when OIDC is off), or the stop.
@@ -526,7 +548,11 @@ pub fn serve(
                 return;
             }
             let _ = schema_tx.send(true);
-            futures::join!(dispatcher.run(jobs::stopped(stop_rx)), reminders);
+            futures::join!(
+                dispatcher.run(jobs::stopped(stop_rx)),
+                reminders,
+                checkpoints
+            );
         }),
     ];
     let terminate = match signals {

@@ -551,6 +551,55 @@ impl Checkpoint {
     }
 }
 
+impl Checkpoint {
+    /// What is published of it: `GET /audit-checkpoint`'s answer and the
+    /// `AUDIT_CHECKPOINT_CRON` email.
+    ///
+    /// ```
+    /// use pas_domain::audit::{Checkpoint, CheckpointChain};
+    /// let chain = CheckpointChain { chain_key: "a".into(), length: 2, head: "ab".into() };
+    /// let checkpoint = Checkpoint::of(time::macros::datetime!(2026-01-01 0:00 UTC), vec![chain]);
+    /// let summary = checkpoint.summary();
+    /// assert_eq!((summary.chain_count, summary.root), (1, checkpoint.root));
+    /// ```
+    pub fn summary(&self) -> CheckpointSummary {
+        CheckpointSummary {
+            created_at: self.created_at,
+            chain_count: self.chains.len(),
+            root: self.root.clone(),
+        }
+    }
+}
+
+/// The published part of a checkpoint: when it was taken, how many non-empty chains it
+/// covers, and their root. Its JSON (`{createdAt, chainCount, root}`) is what
+/// `GET /audit-checkpoint` answers and what the `AUDIT_CHECKPOINT_CRON` email carries. Kept
+/// outside the service, the root lets an auditor check that a checkpoint file of
+/// `app audit checkpoint` taken at that moment is the one published (its root matches).
+///
+/// ```
+/// use pas_domain::audit::CheckpointSummary;
+/// let summary = CheckpointSummary {
+///     created_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+///     chain_count: 3,
+///     root: "ab".into(),
+/// };
+/// let json = serde_json::to_string(&summary).unwrap();
+/// assert_eq!(json, r#"{"createdAt":"2026-01-01T00:00:00Z","chainCount":3,"root":"ab"}"#);
+/// assert_eq!(serde_json::from_str::<CheckpointSummary>(&json).unwrap(), summary);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointSummary {
+    /// When the checkpoint was taken.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Non-empty chains covered.
+    pub chain_count: usize,
+    /// SHA-256 (hex) over the chains' lines ([`checkpoint_root`]).
+    pub root: String,
+}
+
 /// SHA-256 (hex) over the lines of `chains` in the order given.
 pub fn checkpoint_root(chains: &[CheckpointChain]) -> String {
     let mut h = Sha256::new();

@@ -1,14 +1,16 @@
 //! The outbox as administrators see it (PRODUCT.md section 14): rows by state and channel,
-//! and the rules of delivery by age.
+//! what a row delivers ([`OutboxPayload`]: a notification, or the audit checkpoint email of
+//! section 11), and the rules of delivery by age.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::CheckpointSummary;
 use crate::ids::ProcessId;
-use crate::notify::RecipientRole;
-use crate::status::{EventType, OutboxChannel, OutboxState};
+use crate::notify::{NotificationIntent, RecipientRole};
+use crate::status::{EventType, OutboxChannel, OutboxKind, OutboxState};
 use crate::values::Email;
 
 /// The longest `last_error` an answer carries (characters); the stored row keeps it all.
@@ -33,14 +35,16 @@ pub struct OutboxEntry {
     pub channel: OutboxChannel,
     /// Where its delivery is.
     pub state: OutboxState,
-    /// The event it tells about.
-    pub event_type: EventType,
-    /// The recipient's role in the notification matrix.
-    pub role: RecipientRole,
+    /// What it delivers.
+    pub kind: OutboxKind,
+    /// The event it tells about (`None` for an audit checkpoint).
+    pub event_type: Option<EventType>,
+    /// The recipient's role in the notification matrix (`None` for an audit checkpoint).
+    pub role: Option<RecipientRole>,
     /// Recipient address.
     pub to: Email,
-    /// The process it is about.
-    pub process_id: ProcessId,
+    /// The process it is about (`None` for an audit checkpoint).
+    pub process_id: Option<ProcessId>,
     /// Attempts made so far.
     pub attempts: u32,
     /// When it was written.
@@ -54,6 +58,96 @@ pub struct OutboxEntry {
     /// When it was sent.
     pub sent_at: Option<OffsetDateTime>,
 }
+
+/// What one outbox row delivers.
+///
+/// ```
+/// use pas_domain::audit::CheckpointSummary;
+/// use pas_domain::outbox::{CheckpointMail, OutboxPayload};
+/// use pas_domain::status::OutboxKind;
+/// use pas_domain::values::Email;
+/// let mail = CheckpointMail {
+///     to: Email::parse("auditor@example.lv").unwrap(),
+///     checkpoint: CheckpointSummary {
+///         created_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+///         chain_count: 1,
+///         root: "ab".into(),
+///     },
+/// };
+/// let payload = OutboxPayload::AuditCheckpoint(mail);
+/// assert_eq!(payload.kind(), OutboxKind::AuditCheckpoint);
+/// assert_eq!(payload.to().as_str(), "auditor@example.lv");
+/// assert!(payload.notification().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxPayload {
+    /// An email of the notification matrix about a process.
+    Notification(NotificationIntent),
+    /// The audit checkpoint to `AUDIT_CHECKPOINT_EMAIL`.
+    AuditCheckpoint(CheckpointMail),
+}
+
+impl OutboxPayload {
+    /// The recipient address.
+    pub fn to(&self) -> &Email {
+        match self {
+            Self::Notification(intent) => &intent.to,
+            Self::AuditCheckpoint(mail) => &mail.to,
+        }
+    }
+
+    /// The row's kind.
+    pub fn kind(&self) -> OutboxKind {
+        match self {
+            Self::Notification(_) => OutboxKind::Notification,
+            Self::AuditCheckpoint(_) => OutboxKind::AuditCheckpoint,
+        }
+    }
+
+    /// The notification, when it is one.
+    pub fn notification(&self) -> Option<&NotificationIntent> {
+        match self {
+            Self::Notification(intent) => Some(intent),
+            Self::AuditCheckpoint(_) => None,
+        }
+    }
+}
+
+/// The email of the `AUDIT_CHECKPOINT_CRON` job (PRODUCT.md section 11): the published
+/// checkpoint, to `AUDIT_CHECKPOINT_EMAIL`. It is rendered without the notification matrix
+/// (there is no process), as plain text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointMail {
+    /// `AUDIT_CHECKPOINT_EMAIL`.
+    pub to: Email,
+    /// What `GET /audit-checkpoint` would have answered at that run.
+    pub checkpoint: CheckpointSummary,
+}
+
+impl CheckpointMail {
+    /// The outbox row id of the run scheduled at `scheduled_at`: a UUID v5 of the scheduled
+    /// instant (whole seconds since the epoch, so the zone it was computed in does not
+    /// matter). Instances whose jobs fire for the same scheduled run compute the same id, so
+    /// only the first insert writes a row and one email is sent.
+    ///
+    /// ```
+    /// use pas_domain::outbox::CheckpointMail;
+    /// use time::macros::datetime;
+    /// let riga = CheckpointMail::row_id(datetime!(2026-03-02 10:00 +2));
+    /// let utc = CheckpointMail::row_id(datetime!(2026-03-02 8:00 UTC));
+    /// assert_eq!(riga, utc);
+    /// assert_ne!(utc, CheckpointMail::row_id(datetime!(2026-03-02 8:01 UTC)));
+    /// assert_eq!(utc.get_version_num(), 5);
+    /// ```
+    pub fn row_id(scheduled_at: OffsetDateTime) -> Uuid {
+        let name = format!("audit-checkpoint/{}", scheduled_at.unix_timestamp());
+        Uuid::new_v5(&CHECKPOINT_NAMESPACE, name.as_bytes())
+    }
+}
+
+/// The UUID v5 namespace of the audit checkpoint rows' ids: a fixed UUID of this service,
+/// so that its ids collide with nobody else's.
+const CHECKPOINT_NAMESPACE: Uuid = Uuid::from_u128(0x5d2c_1e8a_4b7f_5c3e_9a61_0f4d_2b8e_7c15);
 
 /// `last_error` cut to [`LAST_ERROR_CHARS`] characters (with `…` when cut).
 ///

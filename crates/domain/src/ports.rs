@@ -16,7 +16,7 @@ use crate::erasure::{ErasedElsewhere, Erasure};
 use crate::events::Change;
 use crate::ids::{AttributeId, ContactId, EntryId, ProcessId, ProfileId, StepId, TemplateId};
 use crate::notify::{NotificationIntent, RecipientRole};
-use crate::outbox::{OutboxEntry, OutboxFilter};
+use crate::outbox::{CheckpointMail, OutboxEntry, OutboxFilter, OutboxPayload};
 use crate::paging::{
     AuditSort, ContactSort, OutboxSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
 };
@@ -344,7 +344,7 @@ pub struct OutboxMessage {
     /// Row id; also the stable `Message-ID` local part.
     pub id: Uuid,
     /// What to render and to whom.
-    pub intent: NotificationIntent,
+    pub payload: OutboxPayload,
     /// Send attempts made so far.
     pub attempts: u32,
     /// When the row was written.
@@ -387,6 +387,15 @@ pub trait Outbox: Send + Sync {
         intents: Vec<NotificationIntent>,
         now: OffsetDateTime,
     ) -> Result<(), RepoError>;
+    /// Writes the audit checkpoint email `mail` as the pending row `id`, due at `now`, in
+    /// one transaction. `false`, and nothing written, when a row `id` exists already: the
+    /// same scheduled run was queued before (by another instance), so it is not sent twice.
+    async fn enqueue_checkpoint(
+        &self,
+        id: Uuid,
+        mail: &CheckpointMail,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError>;
     /// Leases up to `limit` due rows (pending, next attempt reached, lease free or expired) to
     /// `lease` until `lease_until`. Two claimers never get the same row.
     async fn claim(

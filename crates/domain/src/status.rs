@@ -326,3 +326,15 @@ wire_enum!(
         Failed = "FAILED",
     }
 );
+
+wire_enum!(
+    /// What an outbox row delivers: a notification of the matrix about a process, or the
+    /// audit checkpoint emailed to `AUDIT_CHECKPOINT_EMAIL` (PRODUCT.md section 11).
+    OutboxKind as "kind" {
+        /// An email of the notification matrix about a signing process.
+        Notification = "NOTIFICATION",
+        /// The audit checkpoint `{createdAt, chainCount, root}` of the
+        /// `AUDIT_CHECKPOINT_CRON` job; no process, no matrix.
+        AuditCheckpoint = "AUDIT_CHECKPOINT",
+    }
+);

@@ -19,8 +19,8 @@ use crate::wire::{
 };
 use crate::{Limits, routes};
 use pas_domain::status::{
-    EventType, OutboxChannel, OutboxState, ProcessStatus, ScopeFilter, SignerRole, SigningStatus,
-    StepStatus,
+    EventType, OutboxChannel, OutboxKind, OutboxState, ProcessStatus, ScopeFilter, SignerRole,
+    SigningStatus, StepStatus,
 };
 
 #[derive(OpenApi)]
@@ -61,8 +61,8 @@ use pas_domain::status::{
         task::SignerActionRequest, messages::RemindersSent, task::SignerEmailSent,
         health::HealthStatus, page::PageSigningProcess, page::PageSignerTask, page::PageContact,
         page::PageTemplate, page::PageAuditingEvent, page::PageOutboxMessage,
-        outbox::OutboxMessage, OutboxState, OutboxChannel, persons::PersonErasureRequest,
-        persons::PersonErasure,
+        outbox::OutboxMessage, OutboxState, OutboxChannel, OutboxKind,
+        persons::PersonErasureRequest, persons::PersonErasure,
         ProcessStatus, StepStatus, SignerRole, SigningStatus, ScopeFilter, EventType,
     ))
 )]

@@ -13,12 +13,12 @@ use pas_domain::catalog::{DocumentAttribute, DocumentProfile};
 use pas_domain::contact::Contact;
 use pas_domain::ids::ProcessId;
 use pas_domain::notify::NotificationIntent;
-use pas_domain::outbox::{OutboxEntry, truncate_error};
+use pas_domain::outbox::{CheckpointMail, OutboxEntry, OutboxPayload, truncate_error};
 use pas_domain::ports::OutboxMessage;
 use pas_domain::process::{
     Entry, ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, SigningProcess,
 };
-use pas_domain::status::{OutboxChannel, OutboxState};
+use pas_domain::status::{OutboxChannel, OutboxKind, OutboxState};
 use pas_domain::template::Template;
 use pas_domain::values::{Email, PersonalCode};
 use time::{OffsetDateTime, PrimitiveDateTime};
@@ -406,11 +406,11 @@ pub(crate) const FAILED: &str = "failed";
 #[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub(crate) struct OutboxRow {
     pub id: String,
-    pub event_type: String,
-    pub role: String,
+    pub event_type: Option<String>,
+    pub role: Option<String>,
     pub to_email: String,
     pub language: Option<String>,
-    pub process_id: String,
+    pub process_id: Option<String>,
     pub step_id: Option<String>,
     pub signer_id: Option<String>,
     pub status: String,
@@ -424,21 +424,67 @@ pub(crate) struct OutboxRow {
     pub channel: String,
     pub lease_token: Option<String>,
     pub queued_at: PrimitiveDateTime,
+    /// `NOTIFICATION` or `AUDIT_CHECKPOINT` (`OutboxKind`); the table's check constraint
+    /// ties it to the columns each kind fills.
+    pub kind: String,
+    /// An audit checkpoint row's checkpoint (`CheckpointSummary` as JSON).
+    pub body: Option<String>,
 }
 
 impl OutboxRow {
     /// A new pending row for `intent`, due at once.
     pub(crate) fn pending(intent: &NotificationIntent, now: OffsetDateTime) -> Self {
-        let now = db_time(now);
         Self {
-            id: Uuid::now_v7().to_string(),
-            event_type: intent.event_type.as_str().to_owned(),
-            role: intent.role.as_str().to_owned(),
-            to_email: intent.to.as_str().to_owned(),
+            event_type: Some(intent.event_type.as_str().to_owned()),
+            role: Some(intent.role.as_str().to_owned()),
             language: intent.language.as_ref().map(|l| l.as_str().to_owned()),
-            process_id: intent.process_id.to_string(),
+            process_id: Some(intent.process_id.to_string()),
             step_id: intent.step_id.map(|s| s.to_string()),
             signer_id: intent.signer_id.map(|s| s.to_string()),
+            ..Self::due(
+                Uuid::now_v7(),
+                OutboxKind::Notification,
+                &intent.to,
+                None,
+                now,
+            )
+        }
+    }
+
+    /// A new pending row `id` carrying the audit checkpoint email `mail`, due at once.
+    pub(crate) fn checkpoint(
+        id: Uuid,
+        mail: &CheckpointMail,
+        now: OffsetDateTime,
+    ) -> Result<Self, Error> {
+        let body = serde_json::to_string(&mail.checkpoint).map_err(|_| corrupt("outbox.body"))?;
+        Ok(Self::due(
+            id,
+            OutboxKind::AuditCheckpoint,
+            &mail.to,
+            Some(body),
+            now,
+        ))
+    }
+
+    /// A pending row of `kind` to `to`, due at `now`, with none of a notification's columns.
+    fn due(
+        id: Uuid,
+        kind: OutboxKind,
+        to: &Email,
+        body: Option<String>,
+        now: OffsetDateTime,
+    ) -> Self {
+        let now = db_time(now);
+        Self {
+            id: id.to_string(),
+            event_type: None,
+            role: None,
+            to_email: to.as_str().to_owned(),
+            language: None,
+            process_id: None,
+            step_id: None,
+            signer_id: None,
             status: PENDING.to_owned(),
             attempts: 0,
             next_attempt_at: now,
@@ -450,6 +496,8 @@ impl OutboxRow {
             channel: OutboxChannel::Email.as_str().to_owned(),
             lease_token: None,
             queued_at: now,
+            kind: kind.as_str().to_owned(),
+            body,
         }
     }
 
@@ -465,10 +513,11 @@ impl OutboxRow {
             id: parse(&self.id, "outbox.id")?,
             channel: parse(&self.channel, "outbox.channel")?,
             state,
-            event_type: parse(&self.event_type, "outbox.event_type")?,
-            role: parse(&self.role, "outbox.role")?,
+            kind: parse(&self.kind, "outbox.kind")?,
+            event_type: parse_opt(self.event_type.as_deref(), "outbox.event_type")?,
+            role: parse_opt(self.role.as_deref(), "outbox.role")?,
             to: parse(&self.to_email, "outbox.to_email")?,
-            process_id: parse(&self.process_id, "outbox.process_id")?,
+            process_id: parse_opt(self.process_id.as_deref(), "outbox.process_id")?,
             attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
             created_at: utc(self.created_at),
             queued_at: utc(self.queued_at),
@@ -480,18 +529,37 @@ impl OutboxRow {
 
     /// The message handed to a dispatcher.
     pub(crate) fn into_message(self) -> Result<OutboxMessage, Error> {
-        let intent = NotificationIntent {
-            event_type: parse(&self.event_type, "outbox.event_type")?,
-            role: parse(&self.role, "outbox.role")?,
-            to: parse(&self.to_email, "outbox.to_email")?,
-            language: parse_opt(self.language.as_deref(), "outbox.language")?,
-            process_id: parse(&self.process_id, "outbox.process_id")?,
-            step_id: parse_opt(self.step_id.as_deref(), "outbox.step_id")?,
-            signer_id: parse_opt(self.signer_id.as_deref(), "outbox.signer_id")?,
+        fn required<'a>(value: Option<&'a str>, column: &'static str) -> Result<&'a str, Error> {
+            value.ok_or_else(|| corrupt(column))
+        }
+        let payload = match parse(&self.kind, "outbox.kind")? {
+            OutboxKind::Notification => OutboxPayload::Notification(NotificationIntent {
+                event_type: parse(
+                    required(self.event_type.as_deref(), "outbox.event_type")?,
+                    "outbox.event_type",
+                )?,
+                role: parse(
+                    required(self.role.as_deref(), "outbox.role")?,
+                    "outbox.role",
+                )?,
+                to: parse(&self.to_email, "outbox.to_email")?,
+                language: parse_opt(self.language.as_deref(), "outbox.language")?,
+                process_id: parse(
+                    required(self.process_id.as_deref(), "outbox.process_id")?,
+                    "outbox.process_id",
+                )?,
+                step_id: parse_opt(self.step_id.as_deref(), "outbox.step_id")?,
+                signer_id: parse_opt(self.signer_id.as_deref(), "outbox.signer_id")?,
+            }),
+            OutboxKind::AuditCheckpoint => OutboxPayload::AuditCheckpoint(CheckpointMail {
+                to: parse(&self.to_email, "outbox.to_email")?,
+                checkpoint: serde_json::from_str(required(self.body.as_deref(), "outbox.body")?)
+                    .map_err(|_| corrupt("outbox.body"))?,
+            }),
         };
         Ok(OutboxMessage {
             id: parse(&self.id, "outbox.id")?,
-            intent,
+            payload,
             attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
             created_at: utc(self.created_at),
             queued_at: utc(self.queued_at),

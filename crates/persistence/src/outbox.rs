@@ -10,6 +10,9 @@
 //! only on rows that still carry the caller's token (a later claim replaced it once the
 //! lease had expired); otherwise they answer `NotFound(Missing::OutboxLease)` (or renew
 //! nothing). A failed row's FAILURE notice is inserted in the transaction that marks it.
+//!
+//! Rows are notifications (`kind` `NOTIFICATION`) or audit checkpoint emails
+//! (`AUDIT_CHECKPOINT`: no process, the checkpoint as JSON in `body`), delivered alike.
 
 use pas_domain::error::Missing;
 
@@ -21,7 +24,7 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 use pas_domain::notify::NotificationIntent;
-use pas_domain::outbox::{OutboxEntry, OutboxFilter};
+use pas_domain::outbox::{CheckpointMail, OutboxEntry, OutboxFilter};
 use pas_domain::paging::{OutboxSort, Page, PageRequest};
 use pas_domain::ports::{Outbox, OutboxLease, OutboxMessage, RepoError};
 use pas_domain::status::OutboxState;
@@ -30,7 +33,7 @@ use uuid::Uuid;
 
 use crate::batch::insert_many;
 use crate::db::{Conn, Db, Sql};
-use crate::error::found;
+use crate::error::{Error, found};
 use crate::models::{FAILED, OutboxRow, PENDING, SENT, db_time};
 use crate::paging::{page_of, sorted, total};
 use crate::schema::outbox;
@@ -38,7 +41,7 @@ use crate::schema::outbox;
 /// Columns a claim returns, in `OutboxRow` order.
 const RETURNING: &str = "RETURNING id, event_type, role, to_email, language, process_id, \
      step_id, signer_id, status, attempts, next_attempt_at, lease_owner, lease_until, \
-     last_error, created_at, sent_at, channel, lease_token, queued_at";
+     last_error, created_at, sent_at, channel, lease_token, queued_at, kind, body";
 
 const PG_CLAIM: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2, lease_token = $5 \
      WHERE id IN (SELECT id FROM outbox \
@@ -133,6 +136,26 @@ impl Outbox for Db {
         with_db!(self, Write, async |conn| {
             insert_outbox(conn, &intents, now).await?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn enqueue_checkpoint(
+        &self,
+        id: Uuid,
+        mail: &CheckpointMail,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError> {
+        let row = OutboxRow::checkpoint(id, mail, now).map_err(Error::into_repo)?;
+        with_db!(self, Write, async |conn| {
+            // The id is derived from the scheduled run: a second instance's insert for the
+            // same run finds it taken and writes nothing.
+            let inserted = diesel::insert_into(outbox::table)
+                .values(&row)
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            Ok(inserted == 1)
         })
         .await
     }

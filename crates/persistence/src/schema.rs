@@ -100,11 +100,11 @@ diesel::table! {
 diesel::table! {
     outbox (id) {
         id -> Text,
-        event_type -> Text,
-        role -> Text,
+        event_type -> Nullable<Text>,
+        role -> Nullable<Text>,
         to_email -> Text,
         language -> Nullable<Text>,
-        process_id -> Text,
+        process_id -> Nullable<Text>,
         step_id -> Nullable<Text>,
         signer_id -> Nullable<Text>,
         status -> Text,
@@ -118,6 +118,8 @@ diesel::table! {
         channel -> Text,
         lease_token -> Nullable<Text>,
         queued_at -> Timestamp,
+        kind -> Text,
+        body -> Nullable<Text>,
     }
 }
 

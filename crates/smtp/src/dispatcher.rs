@@ -9,15 +9,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pas_domain::notify::{NotificationIntent, RecipientRole};
-use pas_domain::outbox::next_attempt;
+use pas_domain::outbox::{OutboxPayload, next_attempt};
 use pas_domain::ports::{Clock, Outbox, OutboxLease, OutboxMessage, ProcessRepository, RepoError};
-use pas_domain::status::EventType;
+use pas_domain::status::{EventType, OutboxKind};
 use pas_domain::values::Email;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::render::Renderer;
+use crate::render::{Rendered, Renderer};
 use crate::transport::Transport;
 
 /// The longest wait between two attempts (before jitter).
@@ -365,20 +365,15 @@ impl Dispatcher {
     }
 
     async fn attempt(&self, row: &OutboxMessage) -> Outcome {
-        let intent = &row.intent;
-        let process = match self
-            .processes
-            .get_including_deleted(intent.process_id)
-            .await
-        {
-            Ok(Some(process)) => process,
-            Ok(None) => return Outcome::NoProcess,
-            Err(e) => return Outcome::Transient(format!("loading the process failed: {e}")),
-        };
-        let rendered = match self.renderer.render(intent, &process) {
-            Ok(Some(rendered)) => rendered,
-            Ok(None) => return Outcome::Suppressed,
-            Err(e) => return Outcome::Permanent(e.to_string()),
+        let rendered = match &row.payload {
+            OutboxPayload::Notification(intent) => match self.render_notification(intent).await {
+                Ok(rendered) => rendered,
+                Err(outcome) => return outcome,
+            },
+            OutboxPayload::AuditCheckpoint(mail) => match self.renderer.checkpoint(mail) {
+                Ok(rendered) => rendered,
+                Err(e) => return Outcome::Permanent(e.to_string()),
+            },
         };
         let message_id = row.message_id(self.renderer.message_id_host());
         let message = match self.renderer.message(&rendered, &message_id) {
@@ -392,6 +387,29 @@ impl Dispatcher {
         }
     }
 
+    /// A notification rendered from the matrix with its process, or how the attempt ends
+    /// without a send (the process is gone, the matrix sends nothing, a template fails).
+    async fn render_notification(&self, intent: &NotificationIntent) -> Result<Rendered, Outcome> {
+        let process = match self
+            .processes
+            .get_including_deleted(intent.process_id)
+            .await
+        {
+            Ok(Some(process)) => process,
+            Ok(None) => return Err(Outcome::NoProcess),
+            Err(e) => {
+                return Err(Outcome::Transient(format!(
+                    "loading the process failed: {e}"
+                )));
+            }
+        };
+        match self.renderer.render(intent, &process) {
+            Ok(Some(rendered)) => Ok(rendered),
+            Ok(None) => Err(Outcome::Suppressed),
+            Err(e) => Err(Outcome::Permanent(e.to_string())),
+        }
+    }
+
     async fn settle(
         &self,
         row: &OutboxMessage,
@@ -399,7 +417,7 @@ impl Dispatcher {
         outcome: Outcome,
         report: &mut DispatchReport,
     ) {
-        let (id, event, role) = (row.id, row.intent.event_type, row.intent.role);
+        let (id, what) = (row.id, Label(&row.payload));
         let attempt = row.attempts.saturating_add(1);
         let now = self.clock.now();
         let result = match outcome {
@@ -407,18 +425,18 @@ impl Dispatcher {
                 let sent = matches!(outcome, Outcome::Sent);
                 if sent {
                     report.sent += 1;
-                    tracing::info!(outbox_id = %id, %event, %role, attempt, "email sent");
-                    tracing::debug!(outbox_id = %id, to = %row.intent.to, "email recipient");
+                    tracing::info!(outbox_id = %id, %what, attempt, "email sent");
+                    tracing::debug!(outbox_id = %id, to = %row.payload.to(), "email recipient");
                 } else {
                     report.suppressed += 1;
-                    tracing::debug!(outbox_id = %id, %event, %role, "no email configured; row closed");
+                    tracing::debug!(outbox_id = %id, %what, "no email configured; row closed");
                 }
                 self.outbox.mark_sent(id, token, now).await
             }
             Outcome::LeaseLost => {
                 report.lost += 1;
                 tracing::warn!(
-                    outbox_id = %id, %event, %role, attempt,
+                    outbox_id = %id, %what, attempt,
                     "outbox lease could not be renewed; send cut off, row left to the next claim"
                 );
                 return;
@@ -430,7 +448,7 @@ impl Dispatcher {
                     Some(next) => {
                         report.retried += 1;
                         tracing::warn!(
-                            outbox_id = %id, %event, %role, attempt,
+                            outbox_id = %id, %what, attempt,
                             retry_in_s = (next - now).whole_seconds(),
                             error = %for_log(&error), "email not sent; will retry"
                         );
@@ -448,8 +466,9 @@ impl Dispatcher {
             Outcome::Permanent(error) => self.give_up(row, token, error, report).await,
             Outcome::NoProcess => {
                 report.failed += 1;
-                let error = format!("process {} not found", row.intent.process_id);
-                tracing::error!(outbox_id = %id, %event, %role, error = %error, "email given up");
+                let process = row.payload.notification().map(|i| i.process_id.to_string());
+                let error = format!("process {} not found", process.unwrap_or_default());
+                tracing::error!(outbox_id = %id, %what, error = %error, "email given up");
                 self.outbox.mark_failed(id, token, error, None, now).await
             }
         };
@@ -473,10 +492,10 @@ impl Dispatcher {
         error: String,
         report: &mut DispatchReport,
     ) -> Result<(), RepoError> {
-        let (id, event, role) = (row.id, row.intent.event_type, row.intent.role);
+        let (id, what) = (row.id, Label(&row.payload));
         report.failed += 1;
         tracing::error!(
-            outbox_id = %id, %event, %role, attempt = row.attempts.saturating_add(1),
+            outbox_id = %id, %what, attempt = row.attempts.saturating_add(1),
             error = %for_log(&error), "email given up"
         );
         let notice = self.failure_notice(row);
@@ -486,9 +505,12 @@ impl Dispatcher {
     }
 
     /// The FAILURE notice about `row` to `ADMIN_EMAIL`; none about a FAILURE row, and none
-    /// without `ADMIN_EMAIL`.
+    /// without `ADMIN_EMAIL`. None about an audit checkpoint email either: FAILURE is a
+    /// matrix email about a process, and the checkpoint has none; the failed row stays in
+    /// `GET /outbox` (state FAILED) for `POST /outbox/{id}/retry`, and the error is logged.
     fn failure_notice(&self, row: &OutboxMessage) -> Option<NotificationIntent> {
-        if row.intent.event_type == EventType::Failure {
+        let intent = row.payload.notification()?;
+        if intent.event_type == EventType::Failure {
             return None;
         }
         let Some(admin) = &self.settings.admin_email else {
@@ -500,10 +522,24 @@ impl Dispatcher {
             role: RecipientRole::Administrator,
             to: admin.clone(),
             language: None,
-            process_id: row.intent.process_id,
-            step_id: row.intent.step_id,
-            signer_id: row.intent.signer_id,
+            process_id: intent.process_id,
+            step_id: intent.step_id,
+            signer_id: intent.signer_id,
         })
+    }
+}
+
+/// What a row is, in log lines: `TASK_STARTED to signer`, or `AUDIT_CHECKPOINT`.
+struct Label<'a>(&'a OutboxPayload);
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            OutboxPayload::Notification(intent) => {
+                write!(f, "{} to {}", intent.event_type, intent.role)
+            }
+            OutboxPayload::AuditCheckpoint(_) => f.write_str(OutboxKind::AuditCheckpoint.as_str()),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Rendering an outbox intent into an email.
+//! Rendering an outbox row into an email: a notification from the matrix, or the audit
+//! checkpoint email as plain text.
 
 use jiff::tz::TimeZone;
 use lettre::Message;
@@ -6,6 +7,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use pas_domain::language::Language;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
+use pas_domain::outbox::CheckpointMail;
 use pas_domain::ports::MailError;
 use pas_domain::process::ProcessData;
 use pas_domain::values::Email;
@@ -116,6 +118,39 @@ impl Renderer {
             reply_to,
             language: language.to_owned(),
         }))
+    }
+
+    /// The audit checkpoint email (PRODUCT.md section 11): plain text, no matrix (there is
+    /// no process to render and the text is for an auditor, in English). The subject names
+    /// the checkpoint's time; the body carries `{createdAt, chainCount, root}` as JSON, the
+    /// same as `GET /audit-checkpoint`, and how to use it.
+    pub fn checkpoint(&self, mail: &CheckpointMail) -> Result<Rendered, MailError> {
+        let summary = &mail.checkpoint;
+        let created_at = summary
+            .created_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| MailError::Render(format!("checkpoint time: {e}")))?;
+        let json = serde_json::to_string_pretty(summary)
+            .map_err(|e| MailError::Render(format!("checkpoint: {e}")))?;
+        let text = format!(
+            "The audit checkpoint of {created_at}:\n\n{json}\n\n\
+             Keep this email outside the service. The root is the SHA-256 over the length and \
+             the last hash of each of the {count} non-empty audit chains at that moment: a \
+             checkpoint file of `app audit checkpoint` taken then has the same root, so this \
+             email shows that such a file is the one published. With that file, \
+             `app audit verify --checkpoint FILE` proves that no chain was shortened or \
+             rewritten since.\n",
+            count = summary.chain_count,
+        );
+        Ok(Rendered {
+            to: mail.to.clone(),
+            to_name: None,
+            subject: format!("Audit checkpoint {created_at}"),
+            text,
+            html: None,
+            reply_to: None,
+            language: "en".to_owned(),
+        })
     }
 
     /// Only the subject of the email of `intent` (`None` when suppressed).

@@ -1,33 +1,54 @@
 use crate::error::Missing;
 use std::sync::Arc;
 
-use crate::audit::{AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller, Checkpoint};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{
+    AuditEventInput, AuditFilter, AuditTrail, AuditingEvent, Caller, Checkpoint, CheckpointSummary,
+};
 use crate::auth::{Operation, Principal};
 use crate::ids::{AuditEventId, EntryId, ProcessId};
+use crate::outbox::CheckpointMail;
 use crate::paging::{AuditSort, Page, PageRequest};
-use crate::ports::{AuditStore, Clock, IdSource, ProcessRepository};
+use crate::ports::{AuditStore, Clock, IdSource, Outbox, ProcessRepository};
 use crate::pseudonym::PiiKey;
-use crate::values::{CountryCode, normalize_personal_code};
+use crate::values::{CountryCode, Email, normalize_personal_code};
 
 use super::{AuditError, ReadError};
 
-/// The audit log: other systems' events, the event list and a process's verified trail.
+/// The audit log: other systems' events, the event list, a process's verified trail, and
+/// checkpoints (answered, or emailed through the outbox).
 #[derive(Clone)]
 pub struct AuditService {
     audit: Arc<dyn AuditStore>,
     processes: Arc<dyn ProcessRepository>,
+    outbox: Arc<dyn Outbox>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     pii: PiiKey,
 }
 
+/// What one run of the checkpoint email job did ([`AuditService::mail_checkpoint`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailedCheckpoint {
+    /// The outbox row of the run (derived from its scheduled instant).
+    pub outbox_id: Uuid,
+    /// The checkpoint taken.
+    pub checkpoint: CheckpointSummary,
+    /// `false` when the run's row existed already (another instance queued it): nothing was
+    /// written and this run's checkpoint is not sent.
+    pub queued: bool,
+}
+
 impl AuditService {
     /// Wires the use cases to their ports (`processes` answers whose group an audit trail
-    /// belongs to, and the country of a person an event names); personal codes are stored
-    /// and found through pseudonyms under `pii`.
+    /// belongs to, and the country of a person an event names; `outbox` takes the checkpoint
+    /// emails); personal codes are stored and found through pseudonyms under `pii`.
     pub fn new(
         audit: Arc<dyn AuditStore>,
         processes: Arc<dyn ProcessRepository>,
+        outbox: Arc<dyn Outbox>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
         pii: PiiKey,
@@ -35,6 +56,7 @@ impl AuditService {
         Self {
             audit,
             processes,
+            outbox,
             clock,
             ids,
             pii,
@@ -125,5 +147,33 @@ impl AuditService {
         principal.require(Operation::GetAuditCheckpoint)?;
         let chains = self.audit.chain_heads().await?;
         Ok(Checkpoint::of(self.clock.now(), chains))
+    }
+
+    /// The `AUDIT_CHECKPOINT_CRON` run scheduled at `scheduled_at` (PRODUCT.md section 11):
+    /// takes the checkpoint as [`AuditService::checkpoint`] does and queues one email of its
+    /// summary to `to` in the outbox, whose dispatcher delivers it with the leases, retries
+    /// and give-up rules of every email. The row id comes from `scheduled_at`
+    /// ([`CheckpointMail::row_id`]), so instances firing for the same run queue one email.
+    pub async fn mail_checkpoint(
+        &self,
+        to: &Email,
+        scheduled_at: OffsetDateTime,
+        caller: &Caller,
+    ) -> Result<MailedCheckpoint, AuditError> {
+        let checkpoint = self.checkpoint(&caller.principal).await?;
+        let mail = CheckpointMail {
+            to: to.clone(),
+            checkpoint: checkpoint.summary(),
+        };
+        let outbox_id = CheckpointMail::row_id(scheduled_at);
+        let queued = self
+            .outbox
+            .enqueue_checkpoint(outbox_id, &mail, self.clock.now())
+            .await?;
+        Ok(MailedCheckpoint {
+            outbox_id,
+            checkpoint: mail.checkpoint,
+            queued,
+        })
     }
 }

@@ -253,7 +253,8 @@ impl From<RepoError> for DirectoryError {
     }
 }
 
-/// Why `createAuditingEvent` failed.
+/// Why an audit command failed: `createAuditingEvent`, or queueing the checkpoint email
+/// (`AuditService::mail_checkpoint`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditError {
     /// The event broke a rule, e.g. a type the service produces itself (422).
@@ -272,6 +273,19 @@ pub enum AuditError {
     /// The store failed (500); the cause is for logs only.
     #[error("the store failed")]
     Storage(#[source] RepoError),
+}
+
+impl From<ReadError> for AuditError {
+    /// The read of a command (the checkpoint the checkpoint email carries): a `NotFound`
+    /// names nothing the command was given, so it is a fault of the store.
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Forbidden => Self::Forbidden,
+            ReadError::Unavailable(e) => Self::Unavailable(e),
+            ReadError::Storage(e) => Self::Storage(e),
+            ReadError::NotFound(what) => Self::Storage(RepoError::NotFound(what)),
+        }
+    }
 }
 
 impl From<Denied> for AuditError {

@@ -13,7 +13,7 @@ mod messages;
 mod outbox;
 mod processes;
 
-pub use audit::AuditService;
+pub use audit::{AuditService, MailedCheckpoint};
 pub use catalog::CatalogService;
 pub use directory::DirectoryService;
 pub use erasure::ErasureService;

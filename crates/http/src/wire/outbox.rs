@@ -2,13 +2,14 @@
 //! hold no personal code; the recipient's address is the one personal detail shown.
 
 use pas_domain::outbox as domain;
-use pas_domain::status::{EventType, OutboxChannel, OutboxState};
+use pas_domain::status::{EventType, OutboxChannel, OutboxKind, OutboxState};
 use serde::Serialize;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// One outbox row: an email (or, later, a webhook delivery) and how its delivery goes.
+/// One outbox row: an email (a notification, or the audit checkpoint; later also webhook
+/// deliveries) and how its delivery goes.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxMessage {
@@ -18,15 +19,18 @@ pub struct OutboxMessage {
     pub channel: OutboxChannel,
     /// Where its delivery is.
     pub state: OutboxState,
-    /// The event it tells about.
-    pub event_type: EventType,
+    /// What it delivers: a notification about a process, or the audit checkpoint emailed
+    /// to `AUDIT_CHECKPOINT_EMAIL`.
+    pub kind: OutboxKind,
+    /// The event it tells about; `null` for an audit checkpoint.
+    pub event_type: Option<EventType>,
     /// The recipient's role in the notification matrix (`initiator`, `signer`, `approver`,
-    /// `viewer`, `administrator`).
-    pub role: String,
+    /// `viewer`, `administrator`); `null` for an audit checkpoint.
+    pub role: Option<String>,
     /// Recipient address.
     pub recipient: String,
-    /// The signing process it is about.
-    pub process_id: Uuid,
+    /// The signing process it is about; `null` for an audit checkpoint.
+    pub process_id: Option<Uuid>,
     /// Delivery attempts made so far.
     pub attempts: u32,
     /// When the row was written.
@@ -51,10 +55,11 @@ impl From<domain::OutboxEntry> for OutboxMessage {
             id: e.id,
             channel: e.channel,
             state: e.state,
+            kind: e.kind,
             event_type: e.event_type,
-            role: e.role.as_str().to_owned(),
+            role: e.role.map(|r| r.as_str().to_owned()),
             recipient: e.to.as_str().to_owned(),
-            process_id: e.process_id.as_uuid(),
+            process_id: e.process_id.map(|p| p.as_uuid()),
             attempts: e.attempts,
             created_at: e.created_at,
             queued_at: e.queued_at,

@@ -106,6 +106,7 @@ impl Mocks {
             audit: AuditService::new(
                 Arc::new(MockAuditStore::new()),
                 Arc::new(MockProcessRepository::new()),
+                Arc::new(MockOutbox::new()),
                 clock.clone(),
                 ids.clone(),
                 pii_key(),

@@ -535,3 +535,59 @@ fn what_the_api_writes_it_reads_back() {
         }
     }
 }
+
+#[actix_web::test]
+async fn outbox_rows_of_both_kinds_match_their_schema() {
+    use pas_domain::ids::ProcessId;
+    use pas_domain::notify::RecipientRole;
+    use pas_domain::outbox::OutboxEntry;
+    use pas_domain::status::{OutboxChannel, OutboxKind, OutboxState};
+    use pas_domain::values::Email;
+
+    let schemas = Schemas::served().await;
+    let notification = OutboxEntry {
+        id: uuid::Uuid::now_v7(),
+        channel: OutboxChannel::Email,
+        state: OutboxState::Failed,
+        kind: OutboxKind::Notification,
+        event_type: Some(EventType::TaskStarted),
+        role: Some(RecipientRole::Signer),
+        to: Email::parse("anna@example.lv").unwrap(),
+        process_id: Some(ProcessId::from_uuid(uuid::Uuid::now_v7())),
+        attempts: 3,
+        created_at: NOW,
+        queued_at: NOW,
+        next_attempt_at: NOW,
+        last_error: Some("421 busy".into()),
+        sent_at: None,
+    };
+    let json = schemas.check(
+        "OutboxMessage",
+        wire::outbox::OutboxMessage::from(notification.clone()),
+    );
+    assert_eq!(
+        (&json["kind"], &json["eventType"], &json["role"]),
+        (
+            &json!("NOTIFICATION"),
+            &json!("TASK_STARTED"),
+            &json!("signer")
+        )
+    );
+    // The audit checkpoint email has no process, event or matrix role.
+    let checkpoint = OutboxEntry {
+        kind: OutboxKind::AuditCheckpoint,
+        event_type: None,
+        role: None,
+        process_id: None,
+        state: OutboxState::Sent,
+        sent_at: Some(NOW),
+        last_error: None,
+        ..notification
+    };
+    let json = schemas.check(
+        "OutboxMessage",
+        wire::outbox::OutboxMessage::from(checkpoint),
+    );
+    assert_eq!(json["kind"], "AUDIT_CHECKPOINT");
+    assert!(json["processId"].is_null() && json["eventType"].is_null() && json["role"].is_null());
+}

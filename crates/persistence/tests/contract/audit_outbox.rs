@@ -162,9 +162,20 @@ contract_tests! {
         let trail = ctx.trail(process.id).await;
         assert!(trail.valid);
         let stored = ctx.db.stored_chain(&process.id.to_string()).await.unwrap();
-        let head = stored.head.unwrap();
+        let head = stored.head.clone().unwrap();
         assert_eq!(head.length, trail.events.len() as i64);
         assert_eq!(head.hash.as_deref(), trail.events.last().map(|e| e.hash.as_str()));
+        // Read in a batch (`app audit verify`), chains come back in the order asked, an
+        // unknown one empty.
+        let other = insert_started(&ctx, process_json(json!({}), vec![signer("Anna", "anna@example.lv", "LV", LV_CODE)]), T0).await;
+        let unknown = Uuid::now_v7().to_string();
+        let batch = ctx.db.stored_chains(&[other.id.to_string(), unknown, process.id.to_string()]).await.unwrap();
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch[2].rows, stored.rows);
+        assert_eq!(batch[2].head, stored.head);
+        assert!(batch[0].process_exists && batch[2].process_exists && !batch[1].process_exists);
+        assert!(batch[1].rows.is_empty() && batch[1].head.is_none());
+        assert!(batch[0].rows.iter().all(|r| r.event.process_id == Some(other.id)) && !batch[0].rows.is_empty());
         let last = trail.events.len() - 1;
         let removed = ctx
             .execute(&format!(
@@ -260,7 +271,7 @@ contract_tests! {
         let intents = vec![intent("Jane@example.lv", process, true), intent("admin@example.lv", process, false)];
         ctx.outbox().enqueue(intents.clone(), T0).await.unwrap();
         let claimed = ctx.outbox().claim(lease("worker"), 10, at(1), at(2)).await.unwrap();
-        let got: HashSet<_> = claimed.iter().map(|m| format!("{:?}", m.intent)).collect();
+        let got: HashSet<_> = claimed.iter().map(|m| format!("{:?}", m.payload.notification().unwrap())).collect();
         let want: HashSet<_> = intents.iter().map(|i| format!("{i:?}")).collect();
         assert_eq!(got, want);
         assert!(claimed.iter().all(|m| m.attempts == 0 && m.created_at == T0));
@@ -407,7 +418,7 @@ contract_tests! {
         let pending = OutboxFilter { state: Some(OutboxState::Pending), channel: None };
         let list = outbox.list(&pending, &page).await.unwrap();
         assert_eq!(list.total_elements, 1, "the FAILURE notice, queued with the failure");
-        assert_eq!(list.content[0].event_type, EventType::Failure);
+        assert_eq!(list.content[0].event_type, Some(EventType::Failure));
         assert_eq!(list.content[0].queued_at, at(1));
         let sent = outbox.list(&OutboxFilter { state: Some(OutboxState::Sent), channel: None }, &page).await.unwrap();
         assert_eq!(sent.content[0].sent_at, Some(at(1)));
@@ -422,5 +433,38 @@ contract_tests! {
         let again = outbox.claim(lease("b"), 10, at(5), at(6)).await.unwrap();
         let mine = again.iter().find(|m| m.id == rows[0].id).unwrap();
         assert_eq!((mine.queued_at, mine.created_at), (at(5), T0));
+    }
+
+    /// An audit checkpoint email (PRODUCT.md section 11) is one row without a process,
+    /// claimed and listed like any other; its id is the scheduled run's, so a second insert
+    /// of the same run writes nothing.
+    async fn an_audit_checkpoint_row_is_written_once_per_run_and_claimed_like_any_email(ctx: Ctx) {
+        use pas_domain::audit::CheckpointSummary;
+        use pas_domain::outbox::{CheckpointMail, OutboxFilter, OutboxPayload};
+        use pas_domain::paging::OutboxSort;
+        use pas_domain::status::{OutboxKind, OutboxState};
+
+        let outbox = ctx.outbox();
+        let mail = CheckpointMail {
+            to: Email::parse("auditor@example.lv").unwrap(),
+            checkpoint: CheckpointSummary { created_at: T0, chain_count: 3, root: "ab".repeat(32) },
+        };
+        let id = CheckpointMail::row_id(T0);
+        assert!(outbox.enqueue_checkpoint(id, &mail, T0).await.unwrap());
+        let other = CheckpointMail { checkpoint: CheckpointSummary { chain_count: 4, ..mail.checkpoint.clone() }, ..mail.clone() };
+        assert!(!outbox.enqueue_checkpoint(id, &other, at(1)).await.unwrap(), "the same run again");
+
+        let page = PageRequest::<OutboxSort>::default();
+        let list = outbox.list(&OutboxFilter::default(), &page).await.unwrap();
+        assert_eq!(list.total_elements, 1);
+        let row = &list.content[0];
+        assert_eq!((row.id, row.kind, row.state), (id, OutboxKind::AuditCheckpoint, OutboxState::Pending));
+        assert_eq!((row.event_type, row.role, row.process_id), (None, None, None));
+        assert_eq!(row.to.as_str(), "auditor@example.lv");
+
+        let claimed = outbox.claim(lease("a"), 10, at(1), at(2)).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].id, id);
+        assert_eq!(claimed[0].payload, OutboxPayload::AuditCheckpoint(mail), "the first run's checkpoint");
     }
 }

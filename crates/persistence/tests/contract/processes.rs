@@ -222,7 +222,7 @@ contract_tests! {
             EventType::TaskStarted,
         ]);
         assert_eq!(trail.events[1].event, changes.audit[0]);
-        let mut sent: Vec<_> = ctx.pending_outbox().await.into_iter().map(|m| m.intent).collect();
+        let mut sent: Vec<_> = ctx.pending_outbox().await.into_iter().map(|m| m.payload.notification().cloned().unwrap()).collect();
         let mut wanted = notifications;
         sent.sort_by(|a, b| a.to.cmp(&b.to));
         wanted.sort_by(|a, b| a.to.cmp(&b.to));

@@ -238,7 +238,7 @@ async fn a_row_is_retried_until_give_up_after_has_passed_then_fails_with_a_failu
         .filter(|r| r.message.id != original)
         .collect();
     assert_eq!(notices.len(), 1);
-    let notice = &notices[0].message.intent;
+    let notice = notices[0].message.payload.notification().unwrap();
     assert_eq!(notice.event_type, EventType::Failure);
     assert_eq!(notice.role, RecipientRole::Administrator);
     assert_eq!(notice.to.as_str(), "admin@example.lv");
@@ -338,7 +338,7 @@ async fn a_permanently_rejected_recipient_fails_at_once_and_tells_the_admin() {
         rows[0].last_error
     );
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1].message.intent.event_type, EventType::Failure);
+    assert_eq!(outbox.intent(1).event_type, EventType::Failure);
 }
 
 #[tokio::test]
@@ -535,4 +535,104 @@ fn retry_delay_doubles_from_first_retry_and_is_capped_at_one_hour() {
         vec![10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600]
     );
     assert_eq!(d.retry_delay(100).as_secs(), 3600);
+}
+
+fn checkpoint_mail() -> pas_domain::outbox::CheckpointMail {
+    pas_domain::outbox::CheckpointMail {
+        to: email("auditor@example.lv"),
+        checkpoint: pas_domain::audit::CheckpointSummary {
+            created_at: T0,
+            chain_count: 2,
+            root: "9f".repeat(32),
+        },
+    }
+}
+
+#[tokio::test]
+async fn an_audit_checkpoint_row_is_sent_as_plain_text_with_its_root_without_the_matrix() {
+    use pas_domain::ports::Outbox;
+    let server = SmtpServer::start();
+    let outbox = Arc::new(MemoryOutbox::default());
+    let id = uuid::Uuid::now_v7();
+    assert!(
+        outbox
+            .enqueue_checkpoint(id, &checkpoint_mail(), T0)
+            .await
+            .unwrap()
+    );
+    // The same scheduled run again (another instance): nothing more is queued.
+    assert!(
+        !outbox
+            .enqueue_checkpoint(id, &checkpoint_mail(), T0)
+            .await
+            .unwrap()
+    );
+    // No process is read: the repository knows none.
+    let d = dispatcher(
+        outbox.clone(),
+        repo(vec![]),
+        smtp(&server.url()),
+        TestClock::at(T0),
+        dispatch_settings("a"),
+    );
+    let report = d.run_once().await.unwrap();
+    assert_eq!((report.claimed, report.sent), (1, 1), "{report:?}");
+    assert_eq!(outbox.rows()[0].status, RowStatus::Sent);
+    let got = server.wait_for(1);
+    assert_eq!(got[0].to, vec!["auditor@example.lv".to_owned()]);
+    assert_eq!(
+        got[0].header("Subject").as_deref(),
+        Some("Audit checkpoint 2026-03-02T08:00:00Z")
+    );
+    assert_eq!(
+        got[0].header("Message-ID"),
+        Some(format!("<{id}@signing.example.lv>"))
+    );
+    assert!(
+        got[0]
+            .header("Content-Type")
+            .unwrap_or_default()
+            .starts_with("text/plain"),
+        "{}",
+        got[0].data
+    );
+    let body = got[0].body();
+    assert!(
+        body.contains(&format!("\"root\": \"{}\"", "9f".repeat(32))),
+        "{body}"
+    );
+    assert!(body.contains("\"chainCount\": 2"), "{body}");
+    assert!(body.contains("app audit verify --checkpoint"), "{body}");
+}
+
+#[tokio::test]
+async fn an_audit_checkpoint_row_is_retried_then_given_up_by_age_without_a_failure_notice() {
+    use pas_domain::ports::Outbox;
+    let port = free_port();
+    let outbox = Arc::new(MemoryOutbox::default());
+    let id = uuid::Uuid::now_v7();
+    outbox
+        .enqueue_checkpoint(id, &checkpoint_mail(), T0)
+        .await
+        .unwrap();
+    let clock = TestClock::at(T0);
+    let mut settings = dispatch_settings("a");
+    settings.give_up_after = Duration::from_secs(25);
+    let d = dispatcher(
+        outbox.clone(),
+        repo(vec![]),
+        smtp(&format!("smtp://127.0.0.1:{port}")),
+        clock.clone(),
+        settings,
+    );
+    // A temporary failure is retried like any email.
+    assert_eq!(d.run_once().await.unwrap().retried, 1);
+    assert_eq!(outbox.rows()[0].status, RowStatus::Pending);
+    // Past MAIL_GIVE_UP_AFTER: failed, and no FAILURE notice (it has no process to tell
+    // about); it stays listed for POST /outbox/{id}/retry.
+    clock.set(T0 + secs(30));
+    assert_eq!(d.run_once().await.unwrap().failed, 1);
+    let rows = outbox.rows();
+    assert_eq!(rows.len(), 1, "no FAILURE notice about a checkpoint email");
+    assert_eq!(rows[0].status, RowStatus::Failed);
 }

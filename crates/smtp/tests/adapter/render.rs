@@ -103,7 +103,7 @@ fn message_has_from_to_stable_message_id_and_multipart_alternative_body() {
     let r = renderer();
     let row = OutboxMessage {
         id: Uuid::now_v7(),
-        intent: intent.clone(),
+        payload: pas_domain::outbox::OutboxPayload::Notification(intent.clone()),
         attempts: 3,
         created_at: T0,
         queued_at: T0,

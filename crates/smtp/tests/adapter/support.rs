@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pas_domain::ids::ProcessId;
 use pas_domain::notify::{NotificationIntent, RecipientRole};
-use pas_domain::outbox::{OutboxEntry, OutboxFilter};
+use pas_domain::outbox::{CheckpointMail, OutboxEntry, OutboxFilter, OutboxPayload};
 use pas_domain::paging::{OutboxSort, Page, PageRequest};
 use pas_domain::ports::{
     Clock, MockProcessRepository, Outbox, OutboxLease, OutboxMessage, ProcessRepository, RepoError,
@@ -85,24 +85,38 @@ impl MemoryOutbox {
             .into_iter()
             .map(|intent| {
                 let id = Uuid::now_v7();
-                rows.push(Row {
-                    message: OutboxMessage {
-                        id,
-                        intent,
-                        attempts: 0,
-                        created_at: now,
-                        queued_at: now,
-                    },
-                    status: RowStatus::Pending,
-                    next_attempt_at: now,
-                    lease_owner: None,
-                    lease_token: None,
-                    lease_until: None,
-                    last_error: None,
-                });
+                Self::push_payload(rows, id, OutboxPayload::Notification(intent), now);
                 id
             })
             .collect()
+    }
+
+    fn push_payload(rows: &mut Vec<Row>, id: Uuid, payload: OutboxPayload, now: OffsetDateTime) {
+        rows.push(Row {
+            message: OutboxMessage {
+                id,
+                payload,
+                attempts: 0,
+                created_at: now,
+                queued_at: now,
+            },
+            status: RowStatus::Pending,
+            next_attempt_at: now,
+            lease_owner: None,
+            lease_token: None,
+            lease_until: None,
+            last_error: None,
+        });
+    }
+
+    /// The notification of row `index` (panics for another kind of row).
+    pub fn intent(&self, index: usize) -> NotificationIntent {
+        self.rows()[index]
+            .message
+            .payload
+            .notification()
+            .expect("a notification row")
+            .clone()
     }
 
     pub fn rows(&self) -> Vec<Row> {
@@ -147,10 +161,11 @@ impl MemoryOutbox {
                 RowStatus::Sent => OutboxState::Sent,
                 RowStatus::Failed => OutboxState::Failed,
             },
-            event_type: row.message.intent.event_type,
-            role: row.message.intent.role,
-            to: row.message.intent.to.clone(),
-            process_id: row.message.intent.process_id,
+            kind: row.message.payload.kind(),
+            event_type: row.message.payload.notification().map(|i| i.event_type),
+            role: row.message.payload.notification().map(|i| i.role),
+            to: row.message.payload.to().clone(),
+            process_id: row.message.payload.notification().map(|i| i.process_id),
             attempts: row.message.attempts,
             created_at: row.message.created_at,
             queued_at: row.message.queued_at,
@@ -170,6 +185,25 @@ impl Outbox for MemoryOutbox {
     ) -> Result<(), RepoError> {
         self.push(intents, now);
         Ok(())
+    }
+
+    async fn enqueue_checkpoint(
+        &self,
+        id: Uuid,
+        mail: &CheckpointMail,
+        now: OffsetDateTime,
+    ) -> Result<bool, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows.iter().any(|r| r.message.id == id) {
+            return Ok(false);
+        }
+        Self::push_payload(
+            &mut rows,
+            id,
+            OutboxPayload::AuditCheckpoint(mail.clone()),
+            now,
+        );
+        Ok(true)
     }
 
     async fn claim(
