@@ -236,27 +236,47 @@ async fn kill9_under_load(database_url: &str, test: &str) {
         }
     }
 
-    // Every email of a started process arrives (within a minute of the restart: the
-    // killed instance's leases are 2 s here, 30 s at most).
+    // Every email of a started process arrives. The killed instance's leases are 2 s here
+    // (30 s at most), so delivery resumes at once; how long the backlog takes depends on the
+    // machine (one email after another to the test server), so the test fails when delivery
+    // stops moving for 20 s with emails missing, not at a fixed deadline.
     let expected: HashSet<String> = acks
         .created
         .iter()
         .filter(|(id, _)| acks.started.contains(id))
         .flat_map(|(_, recipients)| recipients.iter().cloned())
         .collect();
-    let start = Instant::now();
+    let mut progress = (0, Instant::now());
     loop {
         let got: HashSet<String> = smtp.inbox().iter().map(|m| m.rcpt().to_owned()).collect();
         let missing: Vec<_> = expected.difference(&got).collect();
         if missing.is_empty() {
             break;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "{} emails missing a minute after the restart, e.g. {:?}",
-            missing.len(),
-            missing.iter().take(5).collect::<Vec<_>>()
-        );
+        if got.len() > progress.0 {
+            progress = (got.len(), Instant::now());
+        }
+        if progress.1.elapsed() >= Duration::from_secs(20) {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(25).collect();
+            let mut unsent = String::new();
+            for state in ["PENDING", "FAILED"] {
+                if let Ok(res) = http
+                    .get(format!("{}/api/v1/outbox?state={state}&size=10", app.root))
+                    .send()
+                    .await
+                {
+                    unsent.push_str(&res.text().await.unwrap_or_default());
+                    unsent.push('\n');
+                }
+            }
+            panic!(
+                "{} emails missing, no delivery for 20 s, e.g. {:?}; unsent rows:\n{unsent}the app's log ends:\n{}",
+                missing.len(),
+                missing.iter().take(5).collect::<Vec<_>>(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Nothing left pending (GET /outbox, AUTH_MODE=off: every caller is an administrator).
