@@ -47,6 +47,7 @@ pub mod authn;
 pub mod caller;
 mod fallback;
 mod logging;
+pub mod metrics;
 pub mod network;
 mod openapi;
 pub mod params;

@@ -175,7 +175,7 @@ fn logged_params(path: &actix_web::dev::Path<Url>) -> String {
 /// The route template the request's path matches, or [`UNMATCHED`]. It is matched against
 /// the path as routing sees it (unreserved characters decoded), so `/sign%65rs/…` is logged
 /// as the `/signers/…` template it was served by.
-fn route_of(req: &HttpRequest) -> String {
+pub(crate) fn route_of(req: &HttpRequest) -> String {
     req.resource_map()
         .match_pattern(req.match_info().as_str())
         .unwrap_or_else(|| UNMATCHED.to_owned())
