@@ -681,3 +681,25 @@ pub fn serve(
         in_flight,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::served_without_database;
+
+    #[test]
+    fn metrics_and_probes_pass_the_gate_before_the_database_is_migrated() {
+        for path in [
+            "/metrics",
+            "/health",
+            "/ready",
+            "/openapi.json",
+            "/docs/",
+            "/api/v1/health",
+        ] {
+            assert!(served_without_database(path), "{path}");
+        }
+        for path in ["/api/v1/processes", "/api/v1/metrics", "/metricsx"] {
+            assert!(!served_without_database(path), "{path}");
+        }
+    }
+}
