@@ -184,6 +184,14 @@ impl TestApp {
         self.restart().await;
     }
 
+    /// `http://127.0.0.1:PORT` of the `METRICS_BIND` listener, when there is one.
+    pub fn metrics_root(&self) -> Option<String> {
+        self.running
+            .as_ref()
+            .and_then(|r| r.metrics_addr)
+            .map(|a| format!("http://{a}"))
+    }
+
     /// The configuration the service runs with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -198,7 +206,7 @@ impl TestApp {
     }
 
     /// A request to `/api/v1{path}` (or to `path` itself when it does not start with `/api`
-    /// and is one of the root paths `/health`, `/ready`, `/openapi.json`, `/docs/`).
+    /// and is one of the root paths `/health`, `/ready`, `/openapi.json`, `/docs/`, `/metrics`).
     pub async fn call(
         &self,
         method: Method,
@@ -206,7 +214,7 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Answer {
-        let url = if ["/health", "/ready", "/openapi.json", "/docs"]
+        let url = if ["/health", "/ready", "/openapi.json", "/docs", "/metrics"]
             .iter()
             .any(|p| path.starts_with(p))
         {

@@ -32,6 +32,11 @@ fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
 pub struct Config {
     /// `APP_BIND`.
     pub bind: SocketAddr,
+    /// `METRICS_BIND`: when set, `/metrics` is served on this address only, not on
+    /// `APP_BIND`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// `LOG_FORMAT` (`text`, default, or `json`).
+    pub log_format: crate::logging::LogFormat,
     /// `DATABASE_URL`.
     pub database_url: String,
     /// `DATABASE_READ_URL`: a streaming replica of a PostgreSQL `DATABASE_URL` for lists,
@@ -269,6 +274,21 @@ impl Config {
             SocketAddr::from(([127, 0, 0, 1], 8080)),
             "HOST:PORT, e.g. 127.0.0.1:8080",
         )?;
+        let metrics_bind = match src.get("METRICS_BIND") {
+            None => None,
+            Some(raw) => Some(
+                raw.parse::<SocketAddr>()
+                    .map_err(|_| bad("METRICS_BIND", "expected HOST:PORT, e.g. 127.0.0.1:9090"))?,
+            ),
+        };
+        if metrics_bind == Some(bind) && bind.port() != 0 {
+            return Err(bad("METRICS_BIND", "must differ from APP_BIND"));
+        }
+        let log_format = src
+            .get("LOG_FORMAT")
+            .unwrap_or("text")
+            .parse::<crate::logging::LogFormat>()
+            .map_err(|e| bad("LOG_FORMAT", e.to_string()))?;
         let database_url = src
             .get("DATABASE_URL")
             .unwrap_or("sqlite://data/signing.db")
@@ -377,6 +397,8 @@ impl Config {
         let audit_checkpoint = parse_checkpoint_job(src)?;
         Ok(Self {
             bind,
+            metrics_bind,
+            log_format,
             database_url,
             database_read_url,
             pool_size,
@@ -656,6 +678,8 @@ mod tests {
         assert_eq!(c.portal_url, "http://localhost:3000");
         assert_eq!(c.reminder_days, [1, 3, 5]);
         assert_eq!(c.timezone_name, "UTC");
+        assert_eq!(c.metrics_bind, None);
+        assert_eq!(c.log_format, crate::logging::LogFormat::Text);
         assert!(c.smtp_url.is_none() && !c.reply_to_initiator);
         assert!(c.trusted_proxies.is_empty());
         assert_eq!(c.audit_reads, pas_domain::service::ReadAudit::Single);
@@ -970,5 +994,27 @@ mod tests {
             local_date(&jiff::tz::TimeZone::UTC, t),
             time::macros::date!(2026 - 03 - 04)
         );
+    }
+
+    #[test]
+    fn metrics_bind_and_log_format_are_checked() {
+        let c = Config::load(&Source::from_pairs([
+            ("METRICS_BIND", "127.0.0.1:9090"),
+            ("LOG_FORMAT", "json"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.metrics_bind.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9090")
+        );
+        assert_eq!(c.log_format, crate::logging::LogFormat::Json);
+        let e = Config::load(&Source::from_pairs([("METRICS_BIND", "9090")])).unwrap_err();
+        assert_eq!(e.variable, "METRICS_BIND");
+        let e =
+            Config::load(&Source::from_pairs([("METRICS_BIND", "127.0.0.1:8080")])).unwrap_err();
+        assert_eq!(e.variable, "METRICS_BIND");
+        let e = Config::load(&Source::from_pairs([("LOG_FORMAT", "xml")])).unwrap_err();
+        assert_eq!(e.variable, "LOG_FORMAT");
+        assert_eq!(e.to_string().lines().count(), 1);
     }
 }

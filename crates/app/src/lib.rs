@@ -6,11 +6,13 @@ pub mod audit_keys;
 pub mod config;
 pub mod jobs;
 pub mod logging;
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
 use pas_domain::pseudonym::PiiKey;
@@ -47,6 +49,9 @@ pub enum StartError {
     /// `AUDIT_OLD_KEYS_FILE`, `PII_KEY`, `PII_KEY_FILE`).
     #[error("{0}")]
     AuditKeys(String),
+    /// `/metrics` cannot be served (another `metrics` recorder in the process).
+    #[error("{0}")]
+    Metrics(#[from] pas_http::metrics::MetricsError),
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -218,7 +223,11 @@ const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(4);
 pub struct Running {
     /// Where it listens (the real port when the configuration asked for port 0).
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when `METRICS_BIND` is set (the real port for port 0).
+    pub metrics_addr: Option<SocketAddr>,
     handle: actix_web::dev::ServerHandle,
+    /// The `METRICS_BIND` listener, stopped after the main one.
+    metrics_handle: Option<actix_web::dev::ServerHandle>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: watch::Sender<bool>,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -338,6 +347,7 @@ impl Running {
         let mut aborts = vec![self.server.abort_handle()];
         aborts.extend(self.background.iter().map(|t| t.abort_handle()));
         let (handle, server, background) = (self.handle, self.server, self.background);
+        let metrics_handle = self.metrics_handle;
         let (in_flight, grace) = (self.in_flight, self.grace);
         let drain = async move {
             // actix's own graceful stop (`stop(true)`) is not used while requests run: its
@@ -353,6 +363,9 @@ impl Running {
                 );
             }
             handle.stop(false).await;
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(false).await;
+            }
             let result = server
                 .await
                 .unwrap_or_else(|e| Err(std::io::Error::other(e)));
@@ -457,11 +470,35 @@ async fn prepare_database(db: &Db, stop: watch::Receiver<bool>) -> bool {
     }
 }
 
-/// Whether a path is answered while the database is not ready: the probes and the API's
-/// document, which need no database.
+/// Whether a path is answered while the database is not ready: the probes, the API's
+/// document and `/metrics` (whose database gauges keep their last values), which need no
+/// database.
 fn served_without_database(path: &str) -> bool {
+    if path == pas_http::metrics::METRICS_PATH {
+        return true;
+    }
     let path = path.strip_prefix(pas_http::BASE_PATH).unwrap_or(path);
     matches!(path, "/health" | "/ready" | "/openapi.json") || path.starts_with("/docs")
+}
+
+/// The `METRICS_BIND` listener: `/metrics` and nothing else (a 404 for any other path).
+fn metrics_listener(
+    bind: SocketAddr,
+    export: pas_http::metrics::MetricsExport,
+    grace: Duration,
+) -> Result<(SocketAddr, actix_web::dev::Server), StartError> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(pas_http::metrics::count_requests))
+            .configure(pas_http::metrics::configure(export.clone()))
+    })
+    .workers(1)
+    .shutdown_timeout(grace.as_secs())
+    .disable_signals()
+    .bind(bind)
+    .map_err(|source| StartError::Bind { addr: bind, source })?;
+    let addr = server.addrs().first().copied().unwrap_or(bind);
+    Ok((addr, server.run()))
 }
 
 /// Serves the API over `db` (opened, maybe not reachable yet), with the outbox dispatcher,
@@ -559,12 +596,16 @@ pub fn serve(
         Signals::Handle => Some(Terminate::listen().map_err(StartError::Signals)?),
         Signals::Ignore => None,
     };
+    let export = metrics::export(db)?;
+    // With METRICS_BIND, /metrics is served on that listener only.
+    let main_export = config.metrics_bind.is_none().then(|| export.clone());
     let gate = schema.clone();
     let in_flight = InFlight::default();
     let counter = in_flight.clone();
     let server = HttpServer::new(move || {
         let gate = gate.clone();
         let counter = counter.clone();
+        let main_export = main_export.clone();
         App::new()
             .wrap_fn(move |req, srv| {
                 use actix_web::dev::Service;
@@ -580,7 +621,13 @@ pub fn serve(
                     answer
                 }
             })
+            .wrap(from_fn(pas_http::metrics::count_requests))
             .configure(pas_http::configure(state.clone()))
+            .configure(move |cfg| {
+                if let Some(export) = main_export {
+                    pas_http::metrics::configure(export)(cfg);
+                }
+            })
     })
     .shutdown_timeout(config.shutdown_grace.as_secs())
     // Signals are handled by `Running::wait`, which also stops the background tasks.
@@ -591,13 +638,41 @@ pub fn serve(
         source,
     })?;
     let addr = server.addrs().first().copied().unwrap_or(config.bind);
+    let metrics_server = match config.metrics_bind {
+        Some(bind) => Some(metrics_listener(bind, export, config.shutdown_grace)?),
+        None => None,
+    };
     let server = server.run();
     let handle = server.handle();
     tracing::info!(%addr, "listening");
+    let (metrics_addr, metrics_handle, metrics_run) = match metrics_server {
+        Some((addr, server)) => {
+            tracing::info!(%addr, "serving /metrics");
+            (Some(addr), Some(server.handle()), Some(server))
+        }
+        None => (None, None, None),
+    };
+    // One task for both listeners: it ends when the main one does, stopping /metrics then.
+    let stop_metrics = metrics_handle.clone();
+    let served = async move {
+        let metrics_task = metrics_run.map(tokio::spawn);
+        let result = server.await;
+        if let Some(handle) = stop_metrics {
+            handle.stop(false).await;
+        }
+        if let Some(task) = metrics_task {
+            if let Ok(Err(e)) = task.await {
+                tracing::warn!(error = %e, "the /metrics listener ended with an error");
+            }
+        }
+        result
+    };
     Ok(Running {
         addr,
+        metrics_addr,
         handle,
-        server: tokio::spawn(server),
+        metrics_handle,
+        server: tokio::spawn(served),
         shutdown,
         background,
         schema,
@@ -605,4 +680,26 @@ pub fn serve(
         signals: terminate,
         in_flight,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::served_without_database;
+
+    #[test]
+    fn metrics_and_probes_pass_the_gate_before_the_database_is_migrated() {
+        for path in [
+            "/metrics",
+            "/health",
+            "/ready",
+            "/openapi.json",
+            "/docs/",
+            "/api/v1/health",
+        ] {
+            assert!(served_without_database(path), "{path}");
+        }
+        for path in ["/api/v1/processes", "/api/v1/metrics", "/metricsx"] {
+            assert!(!served_without_database(path), "{path}");
+        }
+    }
 }

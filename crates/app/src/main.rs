@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    logging::init();
+    logging::init(config.log_format);
     // Multi-thread: embedded migrations call block_in_place, which panics on a current-thread runtime.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

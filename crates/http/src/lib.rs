@@ -25,6 +25,10 @@
 //! - a default service answering unknown paths with a 404 problem and known paths with a
 //!   wrong method with a 405 problem (and `Allow`).
 //!
+//! `GET /metrics` (Prometheus text) is mounted separately, with [`metrics::configure`], on
+//! the main app or on a listener of its own; [`metrics::count_requests`] counts requests
+//! around whatever app it wraps.
+//!
 //! Handlers are thin: they parse (ids, query parameters, `If-Match`, bodies), call one use
 //! case, and map the result; every use case's error enum becomes a problem in one place
 //! ([`problem::ApiError`]). The caller's identity comes from one extractor
@@ -47,6 +51,7 @@ pub mod authn;
 pub mod caller;
 mod fallback;
 mod logging;
+pub mod metrics;
 pub mod network;
 mod openapi;
 pub mod params;

@@ -39,8 +39,8 @@ pub(crate) const UNMATCHED: &str = "(unmatched)";
 const OTHER: &str = "other";
 const NONE: &str = "-";
 
-/// The longest incoming request id that is kept.
-const MAX_REQUEST_ID: usize = 64;
+/// The longest incoming request id that is kept (PRODUCT.md section 13).
+const MAX_REQUEST_ID: usize = 128;
 
 /// How a logged path value is checked before it is shown.
 #[derive(Debug, Clone, Copy)]
@@ -103,14 +103,12 @@ const KNOWN_QUERY_NAMES: &[&str] = &[
     "user",
 ];
 
-/// Whether an incoming `X-Request-Id` is kept: 1 to 64 characters of `[A-Za-z0-9._-]`, so it
-/// cannot break a log line or carry arbitrary text. It is the caller's correlation token;
-/// callers must not put personal data in it.
+/// Whether an incoming `X-Request-Id` is kept: 1 to 128 visible ASCII characters (0x21 to
+/// 0x7E; PRODUCT.md section 13). Without spaces, control characters or line breaks it
+/// cannot forge or split a text log line, and the JSON writer escapes it anyway. It is the
+/// caller's correlation token; callers must not put personal data in it.
 pub(crate) fn is_sane_request_id(id: &str) -> bool {
-    (1..=MAX_REQUEST_ID).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    (1..=MAX_REQUEST_ID).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The caller's request id when it is sane, else a fresh UUID v4.
@@ -175,7 +173,7 @@ fn logged_params(path: &actix_web::dev::Path<Url>) -> String {
 /// The route template the request's path matches, or [`UNMATCHED`]. It is matched against
 /// the path as routing sees it (unreserved characters decoded), so `/sign%65rs/…` is logged
 /// as the `/signers/…` template it was served by.
-fn route_of(req: &HttpRequest) -> String {
+pub(crate) fn route_of(req: &HttpRequest) -> String {
     req.resource_map()
         .match_pattern(req.match_info().as_str())
         .unwrap_or_else(|| UNMATCHED.to_owned())
@@ -270,14 +268,41 @@ mod tests {
     const CODE: &str = "161175-19997";
 
     #[test]
-    fn sane_request_ids_are_short_visible_tokens() {
-        for id in ["a", "0190d3e4-0000-7000-8000-000000000001", "req_1.2-x"] {
+    fn request_ids_of_1_to_128_visible_ascii_characters_are_kept() {
+        for id in [
+            "a",
+            "0190d3e4-0000-7000-8000-000000000001",
+            "req_1.2-x",
+            "id=1",
+            "trace:abc/def;x{y}",
+            "!~",
+            &"x".repeat(128),
+        ] {
             assert!(is_sane_request_id(id), "{id}");
         }
-        for id in ["", "a b", "a\nb", "id=1", "ä", &"x".repeat(65)] {
+    }
+
+    #[test]
+    fn other_request_ids_are_replaced() {
+        for id in [
+            "",
+            "a b",
+            "a\nb",
+            "a\rb",
+            "a\tb",
+            "\u{7f}",
+            "ä",
+            &"x".repeat(129),
+        ] {
             assert!(!is_sane_request_id(id), "{id:?}");
         }
-        assert!(is_sane_request_id(&"x".repeat(64)));
+        let mut headers = HeaderMap::new();
+        headers.insert(REQUEST_ID, HeaderValue::from_static("x y"));
+        let made = request_id(&headers);
+        assert!(Uuid::parse_str(&made).is_ok(), "{made}");
+        headers.insert(REQUEST_ID, HeaderValue::from_static("abc=1;{x}"));
+        assert_eq!(request_id(&headers), "abc=1;{x}");
+        assert!(Uuid::parse_str(&request_id(&HeaderMap::new())).is_ok());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::metrics::AuthFailure;
 use crate::problem::ApiError;
 
 /// The sliding window of the limit.
@@ -274,10 +275,15 @@ impl AuthThrottle {
         if let Some(a) = address {
             keys.push(AttemptKey::Address(a.to_owned()));
         }
-        let ticket = self.admit(&keys).await?;
+        let ticket = self.admit(&keys).await.inspect_err(|e| {
+            if matches!(e, ApiError::TooManyRequests { .. }) {
+                crate::metrics::auth_failed(AuthFailure::Throttled);
+            }
+        })?;
         let result = work.await;
         let failed = result.as_ref().is_err_and(ApiError::is_forbidden);
         if failed {
+            crate::metrics::auth_failed(AuthFailure::IdentityMismatch);
             for (key, full) in keys.iter().zip(self.filled(&keys, &ticket)) {
                 if full {
                     // Never the signer id: for anonymous entries it is the portal secret.

@@ -263,6 +263,7 @@ impl AuditStore for Db {
                 .ok_or_else(|| RepoError::Storage("no audit row was written".into()).into())
         })
         .await
+        .inspect(|_| crate::metrics::audit_appended(1))
     }
 
     async fn list(

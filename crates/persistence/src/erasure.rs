@@ -100,5 +100,6 @@ impl ErasureStore for Db {
             })
         })
         .await
+        .inspect(|_| crate::metrics::audit_appended(erasure.audit.len()))
     }
 }

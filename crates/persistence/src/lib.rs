@@ -30,6 +30,7 @@ mod catalog;
 mod directory;
 mod erasure;
 mod instances;
+mod metrics;
 mod models;
 mod outbox;
 mod paging;
@@ -42,3 +43,4 @@ mod tls;
 
 pub use audit::StoredChain;
 pub use db::{ConnectError, Db, DbOptions};
+pub use metrics::{ChannelBacklog, PoolUse};

@@ -355,6 +355,7 @@ impl ProcessRepository for Db {
             Ok(())
         })
         .await
+        .inspect(|()| crate::metrics::audit_appended(changes.audit.len()))
     }
 
     async fn save(
@@ -388,6 +389,7 @@ impl ProcessRepository for Db {
             Ok(())
         })
         .await
+        .inspect(|()| crate::metrics::audit_appended(changes.audit.len()))
     }
 
     async fn record(&self, _process: ProcessId, changes: &ChangeSet) -> Result<(), RepoError> {
@@ -398,6 +400,7 @@ impl ProcessRepository for Db {
             Ok(())
         })
         .await
+        .inspect(|()| crate::metrics::audit_appended(changes.audit.len()))
     }
 
     async fn get(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError> {

@@ -425,6 +425,9 @@ impl Dispatcher {
                 let sent = matches!(outcome, Outcome::Sent);
                 if sent {
                     report.sent += 1;
+                    // Counted when the transport took it: the email is out even if marking
+                    // the row fails (it is then sent again, and counted again).
+                    metrics::counter!(EMAILS_SENT).increment(1);
                     tracing::info!(outbox_id = %id, %what, attempt, "email sent");
                     tracing::debug!(outbox_id = %id, to = %row.payload.to(), "email recipient");
                 } else {
@@ -469,7 +472,10 @@ impl Dispatcher {
                 let process = row.payload.notification().map(|i| i.process_id.to_string());
                 let error = format!("process {} not found", process.unwrap_or_default());
                 tracing::error!(outbox_id = %id, %what, error = %error, "email given up");
-                self.outbox.mark_failed(id, token, error, None, now).await
+                self.outbox
+                    .mark_failed(id, token, error, None, now)
+                    .await
+                    .inspect(|()| count_failed())
             }
         };
         match result {
@@ -502,6 +508,7 @@ impl Dispatcher {
         self.outbox
             .mark_failed(id, token, error, notice, self.clock.now())
             .await
+            .inspect(|()| count_failed())
     }
 
     /// The FAILURE notice about `row` to `ADMIN_EMAIL`; none about a FAILURE row, and none
@@ -527,6 +534,15 @@ impl Dispatcher {
             signer_id: intent.signer_id,
         })
     }
+}
+
+/// `emails_sent_total`: emails the transport accepted.
+const EMAILS_SENT: &str = "emails_sent_total";
+
+/// `outbox_failed_total{channel}`: rows given up (counted once the row is marked, so a row
+/// another dispatcher settled is not counted twice). Every row is an email today.
+fn count_failed() {
+    metrics::counter!("outbox_failed_total", "channel" => "email").increment(1);
 }
 
 /// What a row is, in log lines: `TASK_STARTED to signer`, or `AUDIT_CHECKPOINT`.

@@ -9,6 +9,7 @@ use actix_web::{Error, HttpMessage, HttpRequest, ResponseError, web};
 use pas_domain::auth::Principal;
 
 use super::{AuthError, Authenticator};
+use crate::metrics::AuthFailure;
 use crate::problem::ApiError;
 
 /// The acting user of `AUTH_MODE=off` when the request names none.
@@ -69,9 +70,11 @@ pub async fn authenticate(
                 Err(e) => {
                     match &e {
                         AuthError::Missing => {
+                            crate::metrics::auth_failed(AuthFailure::MissingToken);
                             tracing::debug!("request without a bearer token");
                         }
                         AuthError::Invalid(reason) => {
+                            crate::metrics::auth_failed(AuthFailure::InvalidToken);
                             tracing::info!(reason = %reason, "bearer token refused");
                         }
                         AuthError::Unavailable => {
