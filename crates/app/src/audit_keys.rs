@@ -130,10 +130,14 @@ fn generated_key(path: &Path, variable: &str) -> Result<Vec<u8>, String> {
     let mut file = options.open(path).map_err(cannot)?;
     file.write_all(format!("{}\n", STANDARD.encode(&key)).as_bytes())
         .map_err(cannot)?;
+    let without = if variable == "PII_KEY" {
+        "a person's audit events cannot be found"
+    } else {
+        "the audit trail cannot be verified"
+    };
     tracing::warn!(
         file = %PathBuf::from(path).display(),
-        "AUTH_MODE=off and no {variable}: generated one; keep this file, the audit trail \
-         cannot be verified or searched by person without it"
+        "AUTH_MODE=off and no {variable}: generated one; keep this file, without it {without}"
     );
     Ok(key)
 }
