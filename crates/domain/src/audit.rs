@@ -231,12 +231,8 @@ impl AuditKey {
     /// assert!(AuditKey::new(vec![7; 31]).is_err());
     /// ```
     pub fn new(secret: Vec<u8>) -> Result<Self, ShortKey> {
-        if secret.len() < MIN_KEY_BYTES {
-            return Err(ShortKey(secret.len()));
-        }
-        let digest = hex::encode(Sha256::digest(&secret));
         Ok(Self {
-            id: digest[..8].to_owned(),
+            id: key_id(&secret)?,
             secret,
         })
     }
@@ -245,6 +241,16 @@ impl AuditKey {
     pub fn id(&self) -> &str {
         &self.id
     }
+}
+
+/// The id of a key of at least [`MIN_KEY_BYTES`] bytes: the first 8 hex digits of the
+/// SHA-256 of the secret (audit keys and the PII key alike).
+pub(crate) fn key_id(secret: &[u8]) -> Result<String, ShortKey> {
+    if secret.len() < MIN_KEY_BYTES {
+        return Err(ShortKey(secret.len()));
+    }
+    let digest = hex::encode(Sha256::digest(secret));
+    Ok(digest[..8].to_owned())
 }
 
 /// The keys of the audit chain: the current one signs new rows; retired ones

@@ -4,9 +4,9 @@
 //! elsewhere leaves every chain verifying. The key comes in as a value ([`PiiKey`]).
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
-use crate::audit::{MIN_KEY_BYTES, ShortKey};
+use crate::audit::{ShortKey, key_id};
 use crate::query::PersonKey;
 use crate::values::{CountryCode, normalize_personal_code};
 
@@ -39,8 +39,8 @@ pub struct Pseudonymised {
 }
 
 impl PiiKey {
-    /// The key `secret` (at least [`MIN_KEY_BYTES`] bytes). Its id, like an audit key's, is
-    /// the first 8 hex digits of the SHA-256 of the secret.
+    /// The key `secret` (at least [`crate::audit::MIN_KEY_BYTES`] bytes). Its id, like an
+    /// audit key's, is the first 8 hex digits of the SHA-256 of the secret.
     ///
     /// ```
     /// use pas_domain::pseudonym::PiiKey;
@@ -48,12 +48,8 @@ impl PiiKey {
     /// assert!(PiiKey::new(vec![9; 16]).is_err());
     /// ```
     pub fn new(secret: Vec<u8>) -> Result<Self, ShortKey> {
-        if secret.len() < MIN_KEY_BYTES {
-            return Err(ShortKey(secret.len()));
-        }
-        let digest = hex::encode(Sha256::digest(&secret));
         Ok(Self {
-            id: digest[..8].to_owned(),
+            id: key_id(&secret)?,
             secret,
         })
     }

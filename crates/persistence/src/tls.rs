@@ -81,7 +81,13 @@ impl PgTarget {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "sslmode" => mode = Some(value.to_owned()),
-                "sslrootcert" => root_cert = Some(PathBuf::from(percent_decode(value))),
+                "sslrootcert" => {
+                    root_cert = Some(PathBuf::from(
+                        percent_encoding::percent_decode_str(value)
+                            .decode_utf8_lossy()
+                            .into_owned(),
+                    ))
+                }
                 _ => kept.push(pair),
             }
         }
@@ -168,30 +174,6 @@ impl PgTarget {
             .build()
             .map_err(|e| TlsError::Config(e.to_string()))
     }
-}
-
-/// `%XX` escapes of a URL parameter (a path with spaces, say).
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `verify-ca`: the chain is checked, the name is not (libpq's meaning).
