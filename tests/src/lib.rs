@@ -378,3 +378,22 @@ pub fn lease_process() -> serde_json::Value {
         ]
     })
 }
+
+/// The first entry with `role` (`SIGNER`, `APPROVER`, `VIEWER`) of a process as the API
+/// answers it.
+pub fn entry<'a>(process: &'a Value, role: &str) -> &'a Value {
+    process["signers"]
+        .as_array()
+        .expect("signers")
+        .iter()
+        .find(|s| s["signerRole"] == role)
+        .unwrap_or_else(|| panic!("no {role} entry in {process}"))
+}
+
+/// The id of [`entry`].
+pub fn entry_id(process: &Value, role: &str) -> String {
+    entry(process, role)["id"]
+        .as_str()
+        .expect("an entry id")
+        .to_owned()
+}

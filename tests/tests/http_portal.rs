@@ -4,7 +4,7 @@
 //! behind trusted proxies per forwarded client). Each on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use pas_e2e::{Answer, SIGNER_CODE as CODE, TestApp, both, each_backend, lease_process};
+use pas_e2e::{Answer, SIGNER_CODE as CODE, TestApp, both, each_backend, entry_id, lease_process};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -28,21 +28,10 @@ struct Started {
 
 async fn start_process(app: &TestApp) -> Started {
     let created = app.create_process(process_json()).await;
-    let entry = |role: &str| {
-        created["signers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["signerRole"] == role)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
     Started {
         id: created["id"].as_str().unwrap().to_owned(),
-        approver: entry("APPROVER"),
-        signer: entry("SIGNER"),
+        approver: entry_id(&created, "APPROVER"),
+        signer: entry_id(&created, "SIGNER"),
     }
 }
 

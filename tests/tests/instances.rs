@@ -10,7 +10,7 @@ use pas_app::jobs::{ReminderRun, remind_once};
 use pas_domain::ports::{SystemClock, UuidV7Ids};
 use pas_domain::pseudonym::PiiKey;
 use pas_domain::service::ProcessService;
-use pas_e2e::{Backend, SIGNER_CODE, TestApp, lease_process};
+use pas_e2e::{Backend, SIGNER_CODE, TestApp, entry_id, lease_process};
 use pas_persistence::Db;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -28,15 +28,7 @@ async fn failed_authorizations_spread_over_two_instances_reach_one_limit() {
     let mut body = lease_process();
     body["status"] = json!("STARTED");
     let created = a.create_process(body).await;
-    let signer = created["signers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["signerRole"] == "SIGNER")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let signer = entry_id(&created, "SIGNER");
     // A valid Estonian code that is not the signer's: each try is a failed authorization.
     let wrong = format!("/processes/authorize/{signer}/37605030299/EE");
     // The default limit is 10 a minute; five on each instance would pass two separate

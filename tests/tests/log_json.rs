@@ -8,7 +8,7 @@
 use std::sync::OnceLock;
 
 use pas_app::logging::LogFormat;
-use pas_e2e::{Backend, TestApp, each_backend, lease_process};
+use pas_e2e::{Backend, TestApp, each_backend, entry_id, lease_process};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
@@ -54,15 +54,7 @@ each_backend!(
         let mut body = lease_process();
         body["status"] = "STARTED".into();
         let process = app.create_process(body).await;
-        let signer = process["signers"]
-            .as_array()
-            .expect("signers")
-            .iter()
-            .find(|s| s["signerRole"] == "SIGNER")
-            .expect("the signer")["id"]
-            .as_str()
-            .expect("an id")
-            .to_owned();
+        let signer = entry_id(&process, "SIGNER");
         // A failed portal authorization reaches the limit of 1: the limiter warns inside the
         // handler, in the request span.
         let refused = app

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use pas_domain::ports::Outbox;
-use pas_e2e::{Backend, SIGNER_CODE, TestApp, each_backend, lease_process};
+use pas_e2e::{Backend, SIGNER_CODE, TestApp, each_backend, entry_id, lease_process};
 use prom_text_format_parser::{Metric, Sample, Scrape, ValueType};
 use reqwest::StatusCode;
 
@@ -122,18 +122,6 @@ fn assert_every_family(scrape: &Scrape) {
     }
 }
 
-fn signer_id(process: &serde_json::Value) -> String {
-    process["signers"]
-        .as_array()
-        .expect("signers")
-        .iter()
-        .find(|s| s["signerRole"] == "SIGNER")
-        .expect("the signer")["id"]
-        .as_str()
-        .expect("an id")
-        .to_owned()
-}
-
 /// Scrapes until `done` holds, for at most 20 s.
 async fn scrape_until(url: &str, what: &str, done: impl Fn(&Scrape) -> bool) -> Scrape {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -168,7 +156,7 @@ each_backend!(
             StatusCode::OK
         );
         // A failed portal authorization: the personal code does not match.
-        let signer = signer_id(&process);
+        let signer = entry_id(&process, "SIGNER");
         let refused = app
             .get(&format!("/processes/authorize/{signer}/010101-10000/LV"))
             .await;

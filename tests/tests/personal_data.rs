@@ -12,7 +12,7 @@ use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use pas_e2e::{SIGNER_CODE, TEST_AUDIT_KEY, TestApp, both, lease_process};
+use pas_e2e::{SIGNER_CODE, TEST_AUDIT_KEY, TestApp, both, entry, entry_id, lease_process};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -80,19 +80,6 @@ async fn audit_rows_containing(app: &TestApp, needle: &str) -> i64 {
     .await
 }
 
-/// The entry ids of a created process by role.
-fn entry(process: &Value, role: &str) -> String {
-    process["signers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["signerRole"] == role)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// A started [`lease_process`] taken to COMPLETED: approved, then signed by its signer.
 async fn completed_process(app: &TestApp) -> Value {
     let mut body = lease_process();
@@ -103,7 +90,7 @@ async fn completed_process(app: &TestApp) -> Value {
             Method::POST,
             &format!(
                 "/process-step-signers/{}/approve",
-                entry(&created, "APPROVER")
+                entry_id(&created, "APPROVER")
             ),
             None,
             &[],
@@ -112,7 +99,10 @@ async fn completed_process(app: &TestApp) -> Value {
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     let signed = app
         .post(
-            &format!("/process-step-signers/{}/sign", entry(&created, "SIGNER")),
+            &format!(
+                "/process-step-signers/{}/sign",
+                entry_id(&created, "SIGNER")
+            ),
             json!({"personalCode": SIGNER_CODE, "country": "LV"}),
         )
         .await;
@@ -235,14 +225,10 @@ both!(
             assert!(named.iter().any(|m| m.contains(id)), "{id}: {problem}");
         }
         let still = app.get(&format!("/processes/{running_id}")).await;
-        let signer = entry(&still.body, "SIGNER");
-        let signer = still.body["signers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == signer.as_str())
-            .unwrap();
-        assert_eq!(signer["signerPersonalCode"], SIGNER_CODE);
+        assert_eq!(
+            entry(&still.body, "SIGNER")["signerPersonalCode"],
+            SIGNER_CODE
+        );
         assert_eq!(
             count(
                 &app,
@@ -310,19 +296,11 @@ both!(
         // theirs.
         let after = app.get(&format!("/processes/{completed_id}")).await;
         assert!(after.status.is_success(), "{}", after.body);
-        let signers = after.body["signers"].as_array().unwrap();
-        let signer = signers
-            .iter()
-            .find(|s| s["signerRole"] == "SIGNER")
-            .unwrap();
+        let signer = entry(&after.body, "SIGNER");
         for field in ["signerPersonalCode", "signerName", "signerEmail"] {
             assert!(signer[field].is_null(), "{field}: {signer}");
         }
-        let approver = signers
-            .iter()
-            .find(|s| s["signerRole"] == "APPROVER")
-            .unwrap();
-        assert_eq!(approver["signerName"], "Boss");
+        assert_eq!(entry(&after.body, "APPROVER")["signerName"], "Boss");
         let text = after.body.to_string();
         for form in CODE_FORMS
             .iter()

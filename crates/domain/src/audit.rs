@@ -205,20 +205,54 @@ pub const MIN_KEY_BYTES: usize = 32;
 #[error("a key must have at least {MIN_KEY_BYTES} bytes (this one has {0})")]
 pub struct ShortKey(pub usize);
 
-/// A secret key of the audit chain and its id. `Debug` shows the id only.
+/// An HMAC-SHA256 key and its id: what an audit key and the PII key
+/// ([`crate::pseudonym::PiiKey`]) both are. `Debug` shows the id only, never the bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AuditKey {
+pub(crate) struct HmacKey {
     id: String,
     secret: Vec<u8>,
 }
 
-impl std::fmt::Debug for AuditKey {
+impl std::fmt::Debug for HmacKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditKey")
+        f.debug_struct("HmacKey")
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
 }
+
+impl HmacKey {
+    /// `secret`, at least [`MIN_KEY_BYTES`] long; its id is the first 8 hex digits of its
+    /// SHA-256.
+    pub(crate) fn new(secret: Vec<u8>) -> Result<Self, ShortKey> {
+        if secret.len() < MIN_KEY_BYTES {
+            return Err(ShortKey(secret.len()));
+        }
+        let digest = hex::encode(Sha256::digest(&secret));
+        Ok(Self {
+            id: digest[..8].to_owned(),
+            secret,
+        })
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// HMAC-SHA256 (hex) under this key over `parts`, concatenated.
+    pub(crate) fn hmac_hex(&self, parts: &[&[u8]]) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
+        for part in parts {
+            mac.update(part);
+        }
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// A secret key of the audit chain and its id. `Debug` shows the id only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditKey(HmacKey);
 
 impl AuditKey {
     /// The key `secret` (at least [`MIN_KEY_BYTES`] bytes). Its id is the first 8 hex
@@ -231,26 +265,13 @@ impl AuditKey {
     /// assert!(AuditKey::new(vec![7; 31]).is_err());
     /// ```
     pub fn new(secret: Vec<u8>) -> Result<Self, ShortKey> {
-        Ok(Self {
-            id: key_id(&secret)?,
-            secret,
-        })
+        HmacKey::new(secret).map(Self)
     }
 
     /// The key's id, stored on every row it hashed.
     pub fn id(&self) -> &str {
-        &self.id
+        self.0.id()
     }
-}
-
-/// The id of a key of at least [`MIN_KEY_BYTES`] bytes: the first 8 hex digits of the
-/// SHA-256 of the secret (audit keys and the PII key alike).
-pub(crate) fn key_id(secret: &[u8]) -> Result<String, ShortKey> {
-    if secret.len() < MIN_KEY_BYTES {
-        return Err(ShortKey(secret.len()));
-    }
-    let digest = hex::encode(Sha256::digest(secret));
-    Ok(digest[..8].to_owned())
 }
 
 /// The keys of the audit chain: the current one signs new rows; retired ones
@@ -276,7 +297,7 @@ impl AuditKeys {
     pub fn find(&self, id: &str) -> Option<&AuditKey> {
         std::iter::once(&self.current)
             .chain(&self.retired)
-            .find(|k| k.id == id)
+            .find(|k| k.id() == id)
     }
 }
 
@@ -311,12 +332,11 @@ pub fn canonical(event: &NewAuditEvent) -> String {
 /// assert_eq!((broken.position, broken.kind), (1, BreakKind::Altered));
 /// ```
 pub fn keyed_hash(key: &AuditKey, previous: Option<&str>, event: &NewAuditEvent) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.secret)
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
-    mac.update(previous.unwrap_or("").as_bytes());
-    mac.update(b"\n");
-    mac.update(canonical(event).as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    key.0.hmac_hex(&[
+        previous.unwrap_or("").as_bytes(),
+        b"\n",
+        canonical(event).as_bytes(),
+    ])
 }
 
 /// The hash of rows written before keying: plain SHA-256 over the previous hash, a newline

@@ -3,10 +3,7 @@
 //! to show. Both are part of the row the hash chain covers, so erasing a person's data
 //! elsewhere leaves every chain verifying. The key comes in as a value ([`PiiKey`]).
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-use crate::audit::{ShortKey, key_id};
+use crate::audit::{HmacKey, ShortKey};
 use crate::query::PersonKey;
 use crate::values::{CountryCode, normalize_personal_code};
 
@@ -14,19 +11,8 @@ use crate::values::{CountryCode, normalize_personal_code};
 pub const MASK_KEEP: usize = 6;
 
 /// The secret key of the pseudonyms (`PII_KEY`). `Debug` shows its id only, never the bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PiiKey {
-    id: String,
-    secret: Vec<u8>,
-}
-
-impl std::fmt::Debug for PiiKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PiiKey")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PiiKey(HmacKey);
 
 /// A person as an audit row holds them: the keyed pseudonym and the masked code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,15 +34,12 @@ impl PiiKey {
     /// assert!(PiiKey::new(vec![9; 16]).is_err());
     /// ```
     pub fn new(secret: Vec<u8>) -> Result<Self, ShortKey> {
-        Ok(Self {
-            id: key_id(&secret)?,
-            secret,
-        })
+        HmacKey::new(secret).map(Self)
     }
 
     /// The key's id (for logs and reports; never the key).
     pub fn id(&self) -> &str {
-        &self.id
+        self.0.id()
     }
 
     /// The pseudonym of a personal code: HMAC-SHA256 (hex) under this key over the code
@@ -81,12 +64,11 @@ impl PiiKey {
     }
 
     fn pseudonym_of_normalised(&self, code: &str, country: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.secret)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of every length"));
-        mac.update(code.as_bytes());
-        mac.update(b"\n");
-        mac.update(country.to_ascii_uppercase().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        self.0.hmac_hex(&[
+            code.as_bytes(),
+            b"\n",
+            country.to_ascii_uppercase().as_bytes(),
+        ])
     }
 
     /// The stored form of a personal code: its pseudonym and its masked form.

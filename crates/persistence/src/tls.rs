@@ -99,14 +99,9 @@ impl PgTarget {
             Some("verify-full") => SslMode::VerifyFull,
             Some(other) => return Err(TlsError::Mode(other.to_owned())),
         };
-        let sslmode = match mode {
-            SslMode::Off => "disable",
-            _ => "require",
-        };
-        kept.push(if sslmode == "disable" {
-            "sslmode=disable"
-        } else {
-            "sslmode=require"
+        kept.push(match mode {
+            SslMode::Off => "sslmode=disable",
+            _ => "sslmode=require",
         });
         Ok(Self {
             url: format!("{base}?{}", kept.join("&")),
