@@ -13,8 +13,19 @@ use serde_json::Value;
 pub enum Backend {
     /// An embedded SQLite file in a temporary directory.
     Sqlite,
-    /// A fresh database on the server of `TEST_DATABASE_URL`.
+    /// A fresh database on the server of `TEST_DATABASE_URL` (through the pooler of
+    /// `TEST_DATABASE_POOLER_URL` when that is set).
     Postgres,
+}
+
+/// The pass of the suite through a transaction pooler (`tests/scripts/pgbouncer.sh`): the
+/// service connects to its scratch database through `TEST_DATABASE_POOLER_URL` with
+/// `DATABASE_STATEMENT_CACHE=false`, while the tests' own SQL goes straight to the server.
+/// SQLite halves skip in that pass (they ran in the plain one).
+fn pooler_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_POOLER_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
 }
 
 /// A running service and a client for it.
@@ -29,6 +40,8 @@ pub struct TestApp {
     /// The scratch database, dropped with the instance that made it (`None` for
     /// [`TestApp::another_instance`]).
     _scratch: Option<ScratchDatabase>,
+    /// The database's URL straight to its server, for the tests' own SQL.
+    direct_url: String,
 }
 
 /// An answer: status, headers, and the JSON body (`Null` when empty or not JSON).
@@ -97,6 +110,10 @@ pub const TEST_PII_KEY: &str = "dGVzdC1waWkta2V5LW9mLXRoZS1lMmUtc3VpdGUtMDE=";
 /// `TEST_DATABASE_URL` is unset. Panics when it is set but unreachable.
 pub async fn scratch_database(backend: Backend, test: &str) -> Option<ScratchDatabase> {
     match backend {
+        Backend::Sqlite if pooler_url().is_some() => {
+            eprintln!("TEST_DATABASE_POOLER_URL set: skipping SQLite half of {test}");
+            None
+        }
         Backend::Sqlite => Some(ScratchDatabase::sqlite().await),
         Backend::Postgres => match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => Some(ScratchDatabase::postgres(&url).await),
@@ -120,14 +137,18 @@ impl TestApp {
         let scratch = scratch_database(backend, test).await?;
         let mail_dir = std::env::temp_dir().join(format!("pas-e2e-mail-{}", std::process::id()));
         let mail_dir = mail_dir.to_string_lossy().into_owned();
+        let pooled = pooler_url().and_then(|pooler| scratch.url_via(&pooler));
         let mut pairs = vec![
             ("APP_BIND", "127.0.0.1:0"),
-            ("DATABASE_URL", scratch.url()),
+            ("DATABASE_URL", pooled.as_deref().unwrap_or(scratch.url())),
             ("DATABASE_POOL_SIZE", "8"),
             ("MAIL_DIR", mail_dir.as_str()),
             ("AUDIT_KEY", TEST_AUDIT_KEY),
             ("PII_KEY", TEST_PII_KEY),
         ];
+        if pooled.is_some() {
+            pairs.push(("DATABASE_STATEMENT_CACHE", "false"));
+        }
         pairs.extend_from_slice(extra);
         let owned: Vec<(String, String)> = pairs
             .iter()
@@ -141,6 +162,7 @@ impl TestApp {
             running: Some(running),
             config,
             pairs: owned,
+            direct_url: scratch.url().to_owned(),
             _scratch: Some(scratch),
         })
     }
@@ -156,6 +178,7 @@ impl TestApp {
             config: self.config.clone(),
             pairs: self.pairs.clone(),
             _scratch: None,
+            direct_url: self.direct_url.clone(),
         }
     }
 
@@ -195,6 +218,12 @@ impl TestApp {
     /// The configuration the service runs with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The URL of the service's database straight to its server (not through a pooler):
+    /// for SQL a test runs itself, as an attacker or an inspector would.
+    pub fn database_url(&self) -> &str {
+        &self.direct_url
     }
 
     /// Stops the service.

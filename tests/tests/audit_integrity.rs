@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 /// Runs one SQL statement on a connection of its own, as an attacker would.
 async fn attack(app: &TestApp, sql: &str) -> usize {
-    let url = &app.config().database_url;
+    let url = app.database_url();
     if let Some(path) = url.strip_prefix("sqlite://") {
         let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(path)
             .await
@@ -32,7 +32,7 @@ async fn attack(app: &TestApp, sql: &str) -> usize {
 
 /// The stored rows of the chain of `process` (read only; the attacker knows the format).
 async fn rows_of(app: &TestApp, process: &str) -> Vec<AuditingEvent> {
-    let db = pas_persistence::Db::connect(&app.config().database_url, 1)
+    let db = pas_persistence::Db::connect(app.database_url(), 1)
         .await
         .unwrap();
     db.stored_chain(process).await.unwrap().rows
@@ -130,7 +130,7 @@ fn app_audit(app: &TestApp, args: &[&str], extra: &[(&str, &str)]) -> (i32, Stri
         .arg("audit")
         .args(args)
         .env_clear()
-        .env("DATABASE_URL", &app.config().database_url)
+        .env("DATABASE_URL", app.database_url())
         .env("AUDIT_KEY", TEST_AUDIT_KEY)
         .env("AUTH_MODE", "off")
         .env("RUST_LOG", "warn")

@@ -86,7 +86,7 @@ async fn the_reminder_run_of_a_day_is_made_by_one_of_two_instances() {
         body["signingProcessSteps"][0]["dueDate"] = json!(format!("{due}T12:00:00Z"));
         app.create_process(body).await;
     }
-    let url = app.config().database_url.clone();
+    let url = app.database_url().to_owned();
     let (first, first_db) = instance(&url).await;
     let (second, second_db) = instance(&url).await;
     let today = time::OffsetDateTime::now_utc().date();

@@ -849,7 +849,7 @@ pas_e2e::each_backend!(
             )],
         ))
         .await;
-        let db = pas_persistence::Db::connect(&app.config().database_url, 2)
+        let db = pas_persistence::Db::connect(app.database_url(), 2)
             .await
             .expect("a second pool on the app's database");
         let now = OffsetDateTime::now_utc();

@@ -15,7 +15,8 @@
 //! - `Read`: one consistent snapshot for reads of several statements (a page and its count, a
 //!   process and its steps): PostgreSQL `REPEATABLE READ READ ONLY`, SQLite a deferred
 //!   `BEGIN` (a WAL read transaction).
-//! - `None`: single statements.
+//! - `None`: single statements; behind a transaction pooler ([`DbOptions::statement_cache`]
+//!   off) a plain `BEGIN` as well, see [`begin`].
 //!
 //! An operation whose future is dropped half-way (a client went away) closes its connection
 //! instead of returning it to the pool ([`Leased`]), so an open transaction and its locks end
@@ -37,8 +38,11 @@ use diesel::connection::AnsiTransactionManager as SyncTransactionManager;
 use diesel::pg::Pg;
 use diesel::sql_types::{HasSqlType, Text, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteConnection};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, PoolError};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{
     AnsiTransactionManager, AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl,
@@ -76,7 +80,7 @@ macro_rules! with_db {
                 #[allow(dead_code)]
                 type Backend = ::diesel::pg::Pg;
                 let body = async |$conn: &mut ::diesel_async::AsyncPgConnection| $body;
-                let read = $crate::db::run(&replica.pool, $crate::db::Tx::Read, body);
+                let read = $crate::db::run(&replica.pool, $crate::db::Tx::Read, $db.pooled, body);
                 match $crate::db::bounded($db.timeout, read).await {
                     Err(::pas_domain::ports::RepoError::Unavailable(reason)) => {
                         replica.fell_back(&$db.scrub(&reason));
@@ -102,14 +106,15 @@ macro_rules! with_db {
                         _ => None,
                     };
                     let body = async |$conn: &mut $crate::db::SqliteConn| $body;
-                    $crate::db::run(pool, tx, body).await
+                    $crate::db::run(pool, tx, false, body).await
                 }
                 $crate::db::Pools::Postgres(pool) => {
                     #[allow(dead_code)]
                     type Backend = ::diesel::pg::Pg;
                     let body = async |$conn: &mut ::diesel_async::AsyncPgConnection| $body;
                     // Dropping `run` on time-out closes its connection (`Leased`).
-                    $crate::db::bounded($db.timeout, $crate::db::run(pool, tx, body)).await
+                    let run = $crate::db::run(pool, tx, $db.pooled, body);
+                    $crate::db::bounded($db.timeout, run).await
                 }
             }
         }
@@ -118,20 +123,27 @@ macro_rules! with_db {
 
 /// Runs `body` on a connection of `pool` inside the transaction `tx`: begins it, commits
 /// after success, rolls back after failure; the connection goes back to the pool, or is
-/// closed if this future is dropped half-way ([`Leased`]).
+/// closed if this future is dropped half-way ([`Leased`]). `pooled`: the connection goes
+/// through a transaction pooler ([`begin`]).
 pub(crate) async fn run<C, T>(
     pool: &Pool<C>,
     tx: Tx,
+    pooled: bool,
     body: impl AsyncFnOnce(&mut C) -> Result<T, Error>,
 ) -> Result<T, RepoError>
 where
     C: Conn,
     AsyncDieselConnectionManager<C>: Manager<Type = C, Error = PoolError>,
 {
+    // A single statement outside a transaction is not one unit to a transaction pooler.
+    let tx = match tx {
+        Tx::None if pooled => Tx::Write,
+        tx => tx,
+    };
     let mut leased = Leased::checkout(pool).await.map_err(Error::into_repo)?;
     let result = async {
         let conn = leased.conn()?;
-        begin(conn, tx).await?;
+        begin(conn, tx, pooled).await?;
         let result = body(&mut *conn).await;
         tx.finish(conn, result).await
     }
@@ -202,7 +214,15 @@ impl Conn for AsyncPgConnection {
 }
 
 /// Begins the transaction `tx` on `conn`.
-async fn begin(conn: &mut impl Conn, tx: Tx) -> Result<(), Error> {
+///
+/// `pooled` (PostgreSQL behind a transaction pooler such as PgBouncer 1.18, which hands out
+/// a server connection per transaction and cannot carry prepared statements): tokio-postgres
+/// prepares every statement under a process-wide name (`s1`, `s2`, …); a name left on a
+/// server connection by any client of the pool (a Close that reached another server
+/// connection than its Parse, a client gone mid-statement) would make another instance's
+/// Parse of the same name fail. The transaction therefore starts by dropping what the
+/// server connection it got still holds, in the same round trip as its `BEGIN`.
+async fn begin(conn: &mut impl Conn, tx: Tx, pooled: bool) -> Result<(), Error> {
     match (conn.concrete(), tx) {
         (_, Tx::None) => {}
         (Concrete::Sqlite(c), tx) => {
@@ -214,12 +234,16 @@ async fn begin(conn: &mut impl Conn, tx: Tx) -> Result<(), Error> {
             c.spawn_blocking(move |c| SyncTransactionManager::begin_transaction_sql(c, sql))
                 .await?;
         }
-        (Concrete::Postgres(c), Tx::Read) => {
-            let sql = "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY";
+        (Concrete::Postgres(c), tx) => {
+            let sql = match (tx, pooled) {
+                (Tx::Read, false) => "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                (Tx::Read, true) => {
+                    "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; DEALLOCATE ALL"
+                }
+                (_, false) => "BEGIN",
+                (_, true) => "BEGIN; DEALLOCATE ALL",
+            };
             AnsiTransactionManager::begin_transaction_sql(c, sql).await?;
-        }
-        (Concrete::Postgres(c), Tx::Write) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN").await?;
         }
     }
     Ok(())
@@ -235,7 +259,7 @@ pub(crate) const SQLITE_MIGRATIONS: EmbeddedMigrations =
 const SQLITE_PRAGMAS: &str =
     "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL;";
 
-/// Key of the session advisory lock that keeps two instances from migrating at once.
+/// Key of the advisory lock that keeps two instances from migrating at once ([`migrate_pg`]).
 const PG_MIGRATION_LOCK: i64 = 0x7061_735f_6d69_6772;
 
 /// How the pool is sized and how long an operation may take.
@@ -341,6 +365,9 @@ pub struct Db {
     pub(crate) audit_keys: Option<std::sync::Arc<pas_domain::audit::AuditKeys>>,
     /// The read replica ([`Db::with_replica`]).
     pub(crate) replica: Option<std::sync::Arc<Replica>>,
+    /// PostgreSQL behind a transaction pooler (`DATABASE_STATEMENT_CACHE=false`): every
+    /// statement runs inside a transaction ([`begin`]).
+    pub(crate) pooled: bool,
 }
 
 /// A read replica (`DATABASE_READ_URL`) and how often reads fell back from it.
@@ -472,6 +499,11 @@ impl Db {
                     }
                 })
             });
+            // A check before reuse in one simple-protocol round trip: no prepared statement
+            // outside a transaction (see `begin`), half the round trips of diesel's check.
+            config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|conn| {
+                Box::pin(conn.batch_execute("SELECT 1"))
+            }));
             let manager = AsyncDieselConnectionManager::new_with_config(pg.url, config);
             Pools::Postgres(build_pool(manager, size, timeout, "postgres")?)
         } else {
@@ -484,6 +516,7 @@ impl Db {
             };
             return Err(ConnectError::UnsupportedUrl { scheme });
         };
+        let pooled = matches!(pools, Pools::Postgres(_));
         Ok(Db {
             pools,
             sqlite_writer: std::sync::Arc::default(),
@@ -492,6 +525,7 @@ impl Db {
             secrets,
             audit_keys: None,
             replica: None,
+            pooled: pooled && !options.statement_cache,
         })
     }
 
@@ -518,7 +552,7 @@ impl Db {
 
     /// Applies the pending embedded migrations of the backend. The work runs on a blocking
     /// thread, so this may be called from any tokio runtime (diesel's harness blocks). On
-    /// PostgreSQL a session advisory lock keeps concurrent instances from migrating at once.
+    /// PostgreSQL all pending migrations run in one transaction under an advisory lock ([`migrate_pg`]).
     pub async fn migrate(&self) -> Result<(), ConnectError> {
         let failed = |reason: String| ConnectError::Migration {
             backend: self.backend_name(),
@@ -548,28 +582,11 @@ impl Db {
                     .get()
                     .await
                     .map_err(|e| self.unreachable(&unavailable(e)))?;
-                let mut conn = Object::take(conn);
-                diesel::sql_query("SELECT pg_advisory_lock($1)")
-                    .bind::<diesel::sql_types::BigInt, _>(PG_MIGRATION_LOCK)
-                    .execute(&mut conn)
+                let conn = Object::take(conn);
+                tokio::task::spawn_blocking(move || migrate_pg(conn))
                     .await
-                    .map_err(|e| failed(e.to_string()))?;
-                let (mut conn, result) = tokio::task::spawn_blocking(move || {
-                    let mut harness = AsyncMigrationHarness::new(conn);
-                    let result = harness
-                        .run_pending_migrations(PG_MIGRATIONS)
-                        .map(|applied| applied.len())
-                        .map_err(|e| e.to_string());
-                    (harness.into_inner(), result)
-                })
-                .await
-                .map_err(|e| failed(e.to_string()))?;
-                // Closing the connection would release the lock as well.
-                let _ = diesel::sql_query("SELECT pg_advisory_unlock($1)")
-                    .bind::<diesel::sql_types::BigInt, _>(PG_MIGRATION_LOCK)
-                    .execute(&mut conn)
-                    .await;
-                result.map_err(failed)
+                    .map_err(|e| failed(e.to_string()))?
+                    .map_err(failed)
             }
         }?;
         tracing::info!(
@@ -820,26 +837,104 @@ impl Tx {
     }
 }
 
+/// Applies the pending PostgreSQL migrations in one transaction that first takes a
+/// transaction-scoped advisory lock: a second instance starting at the same time waits, then
+/// finds them applied; a failing migration leaves none of the batch behind; and everything
+/// runs on one server connection even behind a transaction pooler. Blocks: run it on a
+/// blocking thread.
+fn migrate_pg(conn: AsyncPgConnection) -> Result<usize, String> {
+    let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
+    diesel::Connection::transaction(&mut conn, |conn| {
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                .bind::<diesel::sql_types::BigInt, _>(PG_MIGRATION_LOCK),
+            conn,
+        )?;
+        // Each migration's own transaction becomes a savepoint of this one.
+        conn.run_pending_migrations(PG_MIGRATIONS)
+            .map(|applied| applied.len())
+    })
+    .map_err(|e: Box<dyn std::error::Error + Send + Sync>| e.to_string())
+}
+
 /// Opens one PostgreSQL connection to `url` (as [`PgTarget`] left it), over `tls` when the
-/// URL asks for it, with or without its cache of prepared statements.
+/// URL asks for it, with or without its cache of prepared statements (without it, the
+/// connection is taken to go through a transaction pooler: [`establish_pooled`]).
 async fn establish_pg(
     url: String,
     tls: Option<MakeRustlsConnect>,
     statement_cache: bool,
 ) -> diesel::ConnectionResult<AsyncPgConnection> {
-    let mut conn = match tls {
-        None => AsyncPgConnection::establish(&url).await?,
+    if !statement_cache {
+        return establish_pooled(&url, tls).await;
+    }
+    match tls {
+        None => AsyncPgConnection::establish(&url).await,
         Some(tls) => {
             let (client, connection) = tokio_postgres::connect(&url, tls)
                 .await
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
-            AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+                .map_err(bad_connection)?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await
+        }
+    }
+}
+
+/// A connection through a transaction pooler such as PgBouncer 1.18, which hands out a
+/// server connection per transaction and cannot carry prepared statements.
+///
+/// diesel-async sets every new connection up with two statements (`SET TIME ZONE`,
+/// `SET CLIENT_ENCODING`), each prepared under a name and executed in separate messages
+/// outside any transaction: a pooler may send the execution to another server connection
+/// than the preparation (`prepared statement "s1" does not exist`), or the statement's Close
+/// to a third one, leaving the name behind. So the set-up runs inside a transaction begun on
+/// the bare client first, which keeps it on one server connection; the pooler records the
+/// two settings and applies them wherever this client's later transactions run.
+async fn establish_pooled(
+    url: &str,
+    tls: Option<MakeRustlsConnect>,
+) -> diesel::ConnectionResult<AsyncPgConnection> {
+    let client = match tls {
+        None => {
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .map_err(bad_connection)?;
+            tokio::spawn(drive(connection));
+            client
+        }
+        Some(tls) => {
+            let (client, connection) = tokio_postgres::connect(url, tls)
+                .await
+                .map_err(bad_connection)?;
+            tokio::spawn(drive(connection));
+            client
         }
     };
-    if !statement_cache {
-        conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
-    }
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(bad_connection)?;
+    let mut conn = AsyncPgConnection::try_from(client).await?;
+    conn.batch_execute("COMMIT")
+        .await
+        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    conn.set_prepared_statement_cache_size(diesel::connection::CacheSize::Disabled);
     Ok(conn)
+}
+
+/// Runs the I/O of a connection made with [`establish_pooled`] until its client is dropped
+/// or the server goes away (queries then fail with the connection closed).
+async fn drive<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "PostgreSQL connection ended");
+    }
+}
+
+fn bad_connection(e: tokio_postgres::Error) -> diesel::ConnectionError {
+    diesel::ConnectionError::BadConnection(e.to_string())
 }
 
 #[cfg(test)]

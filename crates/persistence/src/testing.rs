@@ -63,6 +63,16 @@ impl ScratchDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The URL of this database through another server address, e.g. a connection pooler
+    /// in front of the same PostgreSQL: `pooler_url` with its database name replaced by this
+    /// database's. `None` for SQLite.
+    pub fn url_via(&self, pooler_url: &str) -> Option<String> {
+        match &self.kind {
+            Kind::Postgres { name, .. } => Some(with_database(pooler_url, name)),
+            Kind::Sqlite(_) => None,
+        }
+    }
 }
 
 impl Drop for ScratchDatabase {

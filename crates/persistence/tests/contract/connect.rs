@@ -96,3 +96,51 @@ async fn an_unreachable_postgres_server_is_an_error_without_the_password() {
     );
     assert!(!message.contains("s3cret"), "{message}");
 }
+
+#[derive(QueryableByName)]
+struct Applied {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    applied: i64,
+}
+
+/// PostgreSQL: instances starting at once on an empty database both succeed (the second
+/// waits for the first's transaction, then finds nothing pending), and every migration is
+/// applied exactly once (DECISIONS "Migrations on PostgreSQL").
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_instances_migrating_at_once_apply_each_migration_once() {
+    let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "TEST_DATABASE_URL unset: skipping postgres_instances_migrating_at_once_apply_each_migration_once"
+        );
+        return;
+    };
+    let scratch = ScratchDatabase::postgres(&url).await;
+    let mut instances = Vec::new();
+    for _ in 0..4 {
+        instances.push(Db::connect(scratch.url(), 1).await.unwrap());
+    }
+    let results = futures::future::join_all(instances.iter().map(Db::migrate)).await;
+    for result in results {
+        result.unwrap();
+    }
+    let expected = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/postgres"
+    ))
+    .unwrap()
+    .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+    .count();
+    let mut raw = diesel_async::AsyncPgConnection::establish(scratch.url())
+        .await
+        .unwrap();
+    let rows: Vec<Applied> =
+        diesel::sql_query("SELECT count(*) AS applied FROM __diesel_schema_migrations")
+            .load(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(rows[0].applied, i64::try_from(expected).unwrap());
+    instances[3].ping().await.unwrap();
+}
