@@ -39,7 +39,7 @@ pg_ctlcluster "$version" "$primary" start
 pg_createcluster "$version" "$replica" --port "$replica_port" >/dev/null
 data=/var/lib/postgresql/$version/$replica
 find "$data" -mindepth 1 -delete
-su postgres -c "pg_basebackup -h 127.0.0.1 -p $primary_port -U postgres -D $data -R -X stream" >/dev/null
+su postgres -c "pg_basebackup -h 127.0.0.1 -p $primary_port -U postgres -D $data -R -X stream -c fast" >/dev/null
 rconf=/etc/postgresql/$version/$replica
 cat >>"$rconf/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
