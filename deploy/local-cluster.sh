@@ -38,14 +38,14 @@ HAPROXY_PORT=${HAPROXY_PORT:-8180}
 PRIMARY=pas_cluster_primary
 REPLICA=pas_cluster_replica
 LB="http://127.0.0.1:$HAPROXY_PORT"
+# shellcheck source=deploy/lib.sh
+. "$ROOT/deploy/lib.sh"
 
 log() { printf '== %s\n' "$*"; }
 fail() {
   printf 'local-cluster: %s\n' "$*" >&2
   exit 1
 }
-
-pg_version() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1; }
 
 stop_pidfile() {
   local file=$1
@@ -125,76 +125,14 @@ trap 'status=$?; if [ $status -ne 0 ]; then echo "local-cluster: failed; logs in
 
 version=$(pg_version)
 
-wait_port() {
-  for _ in $(seq 1 60); do
-    pg_isready -h 127.0.0.1 -p "$1" -q 2>/dev/null && return 0
-    sleep 0.5
-  done
-  fail "nothing answers on 127.0.0.1:$1"
-}
+# --- PostgreSQL primary and streaming replica, PgBouncer ------------------------------------
+log "PostgreSQL $version primary on $PRIMARY_PORT, streaming replica on $REPLICA_PORT"
+pg_primary_and_replica "$version" "$PRIMARY" "$PRIMARY_PORT" "$REPLICA" "$REPLICA_PORT" signing
 
-# --- PostgreSQL primary and streaming replica ----------------------------------------------
-log "PostgreSQL $version primary on $PRIMARY_PORT"
-pg_createcluster "$version" "$PRIMARY" --port "$PRIMARY_PORT" >/dev/null
-conf=/etc/postgresql/$version/$PRIMARY
-cat >>"$conf/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-wal_level = replica
-max_wal_senders = 4
-max_connections = 100
-CONF
-cat >"$conf/pg_hba.conf" <<HBA
-local   all         all                trust
-host    all         all  127.0.0.1/32  trust
-host    replication all  127.0.0.1/32  trust
-HBA
-pg_ctlcluster "$version" "$PRIMARY" start
-wait_port "$PRIMARY_PORT"
-psql -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -q -c "CREATE DATABASE signing" >/dev/null
-
-log "streaming replica on $REPLICA_PORT"
-pg_createcluster "$version" "$REPLICA" --port "$REPLICA_PORT" >/dev/null
-data=/var/lib/postgresql/$version/$REPLICA
-find "$data" -mindepth 1 -delete
-su postgres -c "pg_basebackup -h 127.0.0.1 -p $PRIMARY_PORT -U postgres -D $data -R -X stream -c fast" >/dev/null
-rconf=/etc/postgresql/$version/$REPLICA
-cat >>"$rconf/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-hot_standby = on
-CONF
-cp "$conf/pg_hba.conf" "$rconf/pg_hba.conf"
-pg_ctlcluster "$version" "$REPLICA" start
-wait_port "$REPLICA_PORT"
-
-# --- PgBouncer ------------------------------------------------------------------------------
 log "PgBouncer (transaction mode) on $BOUNCER_PORT"
-cat >"$DIR/pgbouncer.ini" <<INI
-[databases]
-signing = host=127.0.0.1 port=$PRIMARY_PORT dbname=signing
-signing_ro = host=127.0.0.1 port=$REPLICA_PORT dbname=signing
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = trust
-auth_file = $DIR/pgbouncer-users.txt
-admin_users = postgres
-pool_mode = transaction
-default_pool_size = 10
-max_client_conn = 1000
-ignore_startup_parameters = extra_float_digits,options
-logfile = $DIR/pgbouncer.log
-pidfile = $DIR/pgbouncer.pid
-INI
-echo '"postgres" ""' >"$DIR/pgbouncer-users.txt"
-chown postgres:postgres "$DIR/pgbouncer.ini" "$DIR/pgbouncer-users.txt"
-touch "$DIR/pgbouncer.log" && chown postgres:postgres "$DIR/pgbouncer.log"
-# The pid file is written by the postgres user.
-chmod 777 "$DIR"
-pgbouncer -d -u postgres "$DIR/pgbouncer.ini"
-chmod 755 "$DIR"
-wait_port "$BOUNCER_PORT"
+pgbouncer_start "$DIR" "$BOUNCER_PORT" 10 \
+  "signing = host=127.0.0.1 port=$PRIMARY_PORT dbname=signing" \
+  "signing_ro = host=127.0.0.1 port=$REPLICA_PORT dbname=signing"
 
 # --- keys, tokens, the two instances --------------------------------------------------------
 umask 077

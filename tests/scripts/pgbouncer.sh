@@ -7,6 +7,8 @@
 # it whatever happens. Installs Debian's PgBouncer when missing. Run by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=deploy/lib.sh
+. deploy/lib.sh
 
 : "${TEST_DATABASE_URL:=postgres://postgres@127.0.0.1:5432/postgres}"
 export TEST_DATABASE_URL
@@ -35,37 +37,8 @@ trap cleanup EXIT
 
 # Fewer server connections per database (4) than the service's pool (8): transactions of
 # different clients really do share server connections, as behind a pooler in production.
-cat >"$dir/pgbouncer.ini" <<INI
-[databases]
-* = host=127.0.0.1 port=5432
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $port
-unix_socket_dir =
-auth_type = trust
-auth_file = $dir/users.txt
-admin_users = postgres
-pool_mode = transaction
-default_pool_size = 4
-max_client_conn = 1000
-ignore_startup_parameters = extra_float_digits,options
-logfile = $dir/pgbouncer.log
-pidfile = $dir/pgbouncer.pid
-INI
-echo '"postgres" ""' >"$dir/users.txt"
-chown -R postgres:postgres "$dir"
 chmod 755 "$dir"
-# PgBouncer refuses to run as root; -u drops to the postgres user.
-if [ "$(id -u)" -eq 0 ]; then
-  pgbouncer -d -u postgres "$dir/pgbouncer.ini"
-else
-  pgbouncer -d "$dir/pgbouncer.ini"
-fi
-for _ in $(seq 1 30); do
-  pg_isready -h 127.0.0.1 -p "$port" -q 2>/dev/null && break
-  sleep 0.5
-done
+pgbouncer_start "$dir" "$port" 4 "* = host=127.0.0.1 port=5432"
 echo "$(pgbouncer --version | head -n 1) in transaction mode on 127.0.0.1:$port"
 
 status=0

@@ -100,10 +100,13 @@ async fn listed(db: &Db) -> Vec<ProcessId> {
     .collect()
 }
 
-/// Waits until the replica has replayed everything the primary wrote so far.
+/// Waits until the replica has replayed everything the primary wrote so far (the schema
+/// too: until then the list fails).
 async fn caught_up(db: &Db, expected: usize) {
+    let page = PageRequest::<ProcessSort>::parse(Some(0), Some(100), &[]).unwrap();
     for _ in 0..100 {
-        if listed(db).await.len() >= expected {
+        let listed = db.list(&ProcessFilter::default(), &page).await;
+        if listed.is_ok_and(|p| p.content.len() >= expected) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
