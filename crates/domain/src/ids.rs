@@ -85,6 +85,10 @@ id_type!(
     /// Identifies an auditing event.
     AuditEventId
 );
+id_type!(
+    /// Identifies a webhook subscription.
+    SubscriptionId
+);
 
 #[cfg(test)]
 mod tests {

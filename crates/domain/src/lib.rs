@@ -61,6 +61,7 @@ pub mod template;
 pub mod timestamp;
 pub mod values;
 pub mod visibility;
+pub mod webhook;
 
 /// The names an embedder needs most.
 pub mod prelude {

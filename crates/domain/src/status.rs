@@ -316,6 +316,61 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// The event types a webhook subscriber hears about (PRODUCT.md section 12): the
+    /// process-level subset of [`EventType`], spelled the same.
+    WebhookEventType as "webhookEventType" {
+        /// A process was started.
+        ProcessStarted = "PROCESS_STARTED",
+        /// A step began: its entries have tasks.
+        TaskStarted = "TASK_STARTED",
+        /// A signer signed.
+        SignerSigned = "SIGNER_SIGNED",
+        /// An approver approved.
+        ApproverApproved = "APPROVER_APPROVED",
+        /// A signer declined (the process is declined).
+        SignerDeclined = "SIGNER_DECLINED",
+        /// An approver declined (the process is declined).
+        ApproverDeclined = "APPROVER_DECLINED",
+        /// Every step is done.
+        ProcessCompleted = "PROCESS_COMPLETED",
+        /// The process was cancelled.
+        ProcessCanceled = "PROCESS_CANCELED",
+        /// The process was changed.
+        ProcessUpdated = "PROCESS_UPDATED",
+        /// The process was deleted.
+        ProcessDeleted = "PROCESS_DELETED",
+    }
+);
+
+impl WebhookEventType {
+    /// The webhook event type of an audit event type, when subscribers hear about it.
+    ///
+    /// ```
+    /// use pas_domain::status::{EventType, WebhookEventType};
+    /// assert_eq!(
+    ///     WebhookEventType::of(EventType::SignerSigned),
+    ///     Some(WebhookEventType::SignerSigned)
+    /// );
+    /// assert_eq!(WebhookEventType::of(EventType::ProcessGetone), None);
+    /// ```
+    pub const fn of(event: EventType) -> Option<Self> {
+        Some(match event {
+            EventType::ProcessStarted => Self::ProcessStarted,
+            EventType::TaskStarted => Self::TaskStarted,
+            EventType::SignerSigned => Self::SignerSigned,
+            EventType::ApproverApproved => Self::ApproverApproved,
+            EventType::SignerDeclined => Self::SignerDeclined,
+            EventType::ApproverDeclined => Self::ApproverDeclined,
+            EventType::ProcessCompleted => Self::ProcessCompleted,
+            EventType::ProcessCanceled => Self::ProcessCanceled,
+            EventType::ProcessUpdated => Self::ProcessUpdated,
+            EventType::ProcessDeleted => Self::ProcessDeleted,
+            _ => return None,
+        })
+    }
+}
+
+wire_enum!(
     /// Where an outbox row is in its delivery (PRODUCT.md section 14).
     OutboxState as "state" {
         /// Waiting for its next attempt (or being sent right now).
