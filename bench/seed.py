@@ -10,7 +10,12 @@ writes to DIR:
   groups.txt   the owner groups, one per line
   words.txt    the words document names start with (what nameSearch looks for)
 
-Data shape (process i): ownerGroup group-(i % GROUPS); documentName "<word> agreement i"
+With --shape limit (bench/vs-limit.sh) the processes have the shape of the database limit
+scripts (../shared/bench-limit/): 50 owner groups; step 1 two SIGNERs and step 2 an APPROVER,
+each with a personal code of their own (3 × COUNT distinct people, so a person has one task);
+persons.txt then lists no one (the limit run picks people from the database).
+
+Data shape (process i, default --shape bench): ownerGroup group-(i % GROUPS); documentName "<word> agreement i"
 (WORDS round-robin); step 1 an anonymous APPROVER; step 2 a SIGNER with the personal code
 of person (i % PERSONS) and a VIEWER. So each group holds COUNT/GROUPS processes, a
 nameSearch word matches 1/len(WORDS) of them, and each person has COUNT/PERSONS tasks.
@@ -68,12 +73,53 @@ def process_body(i, persons):
     }
 
 
-def worker(base, indices, persons, ids, errors, lock):
+LIMIT_GROUPS = 50
+
+
+def distinct_lv_codes(count):
+    """count valid Latvian personal codes, no two alike (lv_codes repeats after a while)."""
+    codes = []
+    for year in range(50, 100):
+        for month in range(1, 13):
+            for day in range(1, 29):
+                for tail in range(1000):
+                    digits = f"{day:02}{month:02}{year:02}1{tail:03}"
+                    check = (1101 - sum(int(d) * w for d, w in zip(digits, LV_WEIGHTS))) % 11
+                    if check < 10:
+                        codes.append(f"{digits[:6]}-{digits[6:]}{check}")
+                        if len(codes) == count:
+                            return codes
+    raise ValueError(f"no {count} distinct codes")
+
+
+def limit_body(i, codes):
+    """Process i in the shape of the limit scripts; codes[3i .. 3i+2] are its people."""
+    def person(role, k, step_mail):
+        return {"signerRole": role, "signerEmail": f"{step_mail}{i}@example.lv",
+                "signerName": f"{role.title()} {k} {i}", "signerCountry": "LV",
+                "signerPersonalCode": codes[3 * i + k], "signerLanguage": "lv"}
+    return {
+        "documentId": f"doc{i}",
+        "documentName": f"Contract {i}",
+        "documentType": "CONTRACT",
+        "ownerGroup": f"group-{i % LIMIT_GROUPS}",
+        "processInitiatorEmail": f"init{i}@example.com",
+        "initiatorName": f"Init {i}",
+        "status": "STARTED",
+        "signingProcessSteps": [
+            {"processOrder": 1, "processStepSigners": [person("SIGNER", 0, "a"),
+                                                        person("SIGNER", 1, "b")]},
+            {"processOrder": 2, "processStepSigners": [person("APPROVER", 2, "c")]},
+        ],
+    }
+
+
+def worker(base, indices, make_body, ids, errors, lock):
     url = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
     mine = []
     for i in indices:
-        body = json.dumps(process_body(i, persons))
+        body = json.dumps(make_body(i))
         try:
             conn.request("POST", "/api/v1/processes", body,
                          {"content-type": "application/json", "x-user": "bench-seed"})
@@ -99,14 +145,22 @@ def main():
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--shape", choices=["bench", "limit"], default="bench")
     args = ap.parse_args()
 
-    persons = lv_codes(PERSONS)
+    if args.shape == "limit":
+        codes = distinct_lv_codes(3 * args.count)
+        persons, groups = [], [f"group-{g}" for g in range(LIMIT_GROUPS)]
+        make_body = lambda i: limit_body(i, codes)  # noqa: E731
+    else:
+        persons = lv_codes(PERSONS)
+        groups = [f"group-{g}" for g in range(GROUPS)]
+        make_body = lambda i: process_body(i, persons)  # noqa: E731
     ids, errors, lock = [], [], threading.Lock()
     started = time.monotonic()
     threads = [
         threading.Thread(target=worker, args=(
-            args.base, range(t, args.count, args.threads), persons, ids, errors, lock))
+            args.base, range(t, args.count, args.threads), make_body, ids, errors, lock))
         for t in range(args.threads)
     ]
     for t in threads:
@@ -117,7 +171,7 @@ def main():
 
     os.makedirs(args.out, exist_ok=True)
     for name, lines in [("ids.txt", ids), ("persons.txt", persons),
-                        ("groups.txt", [f"group-{g}" for g in range(GROUPS)]),
+                        ("groups.txt", groups),
                         ("words.txt", [w.lower() for w in WORDS])]:
         with open(os.path.join(args.out, name), "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -16,25 +16,33 @@ wait_pg() {
   return 1
 }
 
-# pg_primary_and_replica VERSION PRIMARY PRIMARY_PORT REPLICA REPLICA_PORT [DATABASE]:
-# a new cluster PRIMARY (trust on loopback, replication allowed), DATABASE created in it
-# when given, and a streaming replica REPLICA of it (pg_basebackup -R); both started.
-pg_primary_and_replica() {
-  local version=$1 primary=$2 primary_port=$3 replica=$4 replica_port=$5 database=${6:-}
-  pg_createcluster "$version" "$primary" --port "$primary_port" >/dev/null
-  local conf=/etc/postgresql/$version/$primary
-  cat >>"$conf/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-wal_level = replica
-max_wal_senders = 4
-CONF
+# pg_cluster VERSION NAME PORT [SETTING...]: a new cluster NAME on 127.0.0.1:PORT, trusting
+# loopback (replication too), with the extra postgresql.conf lines SETTING; started.
+pg_cluster() {
+  local version=$1 name=$2 port=$3
+  shift 3
+  pg_createcluster "$version" "$name" --port "$port" >/dev/null
+  local conf=/etc/postgresql/$version/$name
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    printf '%s\n' "$@"
+  } >>"$conf/postgresql.conf"
   cat >"$conf/pg_hba.conf" <<HBA
 local   all         all                trust
 host    all         all  127.0.0.1/32  trust
 host    replication all  127.0.0.1/32  trust
 HBA
-  pg_ctlcluster "$version" "$primary" start
-  wait_pg "$primary_port"
+  pg_ctlcluster "$version" "$name" start
+  wait_pg "$port"
+}
+
+# pg_primary_and_replica VERSION PRIMARY PRIMARY_PORT REPLICA REPLICA_PORT [DATABASE]:
+# a new cluster PRIMARY (pg_cluster), DATABASE created in it when given, and a streaming
+# replica REPLICA of it (pg_basebackup -R); both started.
+pg_primary_and_replica() {
+  local version=$1 primary=$2 primary_port=$3 replica=$4 replica_port=$5 database=${6:-}
+  pg_cluster "$version" "$primary" "$primary_port" "wal_level = replica" "max_wal_senders = 4"
+  local conf=/etc/postgresql/$version/$primary
   if [ -n "$database" ]; then
     psql -h 127.0.0.1 -p "$primary_port" -U postgres -q -c "CREATE DATABASE $database" >/dev/null
   fi
