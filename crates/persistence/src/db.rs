@@ -462,11 +462,13 @@ impl Db {
         let pools = if let Some(path) = sqlite_path(url) {
             create_parent(path)?;
             let mut config = ManagerConfig::default();
+            // A SQLite connection is a file handle in this process: nothing to check on reuse.
+            config.recycling_method = RecyclingMethod::Fast;
             let busy_ms = timeout.as_millis();
             config.custom_setup =
                 Box::new(move |url| Box::pin(establish_sqlite(url.to_owned(), busy_ms)));
             let manager = AsyncDieselConnectionManager::new_with_config(path, config);
-            Pools::Sqlite(build_pool(manager, size, timeout, "sqlite")?)
+            Pools::Sqlite(build_pool(manager, size, timeout, "sqlite", None)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let invalid = |reason: String| ConnectError::InvalidUrl {
                 target: target.to_string(),
@@ -499,13 +501,15 @@ impl Db {
                     }
                 })
             });
-            // A check before reuse in one simple-protocol round trip: no prepared statement
-            // outside a transaction (see `begin`), half the round trips of diesel's check.
-            config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|conn| {
-                Box::pin(conn.batch_execute("SELECT 1"))
-            }));
+            // No query on reuse: a connection that broke while in use is marked broken and
+            // not reused; one idle for a while is checked first (`check_if_idle`).
+            config.recycling_method = RecyclingMethod::Fast;
             let manager = AsyncDieselConnectionManager::new_with_config(pg.url, config);
-            Pools::Postgres(build_pool(manager, size, timeout, "postgres")?)
+            let hook =
+                deadpool::managed::Hook::async_fn(|conn: &mut AsyncPgConnection, metrics| {
+                    Box::pin(check_if_idle(conn, metrics.last_used()))
+                });
+            Pools::Postgres(build_pool(manager, size, timeout, "postgres", Some(hook))?)
         } else {
             let scheme = url.split(':').next().unwrap_or_default();
             let scheme = if scheme.len() <= 16 && scheme.chars().all(|c| c.is_ascii_alphanumeric())
@@ -661,17 +665,45 @@ impl Db {
     }
 }
 
+/// How long a pooled PostgreSQL connection may sit unused before it is checked with a query
+/// on its next checkout. Under load connections come back within milliseconds and are
+/// reused without a round trip; after a pause (when a restart, a failover or a firewall's
+/// idle timeout may have killed them) the first checkout finds out before the request does.
+const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
+
+/// The pre-recycle check of a pooled PostgreSQL connection unused for `idle`: none under
+/// [`IDLE_CHECK_AFTER`], else one simple-protocol round trip (no prepared statement outside
+/// a transaction, see [`begin`]). A connection that fails it is dropped, and the pool takes
+/// or opens another.
+async fn check_if_idle(
+    conn: &mut AsyncPgConnection,
+    idle: Duration,
+) -> deadpool::managed::HookResult<PoolError> {
+    if idle < IDLE_CHECK_AFTER {
+        return Ok(());
+    }
+    conn.batch_execute("SELECT 1")
+        .await
+        .map_err(|e| deadpool::managed::HookError::message(e.to_string()))
+}
+
 fn build_pool<C>(
     manager: AsyncDieselConnectionManager<C>,
     size: usize,
     timeout: Duration,
     backend: &'static str,
+    pre_recycle: Option<deadpool::managed::Hook<AsyncDieselConnectionManager<C>>>,
 ) -> Result<Pool<C>, ConnectError>
 where
     C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
     AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
 {
-    Pool::builder(manager)
+    let builder = Pool::builder(manager);
+    let builder = match pre_recycle {
+        Some(hook) => builder.pre_recycle(hook),
+        None => builder,
+    };
+    builder
         .max_size(size)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(timeout))

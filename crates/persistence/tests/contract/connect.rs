@@ -144,3 +144,38 @@ async fn postgres_instances_migrating_at_once_apply_each_migration_once() {
     assert_eq!(rows[0].applied, i64::try_from(expected).unwrap());
     instances[3].ping().await.unwrap();
 }
+
+/// PostgreSQL: pooled connections are reused without a query, but one that sat unused for a
+/// while is checked first, so a server-side end of the session (a restart, a failover, an
+/// idle timeout) costs no request (DECISIONS "PostgreSQL connections").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_idle_connection_killed_by_the_server_is_replaced_unnoticed() {
+    let Some(url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "TEST_DATABASE_URL unset: skipping postgres_an_idle_connection_killed_by_the_server_is_replaced_unnoticed"
+        );
+        return;
+    };
+    let scratch = ScratchDatabase::postgres(&url).await;
+    let db = Db::connect(scratch.url(), 1).await.unwrap();
+    db.migrate().await.unwrap();
+    db.ping().await.unwrap();
+
+    let mut admin = diesel_async::AsyncPgConnection::establish(scratch.url())
+        .await
+        .unwrap();
+    let killed = diesel::sql_query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, 1, "the pool's one connection");
+
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    db.ping().await.unwrap();
+}
