@@ -91,6 +91,9 @@ pub struct Config {
     /// `MAIL_LEASE_SECONDS` (1 to 30, default 30): how long the outbox dispatcher holds the
     /// rows it claimed without renewing.
     pub mail_lease: Duration,
+    /// `OUTBOX_KEEP_SENT` (default 7 days, at least an hour): how long SENT outbox rows are
+    /// kept before the hourly purge deletes them; `None` (`0`) keeps them forever.
+    pub outbox_keep_sent: Option<Duration>,
     /// Variables that are set but no longer read (`MAIL_MAX_ATTEMPTS`): the start warns.
     pub ignored: Vec<&'static str>,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
@@ -211,6 +214,35 @@ impl Source {
                 .parse()
                 .map_err(|_| bad(key, format!("expected {what}"))),
         }
+    }
+}
+
+/// `OUTBOX_KEEP_SENT` when unset: a week of sent emails to look back on in `GET /outbox`.
+const KEEP_SENT_DEFAULT: Duration = Duration::from_secs(7 * 86_400);
+
+/// The shortest `OUTBOX_KEEP_SENT`. The purge runs hourly, so a shorter value would mean
+/// "whatever was sent before the last run"; minutes are more likely a typo for days; and a
+/// checkpoint row must outlive the seconds in which other instances fire for the same run,
+/// or its id would no longer stop a second email.
+const KEEP_SENT_MIN: Duration = Duration::from_secs(3600);
+
+/// `OUTBOX_KEEP_SENT`: a duration of at least [`KEEP_SENT_MIN`], default
+/// [`KEEP_SENT_DEFAULT`], or `0` for "keep forever" (`None`), the behaviour before
+/// retention existed. A zero with a unit (`0d`) is refused: it could as well be read as
+/// "delete at once".
+fn parse_keep_sent(raw: Option<&str>) -> Result<Option<Duration>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Some(KEEP_SENT_DEFAULT));
+    };
+    if raw == "0" {
+        return Ok(None);
+    }
+    match parse_duration(raw) {
+        Some(keep) if keep >= KEEP_SENT_MIN => Ok(Some(keep)),
+        _ => Err(bad(
+            "OUTBOX_KEEP_SENT",
+            "expected a duration of at least 1h such as 7d or 48h, or 0 to keep sent rows forever",
+        )),
     }
 }
 
@@ -378,6 +410,7 @@ impl Config {
         if !(1..=pas_smtp::MAX_LEASE.as_secs()).contains(&mail_lease_seconds) {
             return Err(bad("MAIL_LEASE_SECONDS", "expected seconds from 1 to 30"));
         }
+        let outbox_keep_sent = parse_keep_sent(src.get("OUTBOX_KEEP_SENT"))?;
         let ignored: Vec<&'static str> = ["MAIL_MAX_ATTEMPTS"]
             .into_iter()
             .filter(|key| src.values.contains_key(*key))
@@ -422,6 +455,7 @@ impl Config {
             mail_first_retry,
             mail_give_up_after,
             mail_lease: Duration::from_secs(mail_lease_seconds),
+            outbox_keep_sent,
             ignored,
             trusted_proxies,
             audit_reads,
@@ -745,6 +779,30 @@ mod tests {
     }
 
     #[test]
+    fn outbox_keep_sent_is_a_week_by_default_a_duration_or_0_for_forever() {
+        let c = Config::load(&Source::from_pairs([])).unwrap();
+        assert_eq!(c.outbox_keep_sent, Some(Duration::from_secs(7 * 86_400)));
+        for (raw, keep) in [
+            ("30d", Some(Duration::from_secs(30 * 86_400))),
+            (" 36h ", Some(Duration::from_secs(36 * 3600))),
+            ("60m", Some(Duration::from_secs(3600))),
+            ("0", None),
+        ] {
+            let c = Config::load(&Source::from_pairs([("OUTBOX_KEEP_SENT", raw)])).unwrap();
+            assert_eq!(c.outbox_keep_sent, keep, "{raw}");
+        }
+        for raw in ["7", "7 days", "0d", "59m", "-1d", "forever"] {
+            let e = Config::load(&Source::from_pairs([("OUTBOX_KEEP_SENT", raw)])).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "invalid OUTBOX_KEEP_SENT: expected a duration of at least 1h such as 7d or 48h, \
+                 or 0 to keep sent rows forever",
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
     fn a_bad_value_names_its_variable_in_one_line() {
         for (key, value) in [
             ("APP_BIND", "localhost"),
@@ -765,6 +823,7 @@ mod tests {
             ("MAIL_GIVE_UP_AFTER", "72"),
             ("MAIL_GIVE_UP_AFTER", "3 days"),
             ("MAIL_GIVE_UP_AFTER", "0s"),
+            ("OUTBOX_KEEP_SENT", "1w"),
             ("MAIL_LEASE_SECONDS", "0"),
             ("MAIL_LEASE_SECONDS", "31"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),

@@ -1,13 +1,16 @@
-//! Background work of every instance: the outbox dispatcher, the reminder job and the audit
-//! checkpoint job. All are safe to run in many instances at once: outbox rows are leased,
-//! each day's reminder run is claimed in the database by one instance (reminders are
-//! idempotent besides), and a scheduled checkpoint writes one outbox row per run.
+//! Background work of every instance: the outbox dispatcher, the reminder job, the audit
+//! checkpoint job and the retention of sent outbox rows. All are safe to run in many
+//! instances at once: outbox rows are leased, each day's reminder run is claimed in the
+//! database by one instance (reminders are idempotent besides), a scheduled checkpoint
+//! writes one outbox row per run, and deleting sent rows that are old enough is idempotent.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use pas_domain::audit::Caller;
-use pas_domain::ports::{JobRuns, RepoError};
+use pas_domain::outbox::sent_cutoff;
+use pas_domain::ports::{Clock, JobRuns, Outbox, RepoError};
 use pas_domain::service::{
     AuditError, AuditService, MailedCheckpoint, ProcessError, ProcessService, SourceChain,
 };
@@ -169,6 +172,85 @@ pub async fn run_checkpoint_once(
     Ok(mailed)
 }
 
+/// Rows one statement of the retention purge deletes at most: small enough that a first
+/// purge of a large table commits as it goes (each batch well within
+/// `DATABASE_TIMEOUT_MS`), large enough that a week of emails takes few round trips.
+pub const PURGE_BATCH: NonZeroU32 = NonZeroU32::new(1000).expect("1000 is not zero");
+
+/// When the retention purge runs on an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PurgeSchedule {
+    /// After the migration at start, before the first run.
+    pub first: Duration,
+    /// Between the end of one run and the start of the next.
+    pub every: Duration,
+}
+
+impl Default for PurgeSchedule {
+    /// A minute after the start (after the dispatcher's first rounds, and soon enough that
+    /// an instance restarted often still purges), then hourly: rows are kept for days, so
+    /// an hour late is nothing, and a run that finds nothing costs one indexed query.
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(60),
+            every: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The retention job (`OUTBOX_KEEP_SENT`): deletes the SENT outbox rows sent more than
+/// `keep` ago, at the times of `schedule`, until shutdown; logs how many at info.
+///
+/// It runs on every instance and claims nothing in `job_runs`: a DELETE of rows older than
+/// a cut is idempotent, so instances purging at once only share the rows (the later one
+/// finds fewer), and any instance's run makes up for a run another one missed.
+pub async fn purge_sent_outbox(
+    outbox: Arc<dyn Outbox>,
+    clock: Arc<dyn Clock>,
+    keep: Duration,
+    schedule: PurgeSchedule,
+    shutdown: watch::Receiver<bool>,
+) {
+    let mut wait = schedule.first;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stopped(shutdown.clone()) => return,
+        }
+        wait = schedule.every;
+        // A first purge of a large table runs many batches, and the stop does not wait for
+        // them: batches done stay done, the one cut off rolls back, and a later run (of any
+        // instance) deletes the rest.
+        tokio::select! {
+            result = purge_sent_once(outbox.as_ref(), clock.now(), keep) => log_purge(&result),
+            () = stopped(shutdown.clone()) => return,
+        }
+    }
+}
+
+/// One run of the retention job at `now`: deletes the SENT rows sent before `now - keep`
+/// in batches of [`PURGE_BATCH`] and answers how many.
+pub async fn purge_sent_once(
+    outbox: &dyn Outbox,
+    now: OffsetDateTime,
+    keep: Duration,
+) -> Result<u64, RepoError> {
+    match sent_cutoff(now, keep) {
+        Some(cut) => outbox.purge_sent(cut, PURGE_BATCH).await,
+        // A retention longer than recorded time: nothing can be old enough.
+        None => Ok(0),
+    }
+}
+
+/// A run that deleted nothing is not worth a line every hour on every instance.
+fn log_purge(result: &Result<u64, RepoError>) {
+    match result {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "outbox retention deleted sent rows"),
+        Err(e) => tracing::error!(error = %SourceChain(e), "outbox retention job failed"),
+    }
+}
+
 /// Time until the schedule's next run, judged in the zone's current UTC offset (recomputed
 /// before every run, so a daylight-saving change moves the run with the clock).
 fn until_next(schedule: &cron::Schedule, timezone: &jiff::tz::TimeZone) -> Option<Duration> {
@@ -219,6 +301,75 @@ mod tests {
         // A timer that woke early would see the same run again; after it, the next one.
         let (_, second) = next_run(&every_minute, &utc, Some(first)).unwrap();
         assert_eq!(second - first, time::Duration::minutes(1));
+    }
+
+    /// A SENT row of `db`, sent at `at`.
+    async fn sent_row(db: &pas_persistence::Db, at: OffsetDateTime) -> uuid::Uuid {
+        use pas_domain::notify::{NotificationIntent, RecipientRole};
+        use pas_domain::ports::OutboxLease;
+        let intent = NotificationIntent {
+            event_type: pas_domain::status::EventType::TaskStarted,
+            role: RecipientRole::Signer,
+            to: Email::parse("signer@example.lv").unwrap(),
+            language: None,
+            process_id: pas_domain::ids::ProcessId::from_uuid(uuid::Uuid::now_v7()),
+            step_id: None,
+            signer_id: None,
+        };
+        db.enqueue(vec![intent], at).await.unwrap();
+        let lease = OutboxLease {
+            owner: "test".into(),
+            token: uuid::Uuid::now_v7(),
+        };
+        let minute = time::Duration::minutes(1);
+        let claimed = db.claim(lease.clone(), 10, at, at + minute).await.unwrap();
+        db.mark_sent(claimed[0].id, lease.token, at).await.unwrap();
+        claimed[0].id
+    }
+
+    #[tokio::test]
+    async fn the_retention_job_deletes_old_sent_rows_soon_after_start_and_stops_with_the_app() {
+        let scratch = pas_persistence::testing::ScratchDatabase::sqlite().await;
+        let db = pas_persistence::Db::connect(scratch.url(), 2)
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let now = time::macros::datetime!(2026-03-09 8:00 UTC);
+        let week = Duration::from_secs(7 * 86_400);
+        let old = sent_row(&db, now - time::Duration::days(8)).await;
+        let young = sent_row(&db, now - time::Duration::days(6)).await;
+
+        let (stop, stop_rx) = watch::channel(false);
+        let schedule = PurgeSchedule {
+            first: Duration::ZERO,
+            every: Duration::from_secs(3600),
+        };
+        let clock = Arc::new(pas_domain::ports::FixedClock(now));
+        let job = tokio::spawn(purge_sent_outbox(
+            Arc::new(db.clone()),
+            clock,
+            week,
+            schedule,
+            stop_rx,
+        ));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while db.get(old).await.unwrap().is_some() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the first run did not come"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            db.get(young).await.unwrap().is_some(),
+            "sent within the week"
+        );
+
+        stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), job)
+            .await
+            .expect("the job stops with the app")
+            .unwrap();
     }
 
     #[tokio::test]

@@ -502,8 +502,9 @@ fn metrics_listener(
 }
 
 /// Serves the API over `db` (opened, maybe not reachable yet), with the outbox dispatcher,
-/// the reminder job and (with `AUDIT_CHECKPOINT_CRON`) the audit checkpoint job running
-/// beside it once the database is migrated.
+/// the reminder job, (with `AUDIT_CHECKPOINT_CRON`) the audit checkpoint job and (unless
+/// `OUTBOX_KEEP_SENT=0`) the retention of sent outbox rows running beside it once the
+/// database is migrated.
 pub fn serve(
     config: &Config,
     db: &Db,
@@ -570,6 +571,23 @@ pub fn serve(
             }
         }
     };
+    let retention = {
+        let (keep, outbox, stop) = (
+            config.outbox_keep_sent,
+            Arc::new(db.clone()),
+            stop_rx.clone(),
+        );
+        async move {
+            match keep {
+                Some(keep) => {
+                    let schedule = jobs::PurgeSchedule::default();
+                    let clock = Arc::new(SystemClock);
+                    jobs::purge_sent_outbox(outbox, clock, keep, schedule, stop).await;
+                }
+                None => tracing::info!("OUTBOX_KEEP_SENT=0: sent outbox rows are kept forever"),
+            }
+        }
+    };
     let prepared_db = db.clone();
     let background = vec![
         // Retries until the provider's keys load (at once when OIDC is off), or the stop.
@@ -588,7 +606,8 @@ pub fn serve(
             futures::join!(
                 dispatcher.run(jobs::stopped(stop_rx)),
                 reminders,
-                checkpoints
+                checkpoints,
+                retention
             );
         }),
     ];

@@ -205,3 +205,23 @@ fn add(at: OffsetDateTime, wait: Duration) -> OffsetDateTime {
         .and_then(|d| at.checked_add(d))
         .unwrap_or_else(|| OffsetDateTime::from_unix_timestamp(253_402_300_799).unwrap_or(at))
 }
+
+/// Retention of sent rows (`OUTBOX_KEEP_SENT`): rows sent before the returned instant may be
+/// deleted at `now` when sent rows are kept for `keep`. `None` when `keep` reaches back past
+/// the earliest representable time, where no row can be old enough.
+///
+/// ```
+/// use std::time::Duration;
+/// use pas_domain::outbox::sent_cutoff;
+/// use time::macros::datetime;
+///
+/// let now = datetime!(2026-03-09 8:00 UTC);
+/// let week = Duration::from_secs(7 * 86_400);
+/// assert_eq!(sent_cutoff(now, week), Some(datetime!(2026-03-02 8:00 UTC)));
+/// assert_eq!(sent_cutoff(now, Duration::MAX), None);
+/// ```
+pub fn sent_cutoff(now: OffsetDateTime, keep: Duration) -> Option<OffsetDateTime> {
+    time::Duration::try_from(keep)
+        .ok()
+        .and_then(|keep| now.checked_sub(keep))
+}

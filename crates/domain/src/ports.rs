@@ -3,6 +3,7 @@
 //! that the `mocks` feature exposes (`MockProcessRepository`, …).
 
 use crate::error::Missing;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
@@ -459,6 +460,15 @@ pub trait Outbox: Send + Sync {
     /// `POST /outbox/{id}/retry`: a FAILED row becomes PENDING, due and queued at `now`.
     /// `false` when the row is not FAILED (or does not exist).
     async fn requeue(&self, id: Uuid, now: OffsetDateTime) -> Result<bool, RepoError>;
+    /// Retention (`OUTBOX_KEEP_SENT`): deletes SENT rows sent before `sent_before`, at most
+    /// `batch` of them per statement, each statement its own transaction, until one deletes
+    /// fewer than `batch`; answers how many in all. Pending and failed rows, and rows without
+    /// a send time, are never deleted. An error after some batches leaves those deleted.
+    async fn purge_sent(
+        &self,
+        sent_before: OffsetDateTime,
+        batch: NonZeroU32,
+    ) -> Result<u64, RepoError>;
 }
 
 /// An email as sent: recipient and rendered subject.

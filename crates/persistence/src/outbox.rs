@@ -13,6 +13,12 @@
 //!
 //! Rows are notifications (`kind` `NOTIFICATION`) or audit checkpoint emails
 //! (`AUDIT_CHECKPOINT`: no process, the checkpoint as JSON in `body`), delivered alike.
+//!
+//! Retention (`OUTBOX_KEEP_SENT`): `purge_sent` deletes SENT rows by `sent_at` (set when a
+//! row is marked sent), a bounded batch per statement and transaction, along the index
+//! `outbox_sent (status, sent_at)`.
+
+use std::num::NonZeroU32;
 
 use pas_domain::error::Missing;
 
@@ -85,6 +91,21 @@ fn claimed(token: String) -> _ {
     outbox::table
         .filter(outbox::lease_token.eq(token))
         .filter(outbox::status.eq(pending))
+}
+
+diesel::alias!(outbox as old_sent: OldSent);
+
+/// Up to `limit` ids of SENT rows sent before `cut` (one batch of the retention purge),
+/// read through an alias: the DELETE it feeds is on the same table. Rows without
+/// `sent_at` never match: their age is unknown.
+#[dsl::auto_type]
+fn sent_before(cut: PrimitiveDateTime, limit: i64) -> _ {
+    let sent: &'static str = SENT;
+    old_sent
+        .filter(old_sent.field(outbox::status).eq(sent))
+        .filter(old_sent.field(outbox::sent_at).lt(cut))
+        .select(old_sent.field(outbox::id))
+        .limit(limit)
 }
 
 /// Applies the `GET /outbox` filters.
@@ -361,6 +382,47 @@ impl Outbox for Db {
             .execute(conn)
             .await?;
             Ok(updated > 0)
+        })
+        .await
+    }
+
+    async fn purge_sent(
+        &self,
+        sent_before: OffsetDateTime,
+        batch: NonZeroU32,
+    ) -> Result<u64, RepoError> {
+        let cut = db_time(sent_before);
+        let mut purged = 0;
+        loop {
+            let deleted = self.purge_sent_batch(cut, batch).await?;
+            purged += deleted;
+            // A short batch means nothing old is left (or another instance is purging the
+            // rest at the same time); either way this run is done.
+            if deleted < u64::from(batch.get()) {
+                return Ok(purged);
+            }
+        }
+    }
+}
+
+impl Db {
+    /// One statement of [`Outbox::purge_sent`]: deletes up to `batch` SENT rows sent before
+    /// `cut`, in a transaction of its own, so that a first purge of a large table commits as
+    /// it goes instead of holding one long transaction (and, on PostgreSQL, each statement
+    /// stays within `DATABASE_TIMEOUT_MS`). A write turn on SQLite: request writes queue
+    /// between batches rather than in SQLite's busy handler.
+    async fn purge_sent_batch(
+        &self,
+        cut: PrimitiveDateTime,
+        batch: NonZeroU32,
+    ) -> Result<u64, RepoError> {
+        let limit = i64::from(batch.get());
+        with_db!(self, Write, async |conn| {
+            let deleted =
+                diesel::delete(outbox::table.filter(outbox::id.eq_any(sent_before(cut, limit))))
+                    .execute(conn)
+                    .await?;
+            Ok(u64::try_from(deleted).unwrap_or(0))
         })
         .await
     }

@@ -79,6 +79,79 @@ fn intent(to: &str, process: ProcessId, full: bool) -> NotificationIntent {
     }
 }
 
+/// How a row made by [`outbox_row`] ends.
+#[derive(Clone, Copy)]
+enum Ends {
+    /// Never claimed: PENDING.
+    Pending,
+    /// Claimed and given up at the claim's time: FAILED.
+    Failed,
+    /// Claimed and marked sent at this instant: SENT.
+    SentAt(time::OffsetDateTime),
+}
+
+/// One email to `to`, queued at `queued` and settled as `ends`; its id. Every row made
+/// before it must be settled already (the claim takes what is due).
+async fn outbox_row(ctx: &Ctx, to: &str, queued: time::OffsetDateTime, ends: Ends) -> Uuid {
+    let process = ProcessId::from_uuid(Uuid::now_v7());
+    ctx.outbox()
+        .enqueue(vec![intent(to, process, true)], queued)
+        .await
+        .unwrap();
+    let claim_at = match ends {
+        Ends::SentAt(at) => at,
+        _ => queued,
+    };
+    let holder = lease("maker");
+    let claimed = ctx
+        .outbox()
+        .claim(
+            holder.clone(),
+            10,
+            claim_at,
+            claim_at + time::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let id = claimed
+        .iter()
+        .find(|m| m.payload.to().as_str() == to)
+        .unwrap()
+        .id;
+    match ends {
+        Ends::Pending => ctx.outbox().release(holder.token).await.map(drop).unwrap(),
+        Ends::Failed => ctx
+            .outbox()
+            .mark_failed(id, holder.token, "550 no such user".into(), None, queued)
+            .await
+            .unwrap(),
+        Ends::SentAt(at) => ctx.outbox().mark_sent(id, holder.token, at).await.unwrap(),
+    }
+    id
+}
+
+/// The ids of every outbox row.
+async fn outbox_ids(ctx: &Ctx) -> HashSet<Uuid> {
+    use pas_domain::outbox::OutboxFilter;
+    use pas_domain::paging::OutboxSort;
+    let page = PageRequest::<OutboxSort> {
+        size: 200,
+        ..PageRequest::default()
+    };
+    let rows = ctx
+        .outbox()
+        .list(&OutboxFilter::default(), &page)
+        .await
+        .unwrap();
+    assert!(rows.last, "more than a page of rows");
+    rows.content.iter().map(|r| r.id).collect()
+}
+
+/// A purge batch of `n` rows.
+fn batch(n: u32) -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::new(n).unwrap()
+}
+
 contract_tests! {
     /// An appended event comes back field for field; events without a process share one
     /// chain (keyed by the nil UUID), which verifies (section 8).
@@ -466,5 +539,60 @@ contract_tests! {
         assert_eq!(claimed.len(), 1);
         assert_eq!(claimed[0].id, id);
         assert_eq!(claimed[0].payload, OutboxPayload::AuditCheckpoint(mail), "the first run's checkpoint");
+    }
+
+    /// Retention (`OUTBOX_KEEP_SENT`): a purge deletes exactly the SENT rows sent before the
+    /// cut, whatever their kind and however long ago they were queued, and counts them;
+    /// pending and failed rows stay however old, and so does a row sent at the cut itself.
+    async fn a_purge_deletes_only_sent_rows_sent_before_the_cut(ctx: Ctx) {
+        use pas_domain::audit::CheckpointSummary;
+        use pas_domain::outbox::CheckpointMail;
+
+        let cut = at(24 * 30);
+        let day = time::Duration::days(1);
+        let old_sent = outbox_row(&ctx, "old@example.lv", T0, Ends::SentAt(cut - day)).await;
+        let just_before = outbox_row(&ctx, "edge@example.lv", T0, Ends::SentAt(cut - time::Duration::microseconds(1))).await;
+        let at_cut = outbox_row(&ctx, "cut@example.lv", T0, Ends::SentAt(cut)).await;
+        let queued_long_ago = outbox_row(&ctx, "slow@example.lv", T0, Ends::SentAt(cut + day)).await;
+        let young = outbox_row(&ctx, "young@example.lv", cut, Ends::SentAt(cut + day)).await;
+        let failed = outbox_row(&ctx, "failed@example.lv", T0, Ends::Failed).await;
+        let pending = outbox_row(&ctx, "pending@example.lv", T0, Ends::Pending).await;
+        // An audit checkpoint email is an outbox row like any other.
+        let mail = CheckpointMail {
+            to: Email::parse("auditor@example.lv").unwrap(),
+            checkpoint: CheckpointSummary { created_at: T0, chain_count: 1, root: "ab".repeat(32) },
+        };
+        let checkpoint = CheckpointMail::row_id(T0);
+        assert!(ctx.outbox().enqueue_checkpoint(checkpoint, &mail, T0).await.unwrap());
+        let holder = lease("maker");
+        assert_eq!(ctx.outbox().claim(holder.clone(), 10, cut - day, cut).await.unwrap().len(), 2, "with the pending row");
+        ctx.outbox().mark_sent(checkpoint, holder.token, cut - day).await.unwrap();
+        ctx.outbox().release(holder.token).await.unwrap();
+
+        assert_eq!(ctx.outbox().purge_sent(cut, batch(1000)).await.unwrap(), 3);
+        let kept = HashSet::from([at_cut, queued_long_ago, young, failed, pending]);
+        assert_eq!(outbox_ids(&ctx).await, kept);
+        assert!(ctx.outbox().get(old_sent).await.unwrap().is_none());
+        assert!(ctx.outbox().get(just_before).await.unwrap().is_none());
+        assert_eq!(ctx.outbox().purge_sent(cut, batch(1000)).await.unwrap(), 0, "nothing left to purge");
+        // The pending row is still delivered.
+        let due = ctx.outbox().claim(lease("dispatcher"), 10, cut + day, cut + day * 2).await.unwrap();
+        assert_eq!(due.iter().map(|m| m.id).collect::<Vec<_>>(), vec![pending]);
+    }
+
+    /// A purge of more rows than one batch loops until a batch comes back short: seven
+    /// rows in batches of three (3 + 3 + 1), then six (3 + 3 + an empty one), each counted
+    /// once; a younger sent row stays throughout.
+    async fn a_purge_larger_than_a_batch_deletes_every_old_row_in_batches(ctx: Ctx) {
+        let cut = at(24 * 30);
+        let young = outbox_row(&ctx, "young@example.lv", cut, Ends::SentAt(cut + time::Duration::hours(1))).await;
+        for (rows, want) in [(7, 7), (6, 6)] {
+            for i in 0..rows {
+                let sent = at(i);
+                outbox_row(&ctx, &format!("r{i}@example.lv"), T0, Ends::SentAt(sent)).await;
+            }
+            assert_eq!(ctx.outbox().purge_sent(cut, batch(3)).await.unwrap(), want, "{rows} rows");
+            assert_eq!(outbox_ids(&ctx).await, HashSet::from([young]));
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use pas_domain::error::Missing;
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -54,11 +55,13 @@ pub struct Row {
     pub lease_token: Option<Uuid>,
     pub lease_until: Option<OffsetDateTime>,
     pub last_error: Option<String>,
+    pub sent_at: Option<OffsetDateTime>,
 }
 
 /// The outbox port in memory: claims honour `next_attempt_at` and leases; renewing,
 /// holding, releasing and settling require the claim's token (fencing). `retry_later` and
-/// `mark_failed` count the failed attempt; `mark_failed` queues its notice with it.
+/// `mark_failed` count the failed attempt; `mark_failed` queues its notice with it;
+/// `mark_sent` records the send time that `purge_sent` goes by.
 #[derive(Default)]
 pub struct MemoryOutbox {
     rows: Mutex<Vec<Row>>,
@@ -106,6 +109,7 @@ impl MemoryOutbox {
             lease_token: None,
             lease_until: None,
             last_error: None,
+            sent_at: None,
         });
     }
 
@@ -171,7 +175,7 @@ impl MemoryOutbox {
             queued_at: row.message.queued_at,
             next_attempt_at: row.next_attempt_at,
             last_error: row.last_error.clone(),
-            sent_at: None,
+            sent_at: row.sent_at,
         }
     }
 }
@@ -277,6 +281,7 @@ impl Outbox for MemoryOutbox {
             |row| {
                 row.message.attempts += 1;
                 row.status = RowStatus::Sent;
+                row.sent_at = Some(now);
                 vec![]
             },
             now,
@@ -379,6 +384,20 @@ impl Outbox for MemoryOutbox {
         row.next_attempt_at = now;
         row.message.queued_at = now;
         Ok(true)
+    }
+
+    async fn purge_sent(
+        &self,
+        sent_before: OffsetDateTime,
+        _batch: NonZeroU32,
+    ) -> Result<u64, RepoError> {
+        // One lock, so batches make no difference here.
+        let mut rows = self.rows.lock().unwrap();
+        let before = rows.len();
+        rows.retain(|r| {
+            !(r.status == RowStatus::Sent && r.sent_at.is_some_and(|at| at < sent_before))
+        });
+        Ok((before - rows.len()) as u64)
     }
 }
 
