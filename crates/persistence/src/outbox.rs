@@ -38,7 +38,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
 use crate::batch::insert_many;
-use crate::db::{Conn, Db, Sql};
+use crate::db::{Concrete, Conn, Db, Sql};
 use crate::error::{Error, found};
 use crate::models::{FAILED, OutboxRow, PENDING, SENT, db_time};
 use crate::paging::{page_of, sorted, total};
@@ -418,10 +418,22 @@ impl Db {
     ) -> Result<u64, RepoError> {
         let limit = i64::from(batch.get());
         with_db!(self, Write, async |conn| {
-            let deleted =
-                diesel::delete(outbox::table.filter(outbox::id.eq_any(sent_before(cut, limit))))
-                    .execute(conn)
-                    .await?;
+            let deleted = match conn.concrete() {
+                // Instances purge at the same moment (each an hour after its start): rows
+                // another one has locked are skipped, not waited for, so two batches never
+                // lock the same rows in different orders (a deadlock).
+                Concrete::Postgres(pg) => {
+                    let ids = sent_before(cut, limit).for_update().skip_locked();
+                    diesel::delete(outbox::table.filter(outbox::id.eq_any(ids)))
+                        .execute(pg)
+                        .await?
+                }
+                Concrete::Sqlite(lite) => {
+                    diesel::delete(outbox::table.filter(outbox::id.eq_any(sent_before(cut, limit))))
+                        .execute(lite)
+                        .await?
+                }
+            };
             Ok(u64::try_from(deleted).unwrap_or(0))
         })
         .await

@@ -595,4 +595,21 @@ contract_tests! {
             assert_eq!(outbox_ids(&ctx).await, HashSet::from([young]));
         }
     }
+
+    /// Instances purge at the same moment (each an hour after its start): concurrent purges
+    /// of the same rows neither fail (no deadlock between their batches) nor count a row
+    /// twice.
+    async fn concurrent_purges_delete_each_row_once_without_failing(ctx: Ctx) {
+        let cut = at(24 * 30);
+        for i in 0..40 {
+            outbox_row(&ctx, &format!("r{i}@example.lv"), T0, Ends::SentAt(at(i))).await;
+        }
+        let (a, b, c) = tokio::join!(
+            ctx.outbox().purge_sent(cut, batch(4)),
+            ctx.outbox().purge_sent(cut, batch(4)),
+            ctx.outbox().purge_sent(cut, batch(4)),
+        );
+        assert_eq!(a.unwrap() + b.unwrap() + c.unwrap(), 40);
+        assert!(outbox_ids(&ctx).await.is_empty());
+    }
 }
