@@ -3,9 +3,10 @@
 //!
 //! Admissions for one key are serialised: on PostgreSQL by a transaction-scoped advisory
 //! lock per key (taken in sorted order, so two admissions never deadlock), on SQLite by the
-//! write transaction itself. Expired attempts of the keys at hand are deleted on every
-//! admission; every [`SWEEP_EVERY`]th admission also sweeps the whole table, so keys tried
-//! once do not pile up.
+//! write transaction itself. An admission is three statements (lock, count, record); every
+//! [`SWEEP_EVERY`]th one also deletes the expired attempts of the whole table, so keys tried
+//! once do not pile up (counts only look inside the window, so expired rows left until then
+//! change nothing).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -46,33 +47,38 @@ impl AttemptLedger for Db {
         let since = db_time(now - window);
         let sweep = ADMISSIONS.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0;
         let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
+        let sorted: Vec<String> = locked.iter().map(|k| (*k).clone()).collect();
         with_db!(self, Write, async |conn| {
             if let Concrete::Postgres(pg) = conn.concrete() {
-                for key in &locked {
-                    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                        .bind::<Text, _>(key.as_str())
-                        .execute(pg)
-                        .await?;
-                }
+                // One round trip for every key's lock; a volatile function in the select
+                // list runs after the sort, so the locks are taken in key order.
+                diesel::sql_query(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+                     FROM unnest($1::text[]) AS k ORDER BY k",
+                )
+                .bind::<diesel::sql_types::Array<Text>, _>(&sorted)
+                .execute(pg)
+                .await?;
             }
-            let expired = auth_attempts::table.filter(auth_attempts::attempted_at.le(since));
             if sweep {
+                let expired = auth_attempts::table.filter(auth_attempts::attempted_at.le(since));
                 diesel::delete(expired).execute(conn).await?;
-            } else {
-                diesel::delete(expired.filter(auth_attempts::key_hash.eq_any(keys.to_vec())))
-                    .execute(conn)
-                    .await?;
             }
+            let counted: Vec<(String, time::PrimitiveDateTime)> = auth_attempts::table
+                .filter(auth_attempts::key_hash.eq_any(sorted.clone()))
+                .filter(auth_attempts::attempted_at.gt(since))
+                .order((auth_attempts::key_hash, auth_attempts::attempted_at.asc()))
+                .select((auth_attempts::key_hash, auth_attempts::attempted_at))
+                .load(conn)
+                .await?;
             let mut wait: Option<time::Duration> = None;
             let mut fills = Vec::with_capacity(keys.len());
             for key in keys {
-                let times: Vec<time::PrimitiveDateTime> = auth_attempts::table
-                    .filter(auth_attempts::key_hash.eq(key))
-                    .filter(auth_attempts::attempted_at.gt(since))
-                    .order(auth_attempts::attempted_at.asc())
-                    .select(auth_attempts::attempted_at)
-                    .load(conn)
-                    .await?;
+                let times: Vec<time::PrimitiveDateTime> = counted
+                    .iter()
+                    .filter(|(k, _)| k == key)
+                    .map(|(_, t)| *t)
+                    .collect();
                 if times.len() >= limit {
                     // The oldest counted attempt leaves the window first.
                     let free_at = <[_]>::first(&times).map_or(now, |t| utc(*t) + window);

@@ -15,5 +15,6 @@ mod common;
 mod audit_outbox;
 mod catalog_directory;
 mod connect;
+mod instances;
 mod processes;
 mod queries;
