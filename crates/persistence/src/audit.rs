@@ -66,17 +66,30 @@ pub(crate) async fn lock_chain(conn: &mut impl Conn, key: &str) -> QueryResult<C
     let head = || audit_chains::table.filter(audit_chains::chain_key.eq(key.to_owned()));
     let row = match conn.concrete() {
         Concrete::Postgres(pg) => {
-            // A concurrent first insert of the same key waits for the other transaction.
-            diesel::insert_into(audit_chains::table)
-                .values(audit_chains::chain_key.eq(key))
-                .on_conflict_do_nothing()
-                .execute(pg)
-                .await?;
-            head()
+            // An existing chain, the common case, is one statement.
+            let existing = head()
                 .select(HeadRow::as_select())
                 .for_update()
                 .get_result::<HeadRow>(pg)
-                .await?
+                .await
+                .optional()?;
+            match existing {
+                Some(row) => row,
+                None => {
+                    // A concurrent first insert of the same key waits for the other
+                    // transaction, then inserts nothing.
+                    diesel::insert_into(audit_chains::table)
+                        .values(audit_chains::chain_key.eq(key))
+                        .on_conflict_do_nothing()
+                        .execute(pg)
+                        .await?;
+                    head()
+                        .select(HeadRow::as_select())
+                        .for_update()
+                        .get_result::<HeadRow>(pg)
+                        .await?
+                }
+            }
         }
         // SQLite's write transactions begin IMMEDIATE: this one already holds the write lock.
         Concrete::Sqlite(lite) => {
