@@ -209,7 +209,17 @@ impl Subscription {
         std::iter::once(&self.secret).chain(previous).collect()
     }
 
+    /// Switches deliveries back on with a new failing period: the failures before the
+    /// subscription was disabled do not count against it again.
+    pub fn enable(&mut self) {
+        self.enabled = true;
+        self.failing_since = None;
+    }
+
     /// Replaces the secret by `new`; the old one signs beside it for [`ROTATION_OVERLAP`].
+    /// A second rotation within that time ends the first one's overlap at once: only the
+    /// secret just replaced keeps signing (rotating again is what one does when a secret
+    /// leaked, and the leaked one must stop).
     ///
     /// ```
     /// # use pas_domain::webhook::{Subscription, WebhookSecret};
@@ -368,7 +378,9 @@ pub enum TargetError {
         host: String,
     },
     /// The host resolves to an address that is not public.
-    #[error("the host {host} resolves to {address}, which is not a public address")]
+    /// The message leaves the address out: it would tell a subscriber the internal address
+    /// of a name (`db.corp` is 10.1.2.3); the adapter may log it.
+    #[error("the host {host} resolves to an address that is not public")]
     NotPublic {
         /// The host.
         host: String,
@@ -513,16 +525,13 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     if let Some(v4) = embedded_v4(ip) {
         return is_public_v4(v4);
     }
-    let first = ip.segments()[0];
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
-        || (first == 0x2001 && ip.segments()[1] < 0x0200) // IETF assignments (Teredo, ORCHID …)
-        || first == 0x0100) // discard-only
+    let [first, second, ..] = ip.segments();
+    // Only global unicast (2000::/3) is routed on the internet: everything else (loopback,
+    // unique and link local, multicast, NAT64 prefixes such as 64:ff9b:1::/48, translated
+    // and compatible forms) is refused without naming each range.
+    (first & 0xe000) == 0x2000
+        && !(first == 0x2001 && second == 0x0db8) // documentation
+        && !(first == 0x2001 && second < 0x0200) // IETF assignments (Teredo, ORCHID …)
 }
 
 /// The IPv4 address an IPv6 address carries: mapped (`::ffff:a.b.c.d`), compatible
@@ -624,6 +633,28 @@ mod tests {
     }
 
     #[test]
+    fn enabling_again_starts_a_new_failing_period() {
+        use time::macros::datetime;
+        let mut s = subscription(vec![], None);
+        assert!(!s.record_delivery(false, datetime!(2026-11-01 00:00 UTC)));
+        assert!(s.record_delivery(false, datetime!(2026-11-04 00:00 UTC)));
+        s.enable();
+        assert!(s.enabled);
+        assert!(
+            !s.record_delivery(false, datetime!(2026-11-10 00:00 UTC)),
+            "not at once"
+        );
+        assert!(s.enabled);
+    }
+
+    #[test]
+    fn the_refusal_does_not_tell_the_internal_address() {
+        let stub = Stub(ips(&["10.1.2.3"]));
+        let err = check(TargetPolicy::default(), "https://db.corp/x", &stub).unwrap_err();
+        assert!(!err.to_string().contains("10.1.2.3"), "{err}");
+    }
+
+    #[test]
     fn a_success_clears_the_failing_period() {
         use time::macros::datetime;
         let mut s = subscription(vec![], Some("sales"));
@@ -720,7 +751,11 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:192.168.1.1",
             "64:ff9b::a00:1",
+            "64:ff9b:1::a00:5",
+            "::ffff:0:a00:5",
+            "::101",
             "2002:c0a8:101::1",
+            "2001::1",
         ] {
             let stub = Stub(ips(&[address]));
             assert!(

@@ -665,16 +665,21 @@ impl Db {
     }
 }
 
-/// How long a pooled PostgreSQL connection may sit unused before it is checked with a query
-/// on its next checkout. Under load connections come back within milliseconds and are
-/// reused without a round trip; after a pause (when a restart, a failover or a firewall's
-/// idle timeout may have killed them) the first checkout finds out before the request does.
+/// How long after its last checkout a pooled PostgreSQL connection is checked with a query
+/// before it is handed out again. Under load connections are taken again within
+/// milliseconds and reused without a round trip (the pool hands out the most recently used
+/// one first); after a pause, when a restart, a failover or a firewall's idle timeout may
+/// have killed them, the check finds out before the request does.
 const IDLE_CHECK_AFTER: Duration = Duration::from_secs(1);
 
-/// The pre-recycle check of a pooled PostgreSQL connection unused for `idle`: none under
-/// [`IDLE_CHECK_AFTER`], else one simple-protocol round trip (no prepared statement outside
-/// a transaction, see [`begin`]). A connection that fails it is dropped, and the pool takes
-/// or opens another.
+/// How long that check may take: a connection whose server vanished without a reset would
+/// otherwise hang the checkout until the operation's own timeout.
+const IDLE_CHECK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The pre-recycle check of a pooled PostgreSQL connection last checked out `idle` ago:
+/// none under [`IDLE_CHECK_AFTER`], else one simple-protocol round trip (no prepared
+/// statement outside a transaction, see [`begin`]) within [`IDLE_CHECK_TIMEOUT`]. A
+/// connection that fails it is dropped, and the pool takes or opens another.
 async fn check_if_idle(
     conn: &mut AsyncPgConnection,
     idle: Duration,
@@ -682,9 +687,13 @@ async fn check_if_idle(
     if idle < IDLE_CHECK_AFTER {
         return Ok(());
     }
-    conn.batch_execute("SELECT 1")
-        .await
-        .map_err(|e| deadpool::managed::HookError::message(e.to_string()))
+    match tokio::time::timeout(IDLE_CHECK_TIMEOUT, conn.batch_execute("SELECT 1")).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(deadpool::managed::HookError::message(e.to_string())),
+        Err(_) => Err(deadpool::managed::HookError::message(
+            "no answer to the check of an idle connection",
+        )),
+    }
 }
 
 fn build_pool<C>(
@@ -700,7 +709,10 @@ where
 {
     let builder = Pool::builder(manager);
     let builder = match pre_recycle {
-        Some(hook) => builder.pre_recycle(hook),
+        // Most recently used first: the connections in use stay warm and skip the check.
+        Some(hook) => builder
+            .pre_recycle(hook)
+            .queue_mode(deadpool::managed::QueueMode::Lifo),
         None => builder,
     };
     builder
@@ -872,8 +884,9 @@ impl Tx {
 /// Applies the pending PostgreSQL migrations in one transaction that first takes a
 /// transaction-scoped advisory lock: a second instance starting at the same time waits, then
 /// finds them applied; a failing migration leaves none of the batch behind; and everything
-/// runs on one server connection even behind a transaction pooler. Blocks: run it on a
-/// blocking thread.
+/// runs on one server connection even behind a transaction pooler. A migration that cannot
+/// run inside a transaction (`CREATE INDEX CONCURRENTLY`, `run_in_transaction = false`)
+/// cannot be added this way. Blocks: run it on a blocking thread.
 fn migrate_pg(conn: AsyncPgConnection) -> Result<usize, String> {
     let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
     diesel::Connection::transaction(&mut conn, |conn| {
@@ -941,8 +954,9 @@ async fn establish_pooled(
             client
         }
     };
+    // DEALLOCATE ALL as in `begin`: names some client left on the server connection.
     client
-        .batch_execute("BEGIN")
+        .batch_execute("BEGIN; DEALLOCATE ALL")
         .await
         .map_err(bad_connection)?;
     let mut conn = AsyncPgConnection::try_from(client).await?;
