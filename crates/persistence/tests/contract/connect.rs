@@ -108,16 +108,11 @@ struct Applied {
 /// applied exactly once (DECISIONS "Migrations on PostgreSQL").
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_instances_migrating_at_once_apply_each_migration_once() {
-    let Some(url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    let Some(scratch) =
+        postgres_scratch("postgres_instances_migrating_at_once_apply_each_migration_once").await
     else {
-        eprintln!(
-            "TEST_DATABASE_URL unset: skipping postgres_instances_migrating_at_once_apply_each_migration_once"
-        );
         return;
     };
-    let scratch = ScratchDatabase::postgres(&url).await;
     let mut instances = Vec::new();
     for _ in 0..4 {
         instances.push(Db::connect(scratch.url(), 1).await.unwrap());
@@ -150,16 +145,12 @@ async fn postgres_instances_migrating_at_once_apply_each_migration_once() {
 /// idle timeout) costs no request (DECISIONS "PostgreSQL connections").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_an_idle_connection_killed_by_the_server_is_replaced_unnoticed() {
-    let Some(url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
+    let Some(scratch) =
+        postgres_scratch("postgres_an_idle_connection_killed_by_the_server_is_replaced_unnoticed")
+            .await
     else {
-        eprintln!(
-            "TEST_DATABASE_URL unset: skipping postgres_an_idle_connection_killed_by_the_server_is_replaced_unnoticed"
-        );
         return;
     };
-    let scratch = ScratchDatabase::postgres(&url).await;
     let db = Db::connect(scratch.url(), 1).await.unwrap();
     db.migrate().await.unwrap();
     db.ping().await.unwrap();
@@ -178,4 +169,16 @@ async fn postgres_an_idle_connection_killed_by_the_server_is_replaced_unnoticed(
 
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     db.ping().await.unwrap();
+}
+
+/// A scratch PostgreSQL database for the PostgreSQL-only test `test`; `None` (after saying
+/// so) without `TEST_DATABASE_URL`.
+async fn postgres_scratch(test: &str) -> Option<ScratchDatabase> {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(ScratchDatabase::postgres(&url).await),
+        _ => {
+            eprintln!("TEST_DATABASE_URL unset: skipping {test}");
+            None
+        }
+    }
 }
