@@ -226,6 +226,51 @@ impl TestApp {
         &self.direct_url
     }
 
+    /// Runs one SQL statement on a connection of its own (straight to the server), as an
+    /// attacker with write access would; the number of rows it touched.
+    pub async fn execute_sql(&self, sql: &str) -> usize {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        let url = self.database_url();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let mut conn = diesel_async::sync_connection_wrapper::SyncConnectionWrapper::<
+                diesel::SqliteConnection,
+            >::establish(path)
+            .await
+            .unwrap();
+            diesel::sql_query(sql).execute(&mut conn).await.unwrap()
+        } else {
+            let mut conn = diesel_async::AsyncPgConnection::establish(url)
+                .await
+                .unwrap();
+            diesel::sql_query(sql).execute(&mut conn).await.unwrap()
+        }
+    }
+
+    /// Runs a `SELECT COUNT(*) AS n …` on a connection of its own (straight to the server).
+    pub async fn count_sql(&self, sql: &str) -> i64 {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let url = self.database_url();
+        let count = if let Some(path) = url.strip_prefix("sqlite://") {
+            let mut conn = diesel_async::sync_connection_wrapper::SyncConnectionWrapper::<
+                diesel::SqliteConnection,
+            >::establish(path)
+            .await
+            .unwrap();
+            diesel::sql_query(sql).get_result::<Count>(&mut conn).await
+        } else {
+            let mut conn = diesel_async::AsyncPgConnection::establish(url)
+                .await
+                .unwrap();
+            diesel::sql_query(sql).get_result::<Count>(&mut conn).await
+        };
+        count.unwrap().n
+    }
+
     /// Stops the service.
     pub async fn stop(mut self) {
         self.client = reqwest::Client::new();

@@ -9,25 +9,13 @@
 use std::process::Command;
 
 use base64::Engine;
-use diesel::sqlite::SqliteConnection;
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use pas_domain::audit::{AuditKey, AuditingEvent, keyed_hash, unkeyed_hash};
 use pas_e2e::{TEST_AUDIT_KEY, TestApp, each_backend, lease_process};
 use serde_json::{Value, json};
 
 /// Runs one SQL statement on a connection of its own, as an attacker would.
 async fn attack(app: &TestApp, sql: &str) -> usize {
-    let url = app.database_url();
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(path)
-            .await
-            .unwrap();
-        diesel::sql_query(sql).execute(&mut conn).await.unwrap()
-    } else {
-        let mut conn = AsyncPgConnection::establish(url).await.unwrap();
-        diesel::sql_query(sql).execute(&mut conn).await.unwrap()
-    }
+    app.execute_sql(sql).await
 }
 
 /// The stored rows of the chain of `process` (read only; the attacker knows the format).

@@ -432,8 +432,7 @@ async fn sqlite_write_blocked_by_an_outside_lock_answers_503_in_time() {
     let existing = app.create_process(lease_process()).await;
     let id = existing["id"].as_str().unwrap().to_owned();
     let path = app
-        .config()
-        .database_url
+        .database_url()
         .trim_start_matches("sqlite://")
         .to_owned();
 

@@ -162,7 +162,7 @@ each_backend!(
             .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
         // A row that is not due for an hour stays pending.
-        let db = pas_persistence::Db::connect(&app.config().database_url, 1)
+        let db = pas_persistence::Db::connect(app.database_url(), 1)
             .await
             .expect("a second pool on the app's database");
         let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);

@@ -7,11 +7,6 @@
 
 use std::process::Command;
 
-use diesel::QueryableByName;
-use diesel::sql_types::BigInt;
-use diesel::sqlite::SqliteConnection;
-use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use pas_e2e::{SIGNER_CODE, TEST_AUDIT_KEY, TestApp, both, entry, entry_id, lease_process};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -20,30 +15,9 @@ use serde_json::{Value, json};
 /// the masked form never shows).
 const CODE_FORMS: [&str; 3] = [SIGNER_CODE, "16117519997", "19997"];
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// Runs a `SELECT COUNT(*) AS n …` on a connection of its own.
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    let url = &app.config().database_url;
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(path)
-            .await
-            .unwrap();
-        RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn)
-            .await
-            .unwrap()
-            .n
-    } else {
-        let mut conn = AsyncPgConnection::establish(url).await.unwrap();
-        RunQueryDsl::get_result::<Count>(diesel::sql_query(sql), &mut conn)
-            .await
-            .unwrap()
-            .n
-    }
+    app.count_sql(sql).await
 }
 
 /// Audit rows with `needle` in any text column.
@@ -186,7 +160,7 @@ fn verify(app: &TestApp) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_pas-app-e2e"))
         .args(["audit", "verify"])
         .env_clear()
-        .env("DATABASE_URL", &app.config().database_url)
+        .env("DATABASE_URL", app.database_url())
         .env("AUDIT_KEY", TEST_AUDIT_KEY)
         .env("AUTH_MODE", "off")
         .env("RUST_LOG", "warn")

@@ -700,6 +700,17 @@ fn parse_days(raw: &str) -> Result<Vec<u32>, ConfigError> {
 mod tests {
     use super::*;
 
+    /// The configuration `pairs` is refused naming `variable`, in one line.
+    fn assert_refused_in_one_line(variable: &str, pairs: Vec<(&str, &str)>) {
+        let e = Config::load(&Source::from_pairs(pairs.clone())).unwrap_err();
+        assert_eq!(e.variable, variable, "{pairs:?}");
+        let line = e.to_string();
+        assert!(
+            line.starts_with(&format!("invalid {variable}: ")) && !line.contains('\n'),
+            "{line}"
+        );
+    }
+
     #[test]
     fn defaults_match_the_contract() {
         let c = Config::load(&Source::from_pairs([])).unwrap();
@@ -884,13 +895,7 @@ mod tests {
                 ],
             ),
         ] {
-            let e = Config::load(&Source::from_pairs(pairs.clone())).unwrap_err();
-            assert_eq!(e.variable, variable, "{pairs:?}");
-            let line = e.to_string();
-            assert!(
-                line.starts_with(&format!("invalid {variable}: ")) && !line.contains('\n'),
-                "{line}"
-            );
+            assert_refused_in_one_line(variable, pairs);
         }
         let e = Config::load(&Source::from_pairs([(
             "AUDIT_CHECKPOINT_CRON",
@@ -1034,13 +1039,7 @@ mod tests {
             ("AUTH_LEEWAY_SECONDS", vec![("AUTH_LEEWAY_SECONDS", "3600")]),
         ];
         for (variable, pairs) in cases {
-            let e = Config::load(&Source::from_pairs(pairs.clone())).unwrap_err();
-            assert_eq!(e.variable, variable, "{pairs:?}");
-            let line = e.to_string();
-            assert!(
-                line.starts_with(&format!("invalid {variable}: ")) && !line.contains('\n'),
-                "{line}"
-            );
+            assert_refused_in_one_line(variable, pairs);
         }
     }
 

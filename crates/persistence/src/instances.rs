@@ -39,15 +39,14 @@ impl AttemptLedger for Db {
         window: Duration,
         now: OffsetDateTime,
     ) -> Result<Admission, RepoError> {
-        let mut locked: Vec<&String> = keys.iter().collect();
-        locked.sort();
-        locked.dedup();
+        let mut sorted = keys.to_vec();
+        sorted.sort();
+        sorted.dedup();
         let window = time::Duration::try_from(window)
             .map_err(|e| RepoError::Storage(format!("window out of range: {e}")))?;
         let since = db_time(now - window);
         let sweep = ADMISSIONS.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0;
         let limit = usize::try_from(limit.max(1)).unwrap_or(usize::MAX);
-        let sorted: Vec<String> = locked.iter().map(|k| (*k).clone()).collect();
         with_db!(self, Write, async |conn| {
             if let Concrete::Postgres(pg) = conn.concrete() {
                 // One round trip for every key's lock; a volatile function in the select
