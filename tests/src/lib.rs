@@ -237,6 +237,11 @@ impl TestApp {
             >::establish(path)
             .await
             .unwrap();
+            // The service's dispatcher may hold the write lock for a moment.
+            diesel::sql_query("PRAGMA busy_timeout = 5000")
+                .execute(&mut conn)
+                .await
+                .unwrap();
             diesel::sql_query(sql).execute(&mut conn).await.unwrap()
         } else {
             let mut conn = diesel_async::AsyncPgConnection::establish(url)

@@ -94,6 +94,13 @@ pub struct Config {
     /// `OUTBOX_KEEP_SENT` (default 7 days, at least an hour): how long SENT outbox rows are
     /// kept before the hourly purge deletes them; `None` (`0`) keeps them forever.
     pub outbox_keep_sent: Option<Duration>,
+    /// `WEBHOOK_ALLOW_HTTP` and `WEBHOOK_ALLOW_PRIVATE` (both false by default): which
+    /// webhook targets may be subscribed and called.
+    pub webhook_policy: pas_domain::webhook::TargetPolicy,
+    /// `WEBHOOK_TIMEOUT_MS` (1 to 10,000, default 10,000): how long a webhook target has to
+    /// answer. Shorter only for tests and impatient deployments: the contract promises
+    /// subscribers 10 s.
+    pub webhook_timeout: Duration,
     /// Variables that are set but no longer read (`MAIL_MAX_ATTEMPTS`): the start warns.
     pub ignored: Vec<&'static str>,
     /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client address.
@@ -411,6 +418,18 @@ impl Config {
             return Err(bad("MAIL_LEASE_SECONDS", "expected seconds from 1 to 30"));
         }
         let outbox_keep_sent = parse_keep_sent(src.get("OUTBOX_KEEP_SENT"))?;
+        let webhook_policy = pas_domain::webhook::TargetPolicy {
+            allow_http: src.parse("WEBHOOK_ALLOW_HTTP", false, "true or false")?,
+            allow_private: src.parse("WEBHOOK_ALLOW_PRIVATE", false, "true or false")?,
+        };
+        let webhook_timeout_ms: u64 =
+            src.parse("WEBHOOK_TIMEOUT_MS", 10_000, "milliseconds from 1 to 10000")?;
+        if !(1..=10_000).contains(&webhook_timeout_ms) {
+            return Err(bad(
+                "WEBHOOK_TIMEOUT_MS",
+                "expected milliseconds from 1 to 10000",
+            ));
+        }
         let ignored: Vec<&'static str> = ["MAIL_MAX_ATTEMPTS"]
             .into_iter()
             .filter(|key| src.values.contains_key(*key))
@@ -456,6 +475,8 @@ impl Config {
             mail_give_up_after,
             mail_lease: Duration::from_secs(mail_lease_seconds),
             outbox_keep_sent,
+            webhook_policy,
+            webhook_timeout: Duration::from_millis(webhook_timeout_ms),
             ignored,
             trusted_proxies,
             audit_reads,

@@ -18,7 +18,7 @@ use pas_domain::ports::{SystemClock, UuidV7Ids};
 use pas_domain::pseudonym::PiiKey;
 use pas_domain::service::{
     AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
-    ProcessService,
+    ProcessService, WebhookService,
 };
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReadinessCheck, ReminderSettings};
 use pas_persistence::{Db, DbOptions};
@@ -145,6 +145,21 @@ pub fn audit_service(db: &Db, pii: PiiKey) -> AuditService {
     )
 }
 
+/// The webhook use cases over `db` (the HTTP edge's, and the dispatcher's deliverer of
+/// webhook rows): targets resolved through the system's resolver and called by
+/// `pas-webhook`, under `WEBHOOK_ALLOW_HTTP`, `WEBHOOK_ALLOW_PRIVATE` and
+/// `WEBHOOK_TIMEOUT_MS`.
+pub fn webhook_service(config: &Config, db: &Db) -> WebhookService {
+    WebhookService::new(
+        Arc::new(db.clone()),
+        Arc::new(pas_webhook::DnsResolver),
+        Arc::new(pas_webhook::HttpSender::new(config.webhook_timeout)),
+        Arc::new(SystemClock),
+        Arc::new(UuidV7Ids),
+        config.webhook_policy,
+    )
+}
+
 /// The use cases and HTTP state over one database; personal codes in audit rows are
 /// pseudonymised under `pii`.
 ///
@@ -177,6 +192,7 @@ pub fn api_state(
         audit: audit_service(db, pii.clone()),
         erasure: ErasureService::new(store.clone(), clock.clone(), ids.clone(), pii),
         outbox: OutboxService::new(store, clock.clone()),
+        webhooks: webhook_service(config, db),
         messages: MessageService::new(
             Arc::new(SmtpMailer::new(
                 mail.renderer.clone(),
@@ -548,7 +564,8 @@ pub fn serve(
             admin_email,
             ..DispatchSettings::default()
         },
-    );
+    )
+    .with_deliverer(Arc::new(state.webhooks.clone()));
     let key_stop = jobs::stopped(stop_rx.clone());
     let reminders = jobs::reminders(
         state.processes.clone(),

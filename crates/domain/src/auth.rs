@@ -464,6 +464,24 @@ operations! {
     ListOutbox = "listOutbox": [Admin];
     /// `POST /outbox/{id}/retry`.
     RetryOutboxMessage = "retryOutboxMessage": [Admin];
+    /// `POST /webhooks` (a `pas-user` for one of its groups).
+    CreateWebhook = "createWebhook": [Admin, User];
+    /// `GET /webhooks` (a `pas-user` sees its groups' subscriptions).
+    ListWebhooks = "listWebhooks": [Admin, User];
+    /// `GET /webhooks/{id}`.
+    GetWebhook = "getWebhook": [Admin, User];
+    /// `PUT /webhooks/{id}`.
+    UpdateWebhook = "updateWebhook": [Admin, User];
+    /// `DELETE /webhooks/{id}`.
+    DeleteWebhook = "deleteWebhook": [Admin, User];
+    /// `POST /webhooks/{id}/rotate-secret`.
+    RotateWebhookSecret = "rotateWebhookSecret": [Admin, User];
+    /// `GET /webhooks/{id}/deliveries`.
+    ListWebhookDeliveries = "listWebhookDeliveries": [Admin, User];
+    /// `POST /webhooks/{id}/deliveries/{deliveryId}/retry`.
+    RetryWebhookDelivery = "retryWebhookDelivery": [Admin, User];
+    /// `POST /webhooks/{id}/ping`.
+    PingWebhook = "pingWebhook": [Admin, User];
     /// `POST /audit-events`.
     CreateAuditingEvent = "createAuditingEvent": [Admin, AuditWriter];
     /// `GET /audit-events` (a `pas-user` sees its groups' processes only).

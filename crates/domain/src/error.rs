@@ -191,6 +191,12 @@ pub enum Missing {
     /// An outbox row.
     #[error("outbox row")]
     OutboxRow,
+    /// A webhook subscription (or one outside the caller's reach).
+    #[error("webhook subscription")]
+    Subscription,
+    /// A webhook delivery of a subscription.
+    #[error("webhook delivery")]
+    WebhookDelivery,
 }
 
 /// Why a command on a process failed.

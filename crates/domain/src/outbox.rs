@@ -8,10 +8,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::CheckpointSummary;
-use crate::ids::ProcessId;
+use crate::ids::{ProcessId, SubscriptionId};
 use crate::notify::{NotificationIntent, RecipientRole};
 use crate::status::{EventType, OutboxChannel, OutboxKind, OutboxState};
 use crate::values::Email;
+use crate::webhook::WebhookDelivery;
 
 /// The longest `last_error` an answer carries (characters); the stored row keeps it all.
 pub const LAST_ERROR_CHARS: usize = 300;
@@ -39,10 +40,13 @@ pub struct OutboxEntry {
     pub kind: OutboxKind,
     /// The event it tells about (`None` for an audit checkpoint).
     pub event_type: Option<EventType>,
-    /// The recipient's role in the notification matrix (`None` for an audit checkpoint).
+    /// The recipient's role in the notification matrix (`None` for an audit checkpoint or
+    /// a webhook delivery).
     pub role: Option<RecipientRole>,
-    /// Recipient address.
-    pub to: Email,
+    /// Recipient address (`None` for a webhook delivery).
+    pub to: Option<Email>,
+    /// The subscription a webhook delivery goes to (`None` for an email).
+    pub subscription_id: Option<SubscriptionId>,
     /// The process it is about (`None` for an audit checkpoint).
     pub process_id: Option<ProcessId>,
     /// Attempts made so far.
@@ -76,7 +80,7 @@ pub struct OutboxEntry {
 /// };
 /// let payload = OutboxPayload::AuditCheckpoint(mail);
 /// assert_eq!(payload.kind(), OutboxKind::AuditCheckpoint);
-/// assert_eq!(payload.to().as_str(), "auditor@example.lv");
+/// assert_eq!(payload.to().map(|to| to.as_str()), Some("auditor@example.lv"));
 /// assert!(payload.notification().is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,14 +89,17 @@ pub enum OutboxPayload {
     Notification(NotificationIntent),
     /// The audit checkpoint to `AUDIT_CHECKPOINT_EMAIL`.
     AuditCheckpoint(CheckpointMail),
+    /// A webhook delivery of one event to one subscription (PRODUCT.md section 12).
+    Webhook(WebhookDelivery),
 }
 
 impl OutboxPayload {
-    /// The recipient address.
-    pub fn to(&self) -> &Email {
+    /// The recipient address of an email; `None` for a webhook delivery.
+    pub fn to(&self) -> Option<&Email> {
         match self {
-            Self::Notification(intent) => &intent.to,
-            Self::AuditCheckpoint(mail) => &mail.to,
+            Self::Notification(intent) => Some(&intent.to),
+            Self::AuditCheckpoint(mail) => Some(&mail.to),
+            Self::Webhook(_) => None,
         }
     }
 
@@ -101,6 +108,15 @@ impl OutboxPayload {
         match self {
             Self::Notification(_) => OutboxKind::Notification,
             Self::AuditCheckpoint(_) => OutboxKind::AuditCheckpoint,
+            Self::Webhook(_) => OutboxKind::WebhookEvent,
+        }
+    }
+
+    /// How the row is delivered.
+    pub fn channel(&self) -> OutboxChannel {
+        match self {
+            Self::Notification(_) | Self::AuditCheckpoint(_) => OutboxChannel::Email,
+            Self::Webhook(_) => OutboxChannel::Webhook,
         }
     }
 
@@ -108,7 +124,16 @@ impl OutboxPayload {
     pub fn notification(&self) -> Option<&NotificationIntent> {
         match self {
             Self::Notification(intent) => Some(intent),
+            Self::AuditCheckpoint(_) | Self::Webhook(_) => None,
+        }
+    }
+
+    /// The process the row is about, when there is one.
+    pub fn process_id(&self) -> Option<ProcessId> {
+        match self {
+            Self::Notification(intent) => Some(intent.process_id),
             Self::AuditCheckpoint(_) => None,
+            Self::Webhook(delivery) => Some(delivery.process_id),
         }
     }
 }

@@ -76,6 +76,14 @@ sort_fields!(
     }
 );
 sort_fields!(
+    /// Sortable fields of `GET /webhooks`.
+    WebhookSort default CreatedAt { CreatedAt = "createdAt", Url = "url" }
+);
+sort_fields!(
+    /// Sortable fields of `GET /webhooks/{id}/deliveries`.
+    AttemptSort default AttemptedAt { AttemptedAt = "attemptedAt" }
+);
+sort_fields!(
     /// Sortable fields of `GET /audit-events`.
     AuditSort default CreatedAt { CreatedAt = "createdAt", EventType = "eventType" }
 );

@@ -15,11 +15,14 @@ use crate::catalog::{DocumentAttribute, DocumentProfile};
 use crate::contact::{Contact, ContactFilter};
 use crate::erasure::{ErasedElsewhere, Erasure};
 use crate::events::Change;
-use crate::ids::{AttributeId, ContactId, EntryId, ProcessId, ProfileId, StepId, TemplateId};
+use crate::ids::{
+    AttributeId, ContactId, EntryId, ProcessId, ProfileId, StepId, SubscriptionId, TemplateId,
+};
 use crate::notify::{NotificationIntent, RecipientRole};
 use crate::outbox::{CheckpointMail, OutboxEntry, OutboxFilter, OutboxPayload};
 use crate::paging::{
-    AuditSort, ContactSort, OutboxSort, Page, PageRequest, ProcessSort, TaskSort, TemplateSort,
+    AttemptSort, AuditSort, ContactSort, OutboxSort, Page, PageRequest, ProcessSort, TaskSort,
+    TemplateSort, WebhookSort,
 };
 use crate::process::ProcessData;
 use crate::process::SigningProcess;
@@ -27,6 +30,7 @@ use crate::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter};
 use crate::status::EventType;
 use crate::task::SignerTask;
 use crate::template::{Template, TemplateFilter};
+use crate::webhook::{DeliveryAttempt, Subscription, WebhookAnswer, WebhookRequest};
 
 /// Why a store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +96,14 @@ pub trait IdSource: Send + Sync {
     /// A new id that is a secret too: an entry's id is the key of an anonymous portal link,
     /// so it carries 122 random bits (UUID v4), not a timestamp (PRODUCT.md section 10).
     fn new_secret_id(&self) -> Uuid;
+
+    /// 32 bytes for a webhook signing secret: two secret ids, 244 random bits.
+    fn new_secret_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(32);
+        bytes.extend_from_slice(self.new_secret_id().as_bytes());
+        bytes.extend_from_slice(self.new_secret_id().as_bytes());
+        bytes
+    }
 }
 
 /// Time-ordered UUID v7 ids: index-friendly and unguessable enough for portal links.
@@ -469,6 +481,93 @@ pub trait Outbox: Send + Sync {
         sent_before: OffsetDateTime,
         batch: NonZeroU32,
     ) -> Result<u64, RepoError>;
+}
+
+/// Webhook subscriptions and their delivery log (PRODUCT.md section 12). The deliveries
+/// themselves are outbox rows: the process store writes them with the change that caused
+/// them, for every enabled subscription that [`Subscription::wants`] the event.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores a new subscription.
+    async fn insert(
+        &self,
+        subscription: &Subscription,
+        now: OffsetDateTime,
+    ) -> Result<(), RepoError>;
+    /// One subscription.
+    async fn get(&self, id: SubscriptionId) -> Result<Option<Subscription>, RepoError>;
+    /// Subscriptions of the owner groups `groups` (`None`: every subscription, those for
+    /// every process included).
+    async fn list<'a>(
+        &self,
+        groups: Option<&'a [String]>,
+        page: &PageRequest<WebhookSort>,
+    ) -> Result<Page<Subscription>, RepoError>;
+    /// Replaces a stored subscription's fields and secrets with `subscription`'s.
+    /// `NotFound(Subscription)` when it is gone.
+    async fn update(&self, subscription: &Subscription) -> Result<(), RepoError>;
+    /// Deletes a subscription with its delivery log; its deliveries still pending are
+    /// marked failed in the same transaction. `false` when there was none.
+    async fn delete(&self, id: SubscriptionId, now: OffsetDateTime) -> Result<bool, RepoError>;
+    /// Appends `attempt` to the log and, in the same transaction, applies
+    /// [`Subscription::record_delivery`] to the locked subscription (`gone`: the target
+    /// answered 410, which disables it at once). Answers whether this attempt disabled it;
+    /// `false` when the subscription is gone.
+    async fn record_attempt(
+        &self,
+        attempt: &DeliveryAttempt,
+        gone: bool,
+    ) -> Result<bool, RepoError>;
+    /// `POST /webhooks/{id}/deliveries/{deliveryId}/retry`: the subscription's delivery,
+    /// sent or failed, becomes pending, due and queued at `now` (a whole retry period
+    /// again). Answers the state it was in (a pending one is left as it is), `None` when
+    /// the subscription has no such delivery (or it was purged).
+    async fn requeue(
+        &self,
+        id: SubscriptionId,
+        delivery: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Option<crate::status::OutboxState>, RepoError>;
+    /// The attempts of a subscription, newest first by default.
+    async fn attempts(
+        &self,
+        id: SubscriptionId,
+        page: &PageRequest<AttemptSort>,
+    ) -> Result<Page<DeliveryAttempt>, RepoError>;
+}
+
+/// Sends one signed webhook request to its checked address (the adapter: no redirects,
+/// [`crate::webhook::TIMEOUT`], the answer cut at [`crate::webhook::ANSWER_BYTES`]).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Sends `request`; every failure is in the answer, none is an error.
+    async fn send(&self, request: &WebhookRequest) -> WebhookAnswer;
+}
+
+/// How the delivery of an outbox row of another channel than email ended; the dispatcher
+/// settles the row from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivered {
+    /// Delivered: the row is sent.
+    Sent,
+    /// Worth another attempt on the retry schedule (given up, with a FAILURE notice, once
+    /// `MAIL_GIVE_UP_AFTER` has passed).
+    Retry(String),
+    /// Will fail again: given up now, with a FAILURE notice to `ADMIN_EMAIL`.
+    GiveUp(String),
+    /// Nowhere to deliver any more (the subscription was deleted or disabled): given up
+    /// without a notice.
+    Dropped(String),
+}
+
+/// Delivers outbox rows of a channel the dispatcher does not handle itself (webhooks).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Deliverer: Send + Sync {
+    /// One attempt at `row`.
+    async fn deliver(&self, row: &OutboxMessage) -> Delivered;
 }
 
 /// An email as sent: recipient and rendered subject.

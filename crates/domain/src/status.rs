@@ -307,11 +307,12 @@ mod tests {
 }
 
 wire_enum!(
-    /// How an outbox row is delivered (PRODUCT.md section 14). Every row is an email today;
-    /// webhooks arrive with their own channel.
+    /// How an outbox row is delivered (PRODUCT.md sections 12 and 14).
     OutboxChannel as "channel" {
         /// An email through SMTP or `MAIL_DIR`.
         Email = "EMAIL",
+        /// A webhook delivery to a subscription's target.
+        Webhook = "WEBHOOK",
     }
 );
 
@@ -391,5 +392,7 @@ wire_enum!(
         /// The audit checkpoint `{createdAt, chainCount, root}` of the
         /// `AUDIT_CHECKPOINT_CRON` job; no process, no matrix.
         AuditCheckpoint = "AUDIT_CHECKPOINT",
+        /// A webhook delivery of one event to one subscription (PRODUCT.md section 12).
+        WebhookEvent = "WEBHOOK_EVENT",
     }
 );

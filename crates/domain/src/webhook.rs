@@ -7,6 +7,7 @@
 //! in between).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -15,8 +16,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
+use crate::error::ValidationErrors;
 use crate::events::DomainEvent;
-use crate::ids::SubscriptionId;
+use crate::ids::{ProcessId, SubscriptionId};
 use crate::process::ProcessData;
 use crate::status::WebhookEventType;
 
@@ -273,6 +275,225 @@ impl Subscription {
         }
         false
     }
+}
+
+/// How long a target has to answer a delivery (PRODUCT.md section 12).
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How much of a target's answer the delivery log keeps.
+pub const ANSWER_BYTES: usize = 1024;
+
+/// The longest target URL (characters).
+pub const MAX_URL_CHARS: usize = 2048;
+
+/// The longest description (characters).
+pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+/// A subscription as a client writes it (`POST /webhooks`, and `PUT /webhooks/{id}`, which
+/// replaces every field). Checked by [`SubscriptionInput::validate`] after the caller's
+/// role and group were.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase", default))]
+pub struct SubscriptionInput {
+    /// The target URL.
+    pub url: String,
+    /// The event types delivered; empty means every one.
+    pub events: Vec<WebhookEventType>,
+    /// Whose processes; `None` for every process (administrators only).
+    pub owner_group: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Whether deliveries are made (`true` when left out).
+    pub enabled: Option<bool>,
+}
+
+/// A valid [`SubscriptionInput`]: what a store writes besides the id and secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionDraft {
+    /// The target URL, trimmed; its form passed [`TargetPolicy::parse_url`].
+    pub url: String,
+    /// The event types, without repeats, in the order given.
+    pub events: Vec<WebhookEventType>,
+    /// Whose processes.
+    pub owner_group: Option<String>,
+    /// Free text, trimmed; `None` when blank.
+    pub description: Option<String>,
+    /// Whether deliveries are made.
+    pub enabled: bool,
+}
+
+impl SubscriptionInput {
+    /// The draft, or every rule the input broke. The URL's form is checked with `policy`
+    /// (scheme, no credentials); whether its host resolves to allowed addresses is the
+    /// use case's next step, since it needs the resolver.
+    ///
+    /// ```
+    /// use pas_domain::webhook::{SubscriptionInput, TargetPolicy};
+    /// use pas_domain::status::WebhookEventType as T;
+    /// let input = SubscriptionInput {
+    ///     url: " https://hooks.example.com/pas ".into(),
+    ///     events: vec![T::ProcessCompleted, T::ProcessCompleted],
+    ///     ..SubscriptionInput::default()
+    /// };
+    /// let draft = input.validate(TargetPolicy::default()).unwrap();
+    /// assert_eq!(draft.url, "https://hooks.example.com/pas");
+    /// assert_eq!(draft.events, vec![T::ProcessCompleted]);
+    /// assert!(draft.enabled);
+    ///
+    /// let plain = SubscriptionInput { url: "http://hooks.example.com".into(), ..input };
+    /// let errors = plain.validate(TargetPolicy::default()).unwrap_err();
+    /// assert_eq!(errors.errors[0].field, "url");
+    /// ```
+    pub fn validate(self, policy: TargetPolicy) -> Result<SubscriptionDraft, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let url = self.url.trim().to_owned();
+        if url.is_empty() {
+            errors.push("url", "must not be empty");
+        } else if url.chars().count() > MAX_URL_CHARS {
+            errors.push(
+                "url",
+                format!("must be at most {MAX_URL_CHARS} characters long"),
+            );
+        } else if let Err(e) = policy.parse_url(&url) {
+            errors.push("url", e.to_string());
+        }
+        let mut events = Vec::with_capacity(self.events.len());
+        for event in self.events {
+            if !events.contains(&event) {
+                events.push(event);
+            }
+        }
+        let description = self
+            .description
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty());
+        if description
+            .as_ref()
+            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
+        {
+            errors.push(
+                "description",
+                format!("must be at most {MAX_DESCRIPTION_CHARS} characters long"),
+            );
+        }
+        errors.into_result(SubscriptionDraft {
+            url,
+            events,
+            owner_group: self.owner_group,
+            description,
+            enabled: self.enabled.unwrap_or(true),
+        })
+    }
+}
+
+/// A delivery waiting in the outbox: one event for one subscription. Its row id is the
+/// `webhook-id`, the same on every attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    /// The subscription it goes to.
+    pub subscription_id: SubscriptionId,
+    /// The event.
+    pub event_type: WebhookEventType,
+    /// The process it is about.
+    pub process_id: ProcessId,
+    /// The body as it is sent: fixed when the change was written ([`event_body`]), so that
+    /// every attempt sends the same bytes.
+    pub body: String,
+}
+
+/// One attempt to deliver, as `GET /webhooks/{id}/deliveries` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    /// Id of the attempt.
+    pub id: uuid::Uuid,
+    /// The delivery: its `webhook-id` (the outbox row's id; a ping has its own).
+    pub delivery_id: uuid::Uuid,
+    /// The subscription.
+    pub subscription_id: SubscriptionId,
+    /// The event type; `None` for a ping.
+    pub event_type: Option<WebhookEventType>,
+    /// When the attempt started.
+    pub attempted_at: OffsetDateTime,
+    /// The target answered 2xx in time.
+    pub succeeded: bool,
+    /// The target's status code; `None` when no answer came (refused, timed out, target
+    /// not allowed).
+    pub status_code: Option<u16>,
+    /// How long the attempt took, in milliseconds.
+    pub duration_ms: u64,
+    /// The first [`ANSWER_BYTES`] of the answer's body.
+    pub answer: Option<String>,
+    /// Why it failed, when no status code tells.
+    pub error: Option<String>,
+}
+
+/// What the sender adapter is asked to send: the checked target and the signed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRequest {
+    /// Where: the URL and the one checked address to connect to.
+    pub target: CheckedTarget,
+    /// `webhook-id`.
+    pub id: String,
+    /// `webhook-timestamp` (seconds since the epoch).
+    pub timestamp: i64,
+    /// `webhook-signature` ([`signature_header`]).
+    pub signature: String,
+    /// The JSON body.
+    pub body: String,
+}
+
+/// What came back from a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAnswer {
+    /// The status code, when an answer came.
+    pub status: Option<u16>,
+    /// How long it took.
+    pub duration: Duration,
+    /// The first [`ANSWER_BYTES`] of the body (lossy UTF-8).
+    pub body: Option<String>,
+    /// Why no answer came (refused, [`TIMEOUT`], TLS), when none did.
+    pub error: Option<String>,
+}
+
+impl WebhookAnswer {
+    /// A 2xx status: the delivery succeeded.
+    ///
+    /// ```
+    /// # use pas_domain::webhook::WebhookAnswer;
+    /// let answer = |status| WebhookAnswer {
+    ///     status, duration: std::time::Duration::ZERO, body: None, error: None,
+    /// };
+    /// assert!(answer(Some(204)).succeeded());
+    /// assert!(!answer(Some(302)).succeeded());
+    /// assert!(!answer(None).succeeded());
+    /// ```
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// A 410 Gone: the target says the subscription is gone for good, so it is disabled at
+    /// once instead of retried for 72 h (as Standard Webhooks recommends).
+    pub fn gone(&self) -> bool {
+        self.status == Some(410)
+    }
+}
+
+/// The first [`ANSWER_BYTES`] of an answer body as text (cut on a character boundary).
+///
+/// ```
+/// use pas_domain::webhook::{ANSWER_BYTES, cut_answer};
+/// assert_eq!(cut_answer(b"ok"), "ok");
+/// assert_eq!(cut_answer(&[b'a'; 5000]).len(), ANSWER_BYTES);
+/// ```
+pub fn cut_answer(body: &[u8]) -> String {
+    let head = &body[..body.len().min(ANSWER_BYTES)];
+    let text = String::from_utf8_lossy(head);
+    let mut cut = text.into_owned();
+    while cut.len() > ANSWER_BYTES {
+        cut.pop();
+    }
+    cut
 }
 
 /// The body of a delivery about an event, `{type, timestamp, data}` (PRODUCT.md section 12):

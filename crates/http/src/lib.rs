@@ -43,7 +43,7 @@ use actix_web::web;
 use futures::future::BoxFuture;
 use pas_domain::service::{
     AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
-    ProcessService,
+    ProcessService, WebhookService,
 };
 use time::{Date, OffsetDateTime};
 
@@ -88,6 +88,8 @@ pub struct ApiState {
     pub messages: MessageService,
     /// Outbox administration.
     pub outbox: OutboxService,
+    /// Webhook subscriptions.
+    pub webhooks: WebhookService,
     /// What `sendReminders` needs besides the clock.
     pub reminders: ReminderSettings,
     /// Request limits.

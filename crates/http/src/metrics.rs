@@ -36,7 +36,8 @@ pub const OUTBOX_OLDEST: &str = "outbox_oldest_pending_seconds";
 pub const OUTBOX_FAILED: &str = "outbox_failed_total";
 /// `emails_sent_total` (counted by `pas-smtp`).
 pub const EMAILS_SENT: &str = "emails_sent_total";
-/// `webhook_deliveries_total{result}`: no webhooks exist yet, so it stays at zero.
+/// `webhook_deliveries_total{result}`: attempts to deliver a webhook row, `delivered` (2xx)
+/// or `failed` (anything else, a target refused by the policy included).
 pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
 /// `auth_failures_total{reason}`.
 pub const AUTH_FAILURES: &str = "auth_failures_total";
@@ -153,7 +154,7 @@ fn register_families() {
     );
     describe_counter!(OUTBOX_FAILED, "Outbox rows given up");
     describe_counter!(EMAILS_SENT, "Emails handed to the SMTP server or MAIL_DIR");
-    describe_counter!(WEBHOOK_DELIVERIES, "Webhook deliveries (no webhooks yet)");
+    describe_counter!(WEBHOOK_DELIVERIES, "Webhook delivery attempts by result");
     describe_counter!(
         AUTH_FAILURES,
         "Failed authentications and portal authorizations"

@@ -15,12 +15,12 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::problem::responses::problem_responses;
 use crate::problem::{Problem, ProblemField};
 use crate::wire::{
-    audit, catalog, directory, health, messages, outbox, page, persons, process, task,
+    audit, catalog, directory, health, messages, outbox, page, persons, process, task, webhook,
 };
 use crate::{Limits, routes};
 use pas_domain::status::{
     EventType, OutboxChannel, OutboxKind, OutboxState, ProcessStatus, ScopeFilter, SignerRole,
-    SigningStatus, StepStatus,
+    SigningStatus, StepStatus, WebhookEventType,
 };
 
 #[derive(OpenApi)]
@@ -49,6 +49,7 @@ use pas_domain::status::{
         (name = "auditing-controller", description = "Audit log"),
         (name = "outbox-controller", description = "Outbox administration: deliveries by state, retry of given-up rows"),
         (name = "person-controller", description = "A person's right to erasure"),
+        (name = "webhook-controller", description = "Webhook subscriptions: signed deliveries of process events (Standard Webhooks 1.0)"),
         (name = "health", description = "Liveness and readiness"),
     ),
     components(schemas(
@@ -63,6 +64,9 @@ use pas_domain::status::{
         page::PageTemplate, page::PageAuditingEvent, page::PageOutboxMessage,
         outbox::OutboxMessage, OutboxState, OutboxChannel, OutboxKind,
         persons::PersonErasureRequest, persons::PersonErasure,
+        webhook::WebhookSubscription, webhook::WebhookSubscriptionInput,
+        webhook::WebhookDeliveryAttempt, page::PageWebhookSubscription,
+        page::PageWebhookDeliveryAttempt, WebhookEventType,
         ProcessStatus, StepStatus, SignerRole, SigningStatus, ScopeFilter, EventType,
     ))
 )]

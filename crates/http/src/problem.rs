@@ -14,7 +14,7 @@ use pas_domain::auth::Denied;
 use pas_domain::error::{FieldError, Missing, TransitionError, ValidationErrors};
 use pas_domain::service::{
     AuditError, CatalogError, Conflict, DirectoryError, ErasureError, MessageError, OutboxError,
-    ProcessError, ReadError, SourceChain,
+    ProcessError, ReadError, SourceChain, WebhookError,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -95,6 +95,8 @@ pub enum ApiError {
     Message(MessageError),
     /// Putting an outbox row back failed.
     Outbox(OutboxError),
+    /// A webhook subscription operation failed.
+    Webhook(WebhookError),
     /// The caller's roles do not allow the operation (403), checked before any use case.
     Denied,
     /// A well-formed request that breaks a rule the edge checks itself (422).
@@ -187,6 +189,7 @@ impl ApiError {
             Self::Erasure(e) => Parts::from(e),
             Self::Message(e) => Parts::from(e),
             Self::Outbox(e) => Parts::from(e),
+            Self::Webhook(e) => Parts::from(e),
             Self::Denied => Parts::forbidden(),
             Self::Invalid(v) => Parts::invalid(v),
             Self::BadRequest { detail, errors } => Parts {
@@ -282,6 +285,7 @@ impl ApiError {
             Self::Erasure(e) => e,
             Self::Message(e) => e,
             Self::Outbox(e) => e,
+            Self::Webhook(e) => e,
             _ => return None,
         };
         self.status_code().is_server_error().then_some(e)
@@ -515,6 +519,21 @@ impl From<&OutboxError> for Parts {
     }
 }
 
+impl From<&WebhookError> for Parts {
+    fn from(e: &WebhookError) -> Self {
+        match e {
+            WebhookError::NotFound(what) => Self::not_found(*what),
+            WebhookError::Invalid(v) => Self::invalid(v),
+            WebhookError::StillPending => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", e.to_string())
+            }
+            WebhookError::Forbidden => Self::forbidden(),
+            WebhookError::Unavailable(_) => Self::unavailable(),
+            WebhookError::Storage(_) => Self::internal(),
+        }
+    }
+}
+
 fn method_list(methods: &[Method]) -> String {
     methods
         .iter()
@@ -576,6 +595,12 @@ impl From<MessageError> for ApiError {
 impl From<OutboxError> for ApiError {
     fn from(e: OutboxError) -> Self {
         Self::Outbox(e)
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        Self::Webhook(e)
     }
 }
 

@@ -10,12 +10,11 @@ use pas_domain::erasure::{ErasedElsewhere, Erasure};
 use pas_domain::ports::{ErasureStore, RepoError};
 use pas_domain::process::SigningProcess;
 use pas_domain::query::PersonKey;
-use pas_domain::status::OutboxState;
 
 use crate::audit::append_audit;
 use crate::batch::chunked;
 use crate::db::Db;
-use crate::models::ProcessRows;
+use crate::models::{FAILED, PENDING, ProcessRows};
 use crate::processes::replace_children;
 use crate::schema::{contacts, outbox, processes};
 
@@ -76,14 +75,15 @@ impl ErasureStore for Db {
             .await?;
             let mut messages = 0;
             for chunk in chunked(entry_ids.clone(), IN_CHUNK) {
-                // A pending email to an erased address cannot be sent any more.
+                // A pending email to an erased address cannot be sent any more. (Statuses
+                // are stored in lower case, not as `OutboxState` spells them.)
                 diesel::update(
                     outbox::table
                         .filter(outbox::signer_id.eq_any(chunk.clone()))
-                        .filter(outbox::status.eq(OutboxState::Pending.as_str())),
+                        .filter(outbox::status.eq(PENDING)),
                 )
                 .set((
-                    outbox::status.eq(OutboxState::Failed.as_str()),
+                    outbox::status.eq(FAILED),
                     outbox::last_error.eq(ERASED_ERROR),
                 ))
                 .execute(conn)

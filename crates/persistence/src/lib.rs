@@ -1,7 +1,7 @@
 //! Diesel adapters for the ports of `pas-domain`: one [`Db`] that implements
 //! `ProcessRepository`, `AuditStore`, `ErasureStore`, `CatalogStore`, `ContactStore`,
-//! `TemplateStore`, `Outbox`, `AttemptLedger` and `JobRuns` against PostgreSQL or SQLite,
-//! chosen at run time by the URL.
+//! `TemplateStore`, `Outbox`, `WebhookStore`, `AttemptLedger` and `JobRuns` against
+//! PostgreSQL or SQLite, chosen at run time by the URL.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -16,8 +16,9 @@
 //! and `Conn` traits the shared functions are generic over, transactions), `schema` (the
 //! tables), `models` (rows and their conversions to and from domain types), `batch`
 //! (multi-row inserts), `processes`, `audit`, `erasure`, `outbox`, `catalog`, `directory`
-//! (contacts and templates), `instances` (what instances sharing a database coordinate
-//! through), `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
+//! (contacts and templates), `webhooks` (subscriptions, their attempts, and the deliveries
+//! a change writes), `instances` (what instances sharing a database coordinate through),
+//! `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
 //! `testing` (scratch databases, feature `testing`).
 #![warn(missing_docs)]
 
@@ -40,6 +41,7 @@ mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tls;
+mod webhooks;
 
 pub use audit::StoredChain;
 pub use db::{ConnectError, Db, DbOptions};

@@ -35,7 +35,7 @@ pub struct PoolUse {
 /// The pending outbox rows of one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelBacklog {
-    /// The channel as stored (`EMAIL`).
+    /// The channel as stored (`EMAIL`, `WEBHOOK`).
     pub channel: String,
     /// How many rows are pending.
     pub pending: u64,

@@ -18,16 +18,17 @@ use pas_domain::ports::OutboxMessage;
 use pas_domain::process::{
     Entry, ProcessData, ProcessHeader, ProcessOrder, ProcessStep, SignerDetails, SigningProcess,
 };
-use pas_domain::status::{OutboxChannel, OutboxKind, OutboxState};
+use pas_domain::status::{OutboxChannel, OutboxKind, OutboxState, WebhookEventType};
 use pas_domain::template::Template;
 use pas_domain::values::{Email, PersonalCode};
+use pas_domain::webhook::{DeliveryAttempt, Subscription, WebhookDelivery, WebhookSecret};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
 use crate::error::{Error, corrupt};
 use crate::schema::{
     audit_events, contacts, document_attributes, document_profiles, entries, outbox, processes,
-    profile_attributes, steps, templates,
+    profile_attributes, steps, templates, webhook_attempts, webhook_subscriptions,
 };
 use crate::search::{combined, lower};
 
@@ -402,13 +403,24 @@ pub(crate) const PENDING: &str = "pending";
 pub(crate) const SENT: &str = "sent";
 pub(crate) const FAILED: &str = "failed";
 
+/// The state of a stored `outbox.status`.
+pub(crate) fn outbox_state(stored: &str) -> Result<OutboxState, Error> {
+    match stored {
+        PENDING => Ok(OutboxState::Pending),
+        SENT => Ok(OutboxState::Sent),
+        FAILED => Ok(OutboxState::Failed),
+        _ => Err(corrupt("outbox.status")),
+    }
+}
+
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub(crate) struct OutboxRow {
     pub id: String,
     pub event_type: Option<String>,
     pub role: Option<String>,
-    pub to_email: String,
+    /// The recipient of an email (`None` for a webhook delivery).
+    pub to_email: Option<String>,
     pub language: Option<String>,
     pub process_id: Option<String>,
     pub step_id: Option<String>,
@@ -424,11 +436,14 @@ pub(crate) struct OutboxRow {
     pub channel: String,
     pub lease_token: Option<String>,
     pub queued_at: PrimitiveDateTime,
-    /// `NOTIFICATION` or `AUDIT_CHECKPOINT` (`OutboxKind`); the table's check constraint
-    /// ties it to the columns each kind fills.
+    /// `NOTIFICATION`, `AUDIT_CHECKPOINT` or `WEBHOOK_EVENT` (`OutboxKind`); the table's
+    /// check constraint ties it to the columns each kind fills.
     pub kind: String,
-    /// An audit checkpoint row's checkpoint (`CheckpointSummary` as JSON).
+    /// An audit checkpoint row's checkpoint (`CheckpointSummary` as JSON), or a webhook
+    /// delivery's body as it is sent.
     pub body: Option<String>,
+    /// The subscription a webhook delivery goes to (`None` for an email).
+    pub subscription_id: Option<String>,
 }
 
 impl OutboxRow {
@@ -444,8 +459,25 @@ impl OutboxRow {
             ..Self::due(
                 Uuid::now_v7(),
                 OutboxKind::Notification,
-                &intent.to,
+                Some(&intent.to),
                 None,
+                now,
+            )
+        }
+    }
+
+    /// A new pending row delivering `delivery` to its subscription, due at once. Its fresh
+    /// id is the delivery's `webhook-id`, the same on every attempt.
+    pub(crate) fn webhook(delivery: &WebhookDelivery, now: OffsetDateTime) -> Self {
+        Self {
+            event_type: Some(delivery.event_type.as_str().to_owned()),
+            process_id: Some(delivery.process_id.to_string()),
+            subscription_id: Some(delivery.subscription_id.to_string()),
+            ..Self::due(
+                Uuid::now_v7(),
+                OutboxKind::WebhookEvent,
+                None,
+                Some(delivery.body.clone()),
                 now,
             )
         }
@@ -461,26 +493,32 @@ impl OutboxRow {
         Ok(Self::due(
             id,
             OutboxKind::AuditCheckpoint,
-            &mail.to,
+            Some(&mail.to),
             Some(body),
             now,
         ))
     }
 
-    /// A pending row of `kind` to `to`, due at `now`, with none of a notification's columns.
+    /// A pending row of `kind` to `to` (an email; `None` for a webhook delivery), due at
+    /// `now`, on the channel of its kind, with none of a notification's or a delivery's
+    /// columns.
     fn due(
         id: Uuid,
         kind: OutboxKind,
-        to: &Email,
+        to: Option<&Email>,
         body: Option<String>,
         now: OffsetDateTime,
     ) -> Self {
         let now = db_time(now);
+        let channel = match kind {
+            OutboxKind::Notification | OutboxKind::AuditCheckpoint => OutboxChannel::Email,
+            OutboxKind::WebhookEvent => OutboxChannel::Webhook,
+        };
         Self {
             id: id.to_string(),
             event_type: None,
             role: None,
-            to_email: to.as_str().to_owned(),
+            to_email: to.map(|to| to.as_str().to_owned()),
             language: None,
             process_id: None,
             step_id: None,
@@ -493,22 +531,18 @@ impl OutboxRow {
             last_error: None,
             created_at: now,
             sent_at: None,
-            channel: OutboxChannel::Email.as_str().to_owned(),
+            channel: channel.as_str().to_owned(),
             lease_token: None,
             queued_at: now,
             kind: kind.as_str().to_owned(),
             body,
+            subscription_id: None,
         }
     }
 
     /// The row as `GET /outbox` shows it.
     pub(crate) fn into_entry(self) -> Result<OutboxEntry, Error> {
-        let state = match self.status.as_str() {
-            PENDING => OutboxState::Pending,
-            SENT => OutboxState::Sent,
-            FAILED => OutboxState::Failed,
-            _ => return Err(corrupt("outbox.status")),
-        };
+        let state = outbox_state(&self.status)?;
         Ok(OutboxEntry {
             id: parse(&self.id, "outbox.id")?,
             channel: parse(&self.channel, "outbox.channel")?,
@@ -516,7 +550,8 @@ impl OutboxRow {
             kind: parse(&self.kind, "outbox.kind")?,
             event_type: parse_opt(self.event_type.as_deref(), "outbox.event_type")?,
             role: parse_opt(self.role.as_deref(), "outbox.role")?,
-            to: parse(&self.to_email, "outbox.to_email")?,
+            to: parse_opt(self.to_email.as_deref(), "outbox.to_email")?,
+            subscription_id: parse_opt(self.subscription_id.as_deref(), "outbox.subscription_id")?,
             process_id: parse_opt(self.process_id.as_deref(), "outbox.process_id")?,
             attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
             created_at: utc(self.created_at),
@@ -542,7 +577,10 @@ impl OutboxRow {
                     required(self.role.as_deref(), "outbox.role")?,
                     "outbox.role",
                 )?,
-                to: parse(&self.to_email, "outbox.to_email")?,
+                to: parse(
+                    required(self.to_email.as_deref(), "outbox.to_email")?,
+                    "outbox.to_email",
+                )?,
                 language: parse_opt(self.language.as_deref(), "outbox.language")?,
                 process_id: parse(
                     required(self.process_id.as_deref(), "outbox.process_id")?,
@@ -552,9 +590,27 @@ impl OutboxRow {
                 signer_id: parse_opt(self.signer_id.as_deref(), "outbox.signer_id")?,
             }),
             OutboxKind::AuditCheckpoint => OutboxPayload::AuditCheckpoint(CheckpointMail {
-                to: parse(&self.to_email, "outbox.to_email")?,
+                to: parse(
+                    required(self.to_email.as_deref(), "outbox.to_email")?,
+                    "outbox.to_email",
+                )?,
                 checkpoint: serde_json::from_str(required(self.body.as_deref(), "outbox.body")?)
                     .map_err(|_| corrupt("outbox.body"))?,
+            }),
+            OutboxKind::WebhookEvent => OutboxPayload::Webhook(WebhookDelivery {
+                subscription_id: parse(
+                    required(self.subscription_id.as_deref(), "outbox.subscription_id")?,
+                    "outbox.subscription_id",
+                )?,
+                event_type: parse(
+                    required(self.event_type.as_deref(), "outbox.event_type")?,
+                    "outbox.event_type",
+                )?,
+                process_id: parse(
+                    required(self.process_id.as_deref(), "outbox.process_id")?,
+                    "outbox.process_id",
+                )?,
+                body: required(self.body.as_deref(), "outbox.body")?.to_owned(),
             }),
         };
         Ok(OutboxMessage {
@@ -766,6 +822,186 @@ impl TemplateRow {
             owner: self.owner,
             scope: parse(&self.scope, "templates.scope")?,
             group: self.group_name,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+
+/// A subscription as stored. No `Debug`: it holds the signing secrets in clear.
+#[derive(Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_subscriptions, treat_none_as_default_value = false)]
+pub(crate) struct SubscriptionRow {
+    pub id: String,
+    pub url: String,
+    /// The event types' names separated by commas; empty for every type.
+    pub events: String,
+    pub owner_group: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// `whsec_` + base64: signing needs the secret itself.
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<PrimitiveDateTime>,
+    pub failing_since: Option<PrimitiveDateTime>,
+    pub created_at: PrimitiveDateTime,
+}
+
+/// What an update of a subscription writes: every column but the id and the creation time
+/// (which `Subscription` does not carry). No `Debug`, as [`SubscriptionRow`].
+#[derive(Clone, AsChangeset)]
+#[diesel(table_name = webhook_subscriptions, treat_none_as_null = true)]
+pub(crate) struct SubscriptionChanges {
+    pub url: String,
+    pub events: String,
+    pub owner_group: Option<String>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<PrimitiveDateTime>,
+    pub failing_since: Option<PrimitiveDateTime>,
+}
+
+/// The stored form of a subscription's event types: their names separated by commas (no
+/// name contains one), the empty text for every type.
+fn event_list(events: &[WebhookEventType]) -> String {
+    events
+        .iter()
+        .map(|e| e.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The event types of their stored form.
+fn parse_event_list(raw: &str) -> Result<Vec<WebhookEventType>, Error> {
+    raw.split(',')
+        .filter(|name| !name.is_empty())
+        .map(|name| parse(name, "webhook_subscriptions.events"))
+        .collect()
+}
+
+fn parse_secret(raw: &str, column: &'static str) -> Result<WebhookSecret, Error> {
+    WebhookSecret::parse(raw).map_err(|_| corrupt(column))
+}
+
+impl SubscriptionChanges {
+    /// The columns of `s`.
+    pub(crate) fn of(s: &Subscription) -> Self {
+        let (previous_secret, previous_secret_until) = match &s.previous_secret {
+            Some((secret, until)) => (Some(secret.expose()), Some(db_time(*until))),
+            None => (None, None),
+        };
+        Self {
+            url: s.url.clone(),
+            events: event_list(&s.events),
+            owner_group: s.owner_group.clone(),
+            description: s.description.clone(),
+            enabled: s.enabled,
+            secret: s.secret.expose(),
+            previous_secret,
+            previous_secret_until,
+            failing_since: s.failing_since.map(db_time),
+        }
+    }
+}
+
+impl SubscriptionRow {
+    /// The row of a new subscription `s`, created at `created_at`.
+    pub(crate) fn of(s: &Subscription, created_at: OffsetDateTime) -> Self {
+        let c = SubscriptionChanges::of(s);
+        Self {
+            id: s.id.to_string(),
+            url: c.url,
+            events: c.events,
+            owner_group: c.owner_group,
+            description: c.description,
+            enabled: c.enabled,
+            secret: c.secret,
+            previous_secret: c.previous_secret,
+            previous_secret_until: c.previous_secret_until,
+            failing_since: c.failing_since,
+            created_at: db_time(created_at),
+        }
+    }
+
+    /// The subscription. A secret that does not parse is a storage failure naming the
+    /// column, never the secret.
+    pub(crate) fn into_subscription(self) -> Result<Subscription, Error> {
+        let previous_secret = match (self.previous_secret, self.previous_secret_until) {
+            (Some(secret), Some(until)) => Some((
+                parse_secret(&secret, "webhook_subscriptions.previous_secret")?,
+                utc(until),
+            )),
+            (None, None) => None,
+            _ => return Err(corrupt("webhook_subscriptions.previous_secret_until")),
+        };
+        Ok(Subscription {
+            id: parse(&self.id, "webhook_subscriptions.id")?,
+            url: self.url,
+            events: parse_event_list(&self.events)?,
+            owner_group: self.owner_group,
+            description: self.description,
+            enabled: self.enabled,
+            secret: parse_secret(&self.secret, "webhook_subscriptions.secret")?,
+            previous_secret,
+            failing_since: self.failing_since.map(utc),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = webhook_attempts, treat_none_as_default_value = false)]
+pub(crate) struct AttemptRow {
+    pub id: String,
+    pub subscription_id: String,
+    pub delivery_id: String,
+    /// `None` for a ping.
+    pub event_type: Option<String>,
+    pub attempted_at: PrimitiveDateTime,
+    pub succeeded: bool,
+    pub status_code: Option<i32>,
+    pub duration_ms: i64,
+    pub answer: Option<String>,
+    pub error: Option<String>,
+}
+
+impl AttemptRow {
+    /// The row of `a`.
+    pub(crate) fn of(a: &DeliveryAttempt) -> Self {
+        Self {
+            id: a.id.to_string(),
+            subscription_id: a.subscription_id.to_string(),
+            delivery_id: a.delivery_id.to_string(),
+            event_type: a.event_type.map(|t| t.as_str().to_owned()),
+            attempted_at: db_time(a.attempted_at),
+            succeeded: a.succeeded,
+            status_code: a.status_code.map(i32::from),
+            // Beyond 292 million years: kept as the longest that fits.
+            duration_ms: i64::try_from(a.duration_ms).unwrap_or(i64::MAX),
+            answer: a.answer.clone(),
+            error: a.error.clone(),
+        }
+    }
+
+    /// The attempt.
+    pub(crate) fn into_attempt(self) -> Result<DeliveryAttempt, Error> {
+        Ok(DeliveryAttempt {
+            id: parse(&self.id, "webhook_attempts.id")?,
+            delivery_id: parse(&self.delivery_id, "webhook_attempts.delivery_id")?,
+            subscription_id: parse(&self.subscription_id, "webhook_attempts.subscription_id")?,
+            event_type: parse_opt(self.event_type.as_deref(), "webhook_attempts.event_type")?,
+            attempted_at: utc(self.attempted_at),
+            succeeded: self.succeeded,
+            status_code: self
+                .status_code
+                .map(|c| u16::try_from(c).map_err(|_| corrupt("webhook_attempts.status_code")))
+                .transpose()?,
+            duration_ms: u64::try_from(self.duration_ms)
+                .map_err(|_| corrupt("webhook_attempts.duration_ms"))?,
+            answer: self.answer,
+            error: self.error,
         })
     }
 }

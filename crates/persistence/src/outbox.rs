@@ -11,8 +11,11 @@
 //! lease had expired); otherwise they answer `NotFound(Missing::OutboxLease)` (or renew
 //! nothing). A failed row's FAILURE notice is inserted in the transaction that marks it.
 //!
-//! Rows are notifications (`kind` `NOTIFICATION`) or audit checkpoint emails
-//! (`AUDIT_CHECKPOINT`: no process, the checkpoint as JSON in `body`), delivered alike.
+//! Rows are notifications (`kind` `NOTIFICATION`), audit checkpoint emails
+//! (`AUDIT_CHECKPOINT`: no process, the checkpoint as JSON in `body`) or webhook deliveries
+//! (`WEBHOOK_EVENT`, channel `WEBHOOK`: no address, the subscription in `subscription_id`
+//! and the body as sent in `body`; written by the process store with their change, see
+//! `webhooks.rs`), leased, retried, listed and purged alike.
 //!
 //! Retention (`OUTBOX_KEEP_SENT`): `purge_sent` deletes SENT rows by `sent_at` (set when a
 //! row is marked sent), a bounded batch per statement and transaction, along the index
@@ -47,7 +50,8 @@ use crate::schema::outbox;
 /// Columns a claim returns, in `OutboxRow` order.
 const RETURNING: &str = "RETURNING id, event_type, role, to_email, language, process_id, \
      step_id, signer_id, status, attempts, next_attempt_at, lease_owner, lease_until, \
-     last_error, created_at, sent_at, channel, lease_token, queued_at, kind, body";
+     last_error, created_at, sent_at, channel, lease_token, queued_at, kind, body, \
+     subscription_id";
 
 const PG_CLAIM: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $2, lease_token = $5 \
      WHERE id IN (SELECT id FROM outbox \
@@ -133,13 +137,13 @@ where
 }
 
 /// The settled row loses its lease.
-type NoLease = (
+pub(crate) type NoLease = (
     dsl::Eq<outbox::lease_owner, Option<String>>,
     dsl::Eq<outbox::lease_token, Option<String>>,
     dsl::Eq<outbox::lease_until, Option<PrimitiveDateTime>>,
 );
 
-fn no_lease() -> NoLease {
+pub(crate) fn no_lease() -> NoLease {
     (
         outbox::lease_owner.eq(None::<String>),
         outbox::lease_token.eq(None::<String>),

@@ -1,6 +1,6 @@
 //! `ProcessRepository`: processes with their steps and entries, saved with their audit and
-//! outbox rows in one transaction (rule 10), and the list, search and portal queries of
-//! PRODUCT.md section 6.
+//! outbox rows in one transaction (rule 10), the webhook deliveries of its events among them
+//! (PRODUCT.md section 12), and the list, search and portal queries of PRODUCT.md section 6.
 //!
 //! A save updates the process row only if its `version` is still the expected one (0 rows:
 //! `VersionConflict`), then deletes and re-inserts the steps and entries. On PostgreSQL the
@@ -20,7 +20,7 @@ use pas_domain::audit::AuditKeys;
 use pas_domain::ids::{EntryId, ProcessId, StepId};
 use pas_domain::paging::{Page, PageRequest, ProcessSort, TaskSort};
 use pas_domain::ports::{ChangeSet, ProcessRepository, RepoError};
-use pas_domain::process::SigningProcess;
+use pas_domain::process::{ProcessData, SigningProcess};
 use pas_domain::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter, TaskOwner};
 use pas_domain::status::{ProcessStatus, SignerRole, SigningStatus};
 use pas_domain::task::SignerTask;
@@ -31,16 +31,22 @@ use crate::batch::{chunked, insert_many};
 use crate::db::{Concrete, Conn, Db, Sql};
 use crate::error::{Classify, Error};
 use crate::models::{
-    AuditRow, EntryRow, ProcessRow, ProcessRows, StepRow, assemble, chain_key, day_end, day_start,
-    db_time,
+    AuditRow, EntryRow, OutboxRow, ProcessRow, ProcessRows, StepRow, SubscriptionRow, assemble,
+    chain_key, day_end, day_start, db_time,
 };
-use crate::outbox::insert_outbox;
 use crate::paging::{page_of, sorted, sorted_nulls_last, total};
-use crate::schema::{entries, idempotency_keys, processes, steps};
+use crate::schema::{entries, idempotency_keys, outbox, processes, steps};
 use crate::search::contains;
+use crate::webhooks::{Deliverable, deliveries};
 
 /// Largest `IN (…)` list sent at once when loading the steps and entries of many processes.
 const IN_CHUNK: usize = 500;
+
+/// Most outbox rows one `INSERT` of a change writes: at 22 columns a row, 1000 rows bind
+/// 22 000 values, within SQLite's limit of 32 766 (and PostgreSQL's 65 535). A change's
+/// webhook deliveries are its events times the subscriptions that want them, which has no
+/// bound of its own.
+const OUTBOX_BATCH: usize = 1000;
 
 #[dsl::auto_type]
 fn steps_of(processes: Vec<String>) -> _ {
@@ -146,19 +152,40 @@ pub(crate) async fn replace_children<C: Conn>(
     insert_children(conn, rows).await
 }
 
-/// Appends the audit rows and outbox rows of a change.
+/// Appends the audit rows and outbox rows of a change: its emails and, when the change
+/// stores `process` (an insert or a save; `process` in its state after the change), the
+/// webhook deliveries of its events (PRODUCT.md section 12), in one multi-row insert (per
+/// [`OUTBOX_BATCH`] rows).
+/// `record` passes `None`: reads, reminders and resends have no event subscribers hear
+/// about.
 async fn write_change<C>(
     conn: &mut C,
     keys: Option<&AuditKeys>,
     changes: &ChangeSet,
+    process: Option<&ProcessData>,
     now: OffsetDateTime,
 ) -> Result<(), Error>
 where
     C: Conn,
     for<'q> LastRow<C::Backend>: LoadQuery<'q, C, AuditRow>,
+    for<'q> Deliverable<C::Backend>: LoadQuery<'q, C, SubscriptionRow>,
 {
-    append_audit(conn, keys, &changes.audit).await?;
-    insert_outbox(conn, &changes.change.notifications, now).await?;
+    let chained = append_audit(conn, keys, &changes.audit).await?;
+    let mut rows: Vec<OutboxRow> = changes
+        .change
+        .notifications
+        .iter()
+        .map(|intent| OutboxRow::pending(intent, now))
+        .collect();
+    if let Some(process) = process {
+        rows.extend(deliveries(conn, process, &changes.change.events, &chained, now).await?);
+    }
+    // Usually one statement; a change fanning out to many subscriptions takes several.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<OutboxRow> = rows.by_ref().take(OUTBOX_BATCH).collect();
+        insert_many(conn, outbox::table, batch).await?;
+    }
     Ok(())
 }
 
@@ -351,7 +378,8 @@ impl ProcessRepository for Db {
             // is seen even when it had no rows yet.
             lock_chain(conn, &chain_key(Some(process.id))).await?;
             insert_children(conn, &rows).await?;
-            write_change(conn, self.audit_keys.as_deref(), changes, now).await?;
+            let keys = self.audit_keys.as_deref();
+            write_change(conn, keys, changes, Some(process), now).await?;
             Ok(())
         })
         .await
@@ -385,7 +413,8 @@ impl ProcessRepository for Db {
             }
             claim_idempotency_key(conn, changes, now).await?;
             replace_children(conn, &rows).await?;
-            write_change(conn, self.audit_keys.as_deref(), changes, now).await?;
+            let keys = self.audit_keys.as_deref();
+            write_change(conn, keys, changes, Some(process), now).await?;
             Ok(())
         })
         .await
@@ -396,7 +425,7 @@ impl ProcessRepository for Db {
         let now = change_time(changes);
         with_db!(self, Write, async |conn| {
             claim_idempotency_key(conn, changes, now).await?;
-            write_change(conn, self.audit_keys.as_deref(), changes, now).await?;
+            write_change(conn, self.audit_keys.as_deref(), changes, None, now).await?;
             Ok(())
         })
         .await

@@ -102,7 +102,7 @@ diesel::table! {
         id -> Text,
         event_type -> Nullable<Text>,
         role -> Nullable<Text>,
-        to_email -> Text,
+        to_email -> Nullable<Text>,
         language -> Nullable<Text>,
         process_id -> Nullable<Text>,
         step_id -> Nullable<Text>,
@@ -120,6 +120,38 @@ diesel::table! {
         queued_at -> Timestamp,
         kind -> Text,
         body -> Nullable<Text>,
+        subscription_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        owner_group -> Nullable<Text>,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Text,
+        subscription_id -> Text,
+        delivery_id -> Text,
+        event_type -> Nullable<Text>,
+        attempted_at -> Timestamp,
+        succeeded -> Bool,
+        status_code -> Nullable<Integer>,
+        duration_ms -> BigInt,
+        answer -> Nullable<Text>,
+        error -> Nullable<Text>,
     }
 }
 
@@ -223,4 +255,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     profile_attributes,
     contacts,
     templates,
+    webhook_subscriptions,
+    webhook_attempts,
 );

@@ -1,5 +1,6 @@
 //! The outbox dispatcher: claims due rows under a short, renewed lease with a fencing token,
-//! renders, sends, and settles each row (sent, retry later with backoff, or, once
+//! delivers each (an email: render and send; a webhook row: hand it to the injected
+//! [`Deliverer`]), and settles it (sent, retry later with backoff, or, once
 //! `MAIL_GIVE_UP_AFTER` has passed since it was queued, failed with a FAILURE row to
 //! `ADMIN_EMAIL` written in the same transaction).
 
@@ -10,8 +11,10 @@ use std::time::Duration;
 
 use pas_domain::notify::{NotificationIntent, RecipientRole};
 use pas_domain::outbox::{OutboxPayload, next_attempt};
-use pas_domain::ports::{Clock, Outbox, OutboxLease, OutboxMessage, ProcessRepository, RepoError};
-use pas_domain::status::{EventType, OutboxKind};
+use pas_domain::ports::{
+    Clock, Delivered, Deliverer, Outbox, OutboxLease, OutboxMessage, ProcessRepository, RepoError,
+};
+use pas_domain::status::{EventType, OutboxChannel, OutboxKind};
 use pas_domain::values::Email;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -86,11 +89,13 @@ pub struct DispatchReport {
     pub claimed: usize,
     /// Emails delivered (rows marked sent).
     pub sent: usize,
+    /// Webhook rows delivered by the [`Deliverer`] (rows marked sent).
+    pub delivered: usize,
     /// Rows the matrix sends nothing for (marked sent, nothing delivered).
     pub suppressed: usize,
     /// Rows put back for a later attempt.
     pub retried: usize,
-    /// Rows given up (marked failed).
+    /// Rows given up (marked failed), dropped webhook rows included.
     pub failed: usize,
     /// Rows left alone and released: the dispatcher is stopping, or its lease could not be
     /// renewed in time. Another round (of any instance) claims them.
@@ -112,6 +117,10 @@ pub enum DispatchError {
 enum Outcome {
     Sent,
     Suppressed,
+    /// A webhook row the deliverer delivered.
+    Delivered,
+    /// A webhook row with nowhere to go any more: failed without a FAILURE notice.
+    Dropped(String),
     /// Worth another attempt.
     Transient(String),
     /// Will fail again: give up now.
@@ -124,8 +133,10 @@ enum Outcome {
     LeaseLost,
 }
 
-/// Sends the outbox. Safe to run in every instance at once: each claim leases its rows
-/// under a fresh fencing token, renewed while the round works, and every settle checks it.
+/// Sends the outbox: emails itself, webhook rows through the [`Deliverer`] given with
+/// [`Dispatcher::with_deliverer`], both under the same leases, retry schedule and give-up
+/// rule. Safe to run in every instance at once: each claim leases its rows under a fresh
+/// fencing token, renewed while the round works, and every settle checks it.
 pub struct Dispatcher {
     outbox: Arc<dyn Outbox>,
     processes: Arc<dyn ProcessRepository>,
@@ -133,6 +144,7 @@ pub struct Dispatcher {
     transport: Arc<Transport>,
     clock: Arc<dyn Clock>,
     settings: DispatchSettings,
+    deliverer: Option<Arc<dyn Deliverer>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -140,6 +152,7 @@ impl std::fmt::Debug for Dispatcher {
         f.debug_struct("Dispatcher")
             .field("transport", &self.transport)
             .field("settings", &self.settings)
+            .field("deliverer", &self.deliverer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +183,7 @@ impl Claim {
 
 impl Dispatcher {
     /// A dispatcher over `outbox`, reading processes (deleted ones too) from `processes`.
+    /// It sends emails only: webhook rows wait for [`Dispatcher::with_deliverer`].
     pub fn new(
         outbox: Arc<dyn Outbox>,
         processes: Arc<dyn ProcessRepository>,
@@ -185,7 +199,21 @@ impl Dispatcher {
             transport,
             clock,
             settings,
+            deliverer: None,
         }
+    }
+
+    /// The same dispatcher, handing the outbox's webhook rows to `deliverer` (the domain's
+    /// `WebhookService`) inside the same lease machinery as emails, and settling each from
+    /// the [`Delivered`] it answers: `Sent` marks it sent; `Retry` puts it back on the
+    /// email retry schedule (given up with a FAILURE notice to `ADMIN_EMAIL` once
+    /// `give_up_after` has passed since it was queued); `GiveUp` fails it now with a
+    /// FAILURE notice; `Dropped` fails it without one. Without a deliverer a webhook row is
+    /// retried like a temporary failure (another instance may have one).
+    #[must_use]
+    pub fn with_deliverer(mut self, deliverer: Arc<dyn Deliverer>) -> Self {
+        self.deliverer = Some(deliverer);
+        self
     }
 
     /// The settings.
@@ -214,6 +242,7 @@ impl Dispatcher {
             tracing::info!(
                 owner = %self.settings.owner,
                 transport = %self.transport.describe(),
+                webhooks = self.deliverer.is_some(),
                 lease_s = self.settings.lease.as_secs_f64(),
                 give_up_after_s = self.settings.give_up_after.as_secs(),
                 "outbox dispatcher started"
@@ -366,6 +395,7 @@ impl Dispatcher {
 
     async fn attempt(&self, row: &OutboxMessage) -> Outcome {
         let rendered = match &row.payload {
+            OutboxPayload::Webhook(_) => return self.deliver(row).await,
             OutboxPayload::Notification(intent) => match self.render_notification(intent).await {
                 Ok(rendered) => rendered,
                 Err(outcome) => return outcome,
@@ -384,6 +414,37 @@ impl Dispatcher {
             Ok(()) => Outcome::Sent,
             Err(e) if e.is_permanent() => Outcome::Permanent(e.to_string()),
             Err(e) => Outcome::Transient(e.to_string()),
+        }
+    }
+
+    /// A webhook row, through the deliverer.
+    async fn deliver(&self, row: &OutboxMessage) -> Outcome {
+        let Some(deliverer) = &self.deliverer else {
+            return Outcome::Transient(
+                "no webhook deliverer is configured in this dispatcher; left for one that has it"
+                    .into(),
+            );
+        };
+        // Counted when the attempt ends, like an email the transport took: a row whose
+        // delivery succeeded is delivered even if marking it fails.
+        let count = |result: &'static str| {
+            metrics::counter!(WEBHOOK_DELIVERIES, "result" => result).increment(1);
+        };
+        match deliverer.deliver(row).await {
+            Delivered::Sent => {
+                count("delivered");
+                Outcome::Delivered
+            }
+            Delivered::Retry(error) => {
+                count("failed");
+                Outcome::Transient(error)
+            }
+            Delivered::GiveUp(error) => {
+                count("failed");
+                Outcome::Permanent(error)
+            }
+            // Nothing was attempted: there is no subscription to deliver to any more.
+            Delivered::Dropped(error) => Outcome::Dropped(error),
         }
     }
 
@@ -418,6 +479,7 @@ impl Dispatcher {
         report: &mut DispatchReport,
     ) {
         let (id, what) = (row.id, Label(&row.payload));
+        let noun = noun(&row.payload);
         let attempt = row.attempts.saturating_add(1);
         let now = self.clock.now();
         let result = match outcome {
@@ -429,12 +491,30 @@ impl Dispatcher {
                     // the row fails (it is then sent again, and counted again).
                     metrics::counter!(EMAILS_SENT).increment(1);
                     tracing::info!(outbox_id = %id, %what, attempt, "email sent");
-                    tracing::debug!(outbox_id = %id, to = %row.payload.to(), "email recipient");
+                    if let Some(to) = row.payload.to() {
+                        tracing::debug!(outbox_id = %id, %to, "email recipient");
+                    }
                 } else {
                     report.suppressed += 1;
                     tracing::debug!(outbox_id = %id, %what, "no email configured; row closed");
                 }
                 self.outbox.mark_sent(id, token, now).await
+            }
+            Outcome::Delivered => {
+                report.delivered += 1;
+                tracing::info!(outbox_id = %id, %what, attempt, "webhook delivered");
+                self.outbox.mark_sent(id, token, now).await
+            }
+            Outcome::Dropped(error) => {
+                report.failed += 1;
+                tracing::info!(
+                    outbox_id = %id, %what, attempt, error = %for_log(&error),
+                    "webhook dropped: nowhere to deliver it; no FAILURE notice"
+                );
+                self.outbox
+                    .mark_failed(id, token, error, None, now)
+                    .await
+                    .inspect(|()| count_failed(&row.payload))
             }
             Outcome::LeaseLost => {
                 report.lost += 1;
@@ -453,7 +533,7 @@ impl Dispatcher {
                         tracing::warn!(
                             outbox_id = %id, %what, attempt,
                             retry_in_s = (next - now).whole_seconds(),
-                            error = %for_log(&error), "email not sent; will retry"
+                            error = %for_log(&error), "{noun} not sent; will retry"
                         );
                         self.outbox.retry_later(id, token, next, error).await
                     }
@@ -475,7 +555,7 @@ impl Dispatcher {
                 self.outbox
                     .mark_failed(id, token, error, None, now)
                     .await
-                    .inspect(|()| count_failed())
+                    .inspect(|()| count_failed(&row.payload))
             }
         };
         match result {
@@ -499,27 +579,35 @@ impl Dispatcher {
         report: &mut DispatchReport,
     ) -> Result<(), RepoError> {
         let (id, what) = (row.id, Label(&row.payload));
+        let noun = noun(&row.payload);
         report.failed += 1;
         tracing::error!(
             outbox_id = %id, %what, attempt = row.attempts.saturating_add(1),
-            error = %for_log(&error), "email given up"
+            error = %for_log(&error), "{noun} given up"
         );
         let notice = self.failure_notice(row);
         self.outbox
             .mark_failed(id, token, error, notice, self.clock.now())
             .await
-            .inspect(|()| count_failed())
+            .inspect(|()| count_failed(&row.payload))
     }
 
     /// The FAILURE notice about `row` to `ADMIN_EMAIL`; none about a FAILURE row, and none
     /// without `ADMIN_EMAIL`. None about an audit checkpoint email either: FAILURE is a
     /// matrix email about a process, and the checkpoint has none; the failed row stays in
     /// `GET /outbox` (state FAILED) for `POST /outbox/{id}/retry`, and the error is logged.
+    /// About a webhook row: the notice names the row's process, with no step and no entry
+    /// (a delivery is to a subscription, not to a person of the process).
     fn failure_notice(&self, row: &OutboxMessage) -> Option<NotificationIntent> {
-        let intent = row.payload.notification()?;
-        if intent.event_type == EventType::Failure {
-            return None;
-        }
+        let (step_id, signer_id) = match &row.payload {
+            OutboxPayload::Notification(intent) if intent.event_type == EventType::Failure => {
+                return None;
+            }
+            OutboxPayload::Notification(intent) => (intent.step_id, intent.signer_id),
+            OutboxPayload::Webhook(_) => (None, None),
+            OutboxPayload::AuditCheckpoint(_) => return None,
+        };
+        let process_id = row.payload.process_id()?;
         let Some(admin) = &self.settings.admin_email else {
             tracing::warn!(outbox_id = %row.id, "ADMIN_EMAIL is not set; no FAILURE notice");
             return None;
@@ -529,9 +617,9 @@ impl Dispatcher {
             role: RecipientRole::Administrator,
             to: admin.clone(),
             language: None,
-            process_id: intent.process_id,
-            step_id: intent.step_id,
-            signer_id: intent.signer_id,
+            process_id,
+            step_id,
+            signer_id,
         })
     }
 }
@@ -539,13 +627,31 @@ impl Dispatcher {
 /// `emails_sent_total`: emails the transport accepted.
 const EMAILS_SENT: &str = "emails_sent_total";
 
+/// `webhook_deliveries_total{result}`: attempts at webhook rows by what the deliverer
+/// answered, `delivered` (`Sent`) or `failed` (`Retry`, `GiveUp`: a target that answered
+/// otherwise, did not answer, or was refused by the address policy). A dropped row (its
+/// subscription deleted or disabled) had no attempt and is not counted; neither is a row
+/// this dispatcher has no deliverer for.
+const WEBHOOK_DELIVERIES: &str = "webhook_deliveries_total";
+
 /// `outbox_failed_total{channel}`: rows given up (counted once the row is marked, so a row
-/// another dispatcher settled is not counted twice). Every row is an email today.
-fn count_failed() {
-    metrics::counter!("outbox_failed_total", "channel" => "email").increment(1);
+/// another dispatcher settled is not counted twice), by the row's channel in lower case
+/// (`email`, `webhook`: the label values `pas_http::metrics::CHANNELS` registers).
+fn count_failed(payload: &OutboxPayload) {
+    let channel = payload.channel().as_str().to_ascii_lowercase();
+    metrics::counter!("outbox_failed_total", "channel" => channel).increment(1);
 }
 
-/// What a row is, in log lines: `TASK_STARTED to signer`, or `AUDIT_CHECKPOINT`.
+/// What a row is called in log messages: `email` or `webhook`.
+fn noun(payload: &OutboxPayload) -> &'static str {
+    match payload.channel() {
+        OutboxChannel::Email => "email",
+        OutboxChannel::Webhook => "webhook",
+    }
+}
+
+/// What a row is, in log lines: `TASK_STARTED to signer`, `AUDIT_CHECKPOINT`, or
+/// `WEBHOOK PROCESS_COMPLETED`.
 struct Label<'a>(&'a OutboxPayload);
 
 impl std::fmt::Display for Label<'_> {
@@ -555,6 +661,7 @@ impl std::fmt::Display for Label<'_> {
                 write!(f, "{} to {}", intent.event_type, intent.role)
             }
             OutboxPayload::AuditCheckpoint(_) => f.write_str(OutboxKind::AuditCheckpoint.as_str()),
+            OutboxPayload::Webhook(delivery) => write!(f, "WEBHOOK {}", delivery.event_type),
         }
     }
 }

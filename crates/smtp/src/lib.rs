@@ -1,4 +1,5 @@
-//! Email adapter of the signing-process and auditing service (PRODUCT.md section 7).
+//! Email adapter of the signing-process and auditing service (PRODUCT.md section 7), and
+//! the one outbox dispatcher of both channels (sections 12 and 14).
 //!
 //! The pieces, in the order the app wires them:
 //!
@@ -12,7 +13,11 @@
 //!    `PORTAL_URL`, `APP_TIMEZONE` and `MAIL_DEFAULT_LANGUAGE`).
 //! 3. [`Transport`]: SMTP (`SMTP_URL`) or `.eml` files in `MAIL_DIR`.
 //! 4. [`Dispatcher`]: drains the outbox (claim, render, send, mark; retry with backoff; give
-//!    up after the last attempt and tell `ADMIN_EMAIL`).
+//!    up after the last attempt and tell `ADMIN_EMAIL`). Webhook rows go, under the same
+//!    leases, retry schedule and give-up rule, to the
+//!    [`Deliverer`](pas_domain::ports::Deliverer) given with [`Dispatcher::with_deliverer`]
+//!    (the domain's `WebhookService`); without one they are retried for an instance that
+//!    has it.
 //! 5. [`SmtpMailer`]: the domain's [`Mailer`](pas_domain::ports::Mailer) port
 //!    (`sendTestEmail`, subjects).
 //!
@@ -23,6 +28,7 @@
 //! # async fn wire(
 //! #     outbox: std::sync::Arc<dyn pas_domain::ports::Outbox>,
 //! #     processes: std::sync::Arc<dyn pas_domain::ports::ProcessRepository>,
+//! #     webhooks: std::sync::Arc<dyn pas_domain::ports::Deliverer>,
 //! # ) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use pas_smtp::*;
@@ -45,7 +51,8 @@
 //!     transport,
 //!     Arc::new(pas_domain::ports::SystemClock),
 //!     DispatchSettings::default(),
-//! );
+//! )
+//! .with_deliverer(webhooks); // e.g. the WebhookService, as Arc<dyn Deliverer>
 //! tokio::spawn(dispatcher.run(async { let _ = tokio::signal::ctrl_c().await; }));
 //! # let _ = mailer;
 //! # Ok(())

@@ -131,7 +131,7 @@ impl Transport {
     }
 
     /// The same transport with another deadline for one whole SMTP delivery (default
-    /// [`SEND_DEADLINE`]); no effect on `.eml` files.
+    /// `SEND_DEADLINE`, 120 s); no effect on `.eml` files.
     #[must_use]
     pub fn with_send_deadline(mut self, limit: Duration) -> Self {
         if let Inner::Smtp { deadline, .. } = &mut self.0 {

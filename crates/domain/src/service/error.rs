@@ -464,3 +464,44 @@ impl From<RepoError> for ErasureError {
         }
     }
 }
+
+/// Why an operation on webhook subscriptions failed (PRODUCT.md section 12).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// No such subscription or delivery, or one outside the caller's reach (404).
+    #[error("{0} not found")]
+    NotFound(Missing),
+    /// The subscription breaks a rule, its target included (422).
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    /// The delivery to retry is still pending: it is tried anyway (409).
+    #[error("the delivery is still pending")]
+    StillPending,
+    /// The caller may not (403).
+    #[error("access denied")]
+    Forbidden,
+    /// The database is unreachable or did not answer in time (503 with `Retry-After`); the
+    /// cause is for logs only.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] RepoError),
+    /// The store failed (500); the cause is for logs only.
+    #[error("the store failed")]
+    Storage(#[source] RepoError),
+}
+
+impl From<Denied> for WebhookError {
+    fn from(_: Denied) -> Self {
+        Self::Forbidden
+    }
+}
+
+impl From<RepoError> for WebhookError {
+    fn from(e: RepoError) -> Self {
+        match Refusal::from(e) {
+            Refusal::NotFound(what) => Self::NotFound(what),
+            Refusal::Unavailable(e) => Self::Unavailable(e),
+            Refusal::Conflict(c) => Self::Storage(RepoError::Storage(c.to_string())),
+            Refusal::Failed(e) => Self::Storage(e),
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! handlers, jobs and embedders share the rules. Each operation says what it can fail with:
 //! every read [`ReadError`], the commands one enum per family ([`ProcessError`],
 //! [`CatalogError`], [`DirectoryError`], [`AuditError`], [`ErasureError`], [`MessageError`],
-//! [`OutboxError`]); the HTTP edge maps each enum once.
+//! [`OutboxError`], [`WebhookError`]); the HTTP edge maps each enum once.
 
 mod audit;
 mod catalog;
@@ -12,6 +12,7 @@ mod error;
 mod messages;
 mod outbox;
 mod processes;
+mod webhooks;
 
 pub use audit::{AuditService, MailedCheckpoint};
 pub use catalog::CatalogService;
@@ -19,8 +20,9 @@ pub use directory::DirectoryService;
 pub use erasure::ErasureService;
 pub use error::{
     AuditError, CatalogError, Conflict, DirectoryError, ErasureError, MessageError, OutboxError,
-    ProcessError, ReadError, SourceChain,
+    ProcessError, ReadError, SourceChain, WebhookError,
 };
 pub use messages::MessageService;
 pub use outbox::OutboxService;
 pub use processes::{Precondition, ProcessService, ReadAudit};
+pub use webhooks::{WebhookService, WithSecret};

@@ -22,6 +22,7 @@ pub(crate) mod persons;
 pub(crate) mod processes;
 pub(crate) mod signers;
 pub(crate) mod steps;
+pub(crate) mod webhooks;
 
 /// What a handler answers.
 pub(crate) type ApiResult = Result<HttpResponse, ApiError>;
@@ -61,6 +62,7 @@ pub(crate) fn api_scope(
         .configure(messages::register)
         .configure(outbox::register)
         .configure(persons::register)
+        .configure(webhooks::register)
         .default_service(web::to(fallback::unmatched))
         .wrap(from_fn(crate::authn::authenticate))
         .wrap(from_fn(logging::observe))

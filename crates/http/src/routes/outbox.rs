@@ -23,7 +23,7 @@ pub(crate) fn register(cfg: &mut ServiceConfig) {
 
 /// Outbox list request
 ///
-/// Outbox rows (emails; webhook deliveries later), newest first by default. No personal
+/// Outbox rows (emails and webhook deliveries), newest first by default. No personal
 /// code is ever part of a row.
 #[utoipa::path(
     tag = TAG,

@@ -17,3 +17,4 @@ pub mod page;
 pub mod persons;
 pub mod process;
 pub mod task;
+pub mod webhook;

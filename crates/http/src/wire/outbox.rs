@@ -1,5 +1,5 @@
 //! The outbox as administrators see it (`GET /outbox`, `POST /outbox/{id}/retry`). Rows
-//! hold no personal code; the recipient's address is the one personal detail shown.
+//! hold no personal code; an email's recipient address is the one personal detail shown.
 
 use pas_domain::outbox as domain;
 use pas_domain::status::{EventType, OutboxChannel, OutboxKind, OutboxState};
@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// One outbox row: an email (a notification, or the audit checkpoint; later also webhook
-/// deliveries) and how its delivery goes.
+/// One outbox row: an email (a notification, or the audit checkpoint) or a webhook
+/// delivery, and how its delivery goes.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutboxMessage {
@@ -19,16 +19,18 @@ pub struct OutboxMessage {
     pub channel: OutboxChannel,
     /// Where its delivery is.
     pub state: OutboxState,
-    /// What it delivers: a notification about a process, or the audit checkpoint emailed
-    /// to `AUDIT_CHECKPOINT_EMAIL`.
+    /// What it delivers: a notification about a process, the audit checkpoint emailed to
+    /// `AUDIT_CHECKPOINT_EMAIL`, or a webhook delivery of an event to a subscription.
     pub kind: OutboxKind,
     /// The event it tells about; `null` for an audit checkpoint.
     pub event_type: Option<EventType>,
     /// The recipient's role in the notification matrix (`initiator`, `signer`, `approver`,
-    /// `viewer`, `administrator`); `null` for an audit checkpoint.
+    /// `viewer`, `administrator`); `null` for an audit checkpoint or a webhook delivery.
     pub role: Option<String>,
-    /// Recipient address.
-    pub recipient: String,
+    /// Recipient address; `null` for a webhook delivery.
+    pub recipient: Option<String>,
+    /// The subscription a webhook delivery goes to; `null` for an email.
+    pub subscription_id: Option<Uuid>,
     /// The signing process it is about; `null` for an audit checkpoint.
     pub process_id: Option<Uuid>,
     /// Delivery attempts made so far.
@@ -58,7 +60,8 @@ impl From<domain::OutboxEntry> for OutboxMessage {
             kind: e.kind,
             event_type: e.event_type,
             role: e.role.map(|r| r.as_str().to_owned()),
-            recipient: e.to.as_str().to_owned(),
+            recipient: e.to.map(|to| to.as_str().to_owned()),
+            subscription_id: e.subscription_id.map(|s| s.as_uuid()),
             process_id: e.process_id.map(|p| p.as_uuid()),
             attempts: e.attempts,
             created_at: e.created_at,

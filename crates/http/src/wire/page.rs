@@ -10,6 +10,7 @@ use super::directory::{Contact, Template};
 use super::outbox::OutboxMessage;
 use super::process::SigningProcess;
 use super::task::SignerTask;
+use super::webhook::{WebhookDeliveryAttempt, WebhookSubscription};
 
 /// Pagination and sorting parameters.
 // Query parameters, read by `crate::params`; this type only documents them.
@@ -80,4 +81,6 @@ page_type! {
     PageTemplate of Template;
     PageAuditingEvent of AuditingEvent;
     PageOutboxMessage of OutboxMessage;
+    PageWebhookSubscription of WebhookSubscription;
+    PageWebhookDeliveryAttempt of WebhookDeliveryAttempt;
 }

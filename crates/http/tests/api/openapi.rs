@@ -293,6 +293,61 @@ const OPERATIONS: &[(&str, &str, &str, &str)] = &[
         "post",
         "/api/v1/persons/erasure",
     ),
+    // PRODUCT.md section 12.
+    (
+        "createWebhook",
+        "webhook-controller",
+        "post",
+        "/api/v1/webhooks",
+    ),
+    (
+        "listWebhooks",
+        "webhook-controller",
+        "get",
+        "/api/v1/webhooks",
+    ),
+    (
+        "getWebhook",
+        "webhook-controller",
+        "get",
+        "/api/v1/webhooks/{id}",
+    ),
+    (
+        "updateWebhook",
+        "webhook-controller",
+        "put",
+        "/api/v1/webhooks/{id}",
+    ),
+    (
+        "deleteWebhook",
+        "webhook-controller",
+        "delete",
+        "/api/v1/webhooks/{id}",
+    ),
+    (
+        "rotateWebhookSecret",
+        "webhook-controller",
+        "post",
+        "/api/v1/webhooks/{id}/rotate-secret",
+    ),
+    (
+        "listWebhookDeliveries",
+        "webhook-controller",
+        "get",
+        "/api/v1/webhooks/{id}/deliveries",
+    ),
+    (
+        "retryWebhookDelivery",
+        "webhook-controller",
+        "post",
+        "/api/v1/webhooks/{id}/deliveries/{deliveryId}/retry",
+    ),
+    (
+        "pingWebhook",
+        "webhook-controller",
+        "post",
+        "/api/v1/webhooks/{id}/ping",
+    ),
     ("health", "health", "get", "/health"),
     ("ready", "health", "get", "/ready"),
 ];

@@ -8,14 +8,16 @@ use actix_web::{App, test};
 use pas_domain::input::ProcessInput;
 use pas_domain::ports::{
     FixedClock, MockAuditStore, MockCatalogStore, MockContactStore, MockErasureStore, MockMailer,
-    MockOutbox, MockProcessRepository, MockTemplateStore, SequentialIds,
+    MockOutbox, MockProcessRepository, MockTemplateStore, MockWebhookSender, MockWebhookStore,
+    SequentialIds,
 };
 use pas_domain::process::SigningProcess;
 use pas_domain::pseudonym::PiiKey;
 use pas_domain::service::{
     AuditService, CatalogService, DirectoryService, ErasureService, MessageService, OutboxService,
-    ProcessService,
+    ProcessService, WebhookService,
 };
+use pas_domain::webhook::{Resolver, TargetPolicy};
 use pas_http::{ApiState, AuthThrottle, Limits, NetworkSettings, ReminderSettings};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -31,6 +33,16 @@ pub struct Mocks {
     pub repo: MockProcessRepository,
     pub erasure: MockErasureStore,
     pub not_ready: bool,
+}
+
+/// A resolver that knows no names: handler tests never deliver webhooks.
+struct NoNames;
+
+#[async_trait::async_trait]
+impl Resolver for NoNames {
+    async fn resolve(&self, _host: &str) -> Vec<std::net::IpAddr> {
+        Vec::new()
+    }
 }
 
 /// The key of pseudonyms in handler tests.
@@ -110,6 +122,14 @@ impl Mocks {
                 clock.clone(),
                 ids.clone(),
                 pii_key(),
+            ),
+            webhooks: WebhookService::new(
+                Arc::new(MockWebhookStore::new()),
+                Arc::new(NoNames),
+                Arc::new(MockWebhookSender::new()),
+                clock.clone(),
+                ids.clone(),
+                TargetPolicy::default(),
             ),
             erasure: ErasureService::new(Arc::new(self.erasure), clock, ids, pii_key()),
             reminders: ReminderSettings::utc(vec![1, 3, 5]),

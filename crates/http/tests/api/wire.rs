@@ -552,7 +552,8 @@ async fn outbox_rows_of_both_kinds_match_their_schema() {
         kind: OutboxKind::Notification,
         event_type: Some(EventType::TaskStarted),
         role: Some(RecipientRole::Signer),
-        to: Email::parse("anna@example.lv").unwrap(),
+        to: Some(Email::parse("anna@example.lv").unwrap()),
+        subscription_id: None,
         process_id: Some(ProcessId::from_uuid(uuid::Uuid::now_v7())),
         attempts: 3,
         created_at: NOW,
@@ -586,8 +587,82 @@ async fn outbox_rows_of_both_kinds_match_their_schema() {
     };
     let json = schemas.check(
         "OutboxMessage",
-        wire::outbox::OutboxMessage::from(checkpoint),
+        wire::outbox::OutboxMessage::from(checkpoint.clone()),
     );
     assert_eq!(json["kind"], "AUDIT_CHECKPOINT");
     assert!(json["processId"].is_null() && json["eventType"].is_null() && json["role"].is_null());
+    // A webhook delivery goes to a subscription, not an address.
+    let subscription = uuid::Uuid::now_v7();
+    let webhook = OutboxEntry {
+        channel: OutboxChannel::Webhook,
+        kind: OutboxKind::WebhookEvent,
+        event_type: Some(EventType::ProcessCompleted),
+        to: None,
+        subscription_id: Some(pas_domain::ids::SubscriptionId::from_uuid(subscription)),
+        process_id: Some(ProcessId::from_uuid(uuid::Uuid::now_v7())),
+        ..checkpoint
+    };
+    let json = schemas.check("OutboxMessage", wire::outbox::OutboxMessage::from(webhook));
+    assert_eq!(
+        (&json["channel"], &json["kind"], &json["recipient"]),
+        (&json!("WEBHOOK"), &json!("WEBHOOK_EVENT"), &json!(null))
+    );
+    assert_eq!(json["subscriptionId"], subscription.to_string());
+}
+
+#[actix_web::test]
+async fn webhook_subscriptions_and_attempts_match_their_schema() {
+    use pas_domain::ids::SubscriptionId;
+    use pas_domain::service::WithSecret;
+    use pas_domain::status::WebhookEventType;
+    use pas_domain::webhook::{DeliveryAttempt, Subscription, WebhookSecret};
+
+    let schemas = Schemas::served().await;
+    let subscription = Subscription {
+        id: SubscriptionId::from_uuid(uuid::Uuid::now_v7()),
+        url: "https://hooks.example.com/pas".into(),
+        events: vec![WebhookEventType::ProcessCompleted],
+        owner_group: Some("sales".into()),
+        description: None,
+        enabled: true,
+        secret: WebhookSecret::from_bytes(vec![9; 32]).unwrap(),
+        previous_secret: None,
+        failing_since: Some(NOW),
+    };
+    let read = schemas.check(
+        "WebhookSubscription",
+        wire::webhook::WebhookSubscription::from(subscription.clone()),
+    );
+    assert!(
+        read["secret"].is_null(),
+        "a read never shows the secret: {read}"
+    );
+    let created = schemas.check(
+        "WebhookSubscription",
+        wire::webhook::WebhookSubscription::from(WithSecret {
+            secret: subscription.secret.expose(),
+            subscription,
+        }),
+    );
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    let attempt = DeliveryAttempt {
+        id: uuid::Uuid::now_v7(),
+        delivery_id: uuid::Uuid::now_v7(),
+        subscription_id: SubscriptionId::from_uuid(uuid::Uuid::now_v7()),
+        event_type: None,
+        attempted_at: NOW,
+        succeeded: false,
+        status_code: Some(503),
+        duration_ms: 12,
+        answer: Some("busy".into()),
+        error: None,
+    };
+    let json = schemas.check(
+        "WebhookDeliveryAttempt",
+        wire::webhook::WebhookDeliveryAttempt::from(attempt),
+    );
+    assert_eq!(
+        (&json["statusCode"], &json["eventType"]),
+        (&json!(503), &json!(null))
+    );
 }

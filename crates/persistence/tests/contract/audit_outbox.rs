@@ -115,7 +115,7 @@ async fn outbox_row(ctx: &Ctx, to: &str, queued: time::OffsetDateTime, ends: End
         .unwrap();
     let id = claimed
         .iter()
-        .find(|m| m.payload.to().as_str() == to)
+        .find(|m| m.payload.to().map(|e| e.as_str()) == Some(to))
         .unwrap()
         .id;
     match ends {
@@ -533,7 +533,8 @@ contract_tests! {
         let row = &list.content[0];
         assert_eq!((row.id, row.kind, row.state), (id, OutboxKind::AuditCheckpoint, OutboxState::Pending));
         assert_eq!((row.event_type, row.role, row.process_id), (None, None, None));
-        assert_eq!(row.to.as_str(), "auditor@example.lv");
+        assert_eq!(row.to.as_ref().map(|e| e.as_str()), Some("auditor@example.lv"));
+        assert_eq!(row.subscription_id, None);
 
         let claimed = outbox.claim(lease("a"), 10, at(1), at(2)).await.unwrap();
         assert_eq!(claimed.len(), 1);
@@ -594,6 +595,48 @@ contract_tests! {
             assert_eq!(ctx.outbox().purge_sent(cut, batch(3)).await.unwrap(), want, "{rows} rows");
             assert_eq!(outbox_ids(&ctx).await, HashSet::from([young]));
         }
+    }
+
+    /// An erasure gives up the pending emails to the erased entries (and erases the address
+    /// of every email to them); a sent one keeps its state, other recipients' rows are left
+    /// alone (PRODUCT.md section 11).
+    async fn an_erasure_gives_up_pending_emails_to_the_erased_entries(ctx: Ctx) {
+        use pas_domain::erasure::Erasure;
+        use pas_domain::ports::ErasureStore;
+        use pas_domain::query::PersonKey;
+        use pas_domain::status::OutboxState;
+
+        let process = ProcessId::from_uuid(Uuid::now_v7());
+        let erased = intent("erased@example.lv", process, true);
+        let other = intent("other@example.lv", process, true);
+        ctx.outbox().enqueue(vec![erased.clone(), erased.clone(), other], T0).await.unwrap();
+        let a = lease("a");
+        let rows = ctx.outbox().claim(a.clone(), 10, T0, at(1)).await.unwrap();
+        let to = |m: &pas_domain::ports::OutboxMessage| m.payload.to().map(|e| e.as_str().to_owned());
+        let mine: Vec<Uuid> = rows.iter().filter(|m| to(m).as_deref() == Some("erased@example.lv")).map(|m| m.id).collect();
+        let theirs = rows.iter().find(|m| to(m).as_deref() == Some("other@example.lv")).unwrap().id;
+        ctx.outbox().mark_sent(mine[0], a.token, T0).await.unwrap();
+        ctx.outbox().release(a.token).await.unwrap();
+
+        let erasure = Erasure {
+            person: PersonKey { code: LV_CODE_PLAIN.into(), country: pas_domain::values::CountryCode::LV },
+            processes: vec![],
+            entries: vec![erased.signer_id.unwrap()],
+            audit: vec![],
+        };
+        let done = ErasureStore::erase(&ctx.db, &erasure).await.unwrap();
+        assert_eq!(done.messages, 2);
+        let sent = ctx.outbox().get(mine[0]).await.unwrap().unwrap();
+        assert_eq!(sent.state, OutboxState::Sent);
+        let given_up = ctx.outbox().get(mine[1]).await.unwrap().unwrap();
+        assert_eq!(given_up.state, OutboxState::Failed);
+        assert!(given_up.last_error.as_deref().unwrap().contains("erased"));
+        for id in [mine[0], mine[1]] {
+            let row = ctx.outbox().get(id).await.unwrap().unwrap();
+            assert_eq!(row.to.as_ref().map(|e| e.as_str()), Some("erased@erased.invalid"));
+        }
+        let untouched = ctx.outbox().get(theirs).await.unwrap().unwrap();
+        assert_eq!((untouched.state, untouched.to.as_ref().map(|e| e.as_str())), (OutboxState::Pending, Some("other@example.lv")));
     }
 
     /// Instances purge at the same moment (each an hour after its start): concurrent purges

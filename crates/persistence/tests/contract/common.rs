@@ -11,7 +11,7 @@ use pas_domain::events::Change;
 use pas_domain::ids::AuditEventId;
 use pas_domain::ports::{
     AuditStore, CatalogStore, ChangeSet, ContactStore, Outbox, OutboxMessage, ProcessRepository,
-    TemplateStore,
+    TemplateStore, WebhookStore,
 };
 use pas_domain::prelude::*;
 use pas_persistence::Db;
@@ -73,6 +73,9 @@ impl Ctx {
         &self.db
     }
     pub fn templates(&self) -> &dyn TemplateStore {
+        &self.db
+    }
+    pub fn webhooks(&self) -> &dyn WebhookStore {
         &self.db
     }
 

@@ -18,3 +18,4 @@ mod connect;
 mod instances;
 mod processes;
 mod queries;
+mod webhooks;

@@ -8,3 +8,4 @@ mod mailer;
 mod matrix;
 mod render;
 mod transport;
+mod webhooks;

@@ -454,3 +454,72 @@ fn due_date_uses_the_configured_time_zone_utc_too() {
         email.text
     );
 }
+
+/// The FAILURE notice about a webhook delivery (PRODUCT.md section 12) names the process
+/// only: no step, no entry. It renders in every language, without an entry line, and says
+/// that an email or a webhook failed; the notice about an entry's email keeps its wording.
+#[test]
+fn a_failure_notice_without_an_entry_renders_in_every_language() {
+    let process = approved_process();
+    let r = renderer();
+    let notice = |language: &str, entry: bool| {
+        let mut intent = if entry {
+            entry_intent(&process, EventType::TaskStarted, "anna@example.lv")
+        } else {
+            initiator_intent(&process, EventType::TaskStarted)
+        };
+        intent.event_type = EventType::Failure;
+        intent.role = pas_domain::notify::RecipientRole::Administrator;
+        intent.to = email("admin@example.lv");
+        intent.language = Some(pas_domain::language::Language::parse(language).unwrap());
+        if !entry {
+            assert_eq!((intent.step_id, intent.signer_id), (None, None));
+        }
+        r.render(&intent, &process).unwrap().expect("an email")
+    };
+    let english = notice("en", false);
+    assert_eq!(english.subject, "Delivery failed: Lease 17");
+    assert!(
+        english
+            .text
+            .contains("An email or a webhook about the signing process"),
+        "{}",
+        english.text
+    );
+    assert!(english.text.contains("webhook subscription's deliveries"));
+    assert_eq!(
+        notice("en", true).subject,
+        "Email delivery failed: Lease 17"
+    );
+    assert!(notice("en", true).text.contains("Entry concerned: Anna"));
+    for language in LANGUAGES {
+        let email = notice(language, false);
+        let at = format!("FAILURE without an entry, {language}");
+        assert!(
+            email.subject.ends_with(": Lease 17"),
+            "{at}: {}",
+            email.subject
+        );
+        assert_ne!(email.subject, notice(language, true).subject, "{at}");
+        assert!(
+            !email.text.contains("{{") && !email.text.contains("{%"),
+            "{at}"
+        );
+        assert!(email.text.contains(&process.id.to_string()), "{at}");
+        assert!(!email.text.contains("Anna"), "{at}: no entry line");
+        assert!(email.text.contains("webhook"), "{at}: {}", email.text);
+        let html = email.html.expect("HTML");
+        assert!(html.contains("webhook"), "{at}: {html}");
+        if language != "en" {
+            assert_ne!(email.subject, english.subject, "{at}");
+            // The sentences are translated ("Process: <id>" is Latvian too).
+            let (ours, theirs) = (text_paragraphs(&email.text), text_paragraphs(&english.text));
+            assert_eq!(ours.len(), theirs.len(), "{at}");
+            for (paragraph, english) in ours.iter().zip(&theirs) {
+                if paragraph.contains("webhook") {
+                    assert_ne!(paragraph, english, "{at}: untranslated paragraph");
+                }
+            }
+        }
+    }
+}

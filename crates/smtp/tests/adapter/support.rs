@@ -17,8 +17,9 @@ use pas_domain::ports::{
     Clock, MockProcessRepository, Outbox, OutboxLease, OutboxMessage, ProcessRepository, RepoError,
 };
 use pas_domain::prelude::*;
-use pas_domain::status::{OutboxChannel, OutboxState};
+use pas_domain::status::OutboxState;
 use pas_domain::values::Email;
+use pas_domain::webhook::WebhookDelivery;
 use pas_smtp::{
     DispatchSettings, Dispatcher, MailSettings, Matrix, Renderer, SmtpMailer, Transport,
 };
@@ -113,6 +114,14 @@ impl MemoryOutbox {
         });
     }
 
+    /// Queues a webhook delivery at `now`; its row id (the `webhook-id`).
+    pub fn push_webhook(&self, delivery: WebhookDelivery, now: OffsetDateTime) -> Uuid {
+        let id = Uuid::now_v7();
+        let mut rows = self.rows.lock().unwrap();
+        Self::push_payload(&mut rows, id, OutboxPayload::Webhook(delivery), now);
+        id
+    }
+
     /// The notification of row `index` (panics for another kind of row).
     pub fn intent(&self, index: usize) -> NotificationIntent {
         self.rows()[index]
@@ -159,7 +168,7 @@ impl MemoryOutbox {
     fn entry(row: &Row) -> OutboxEntry {
         OutboxEntry {
             id: row.message.id,
-            channel: OutboxChannel::Email,
+            channel: row.message.payload.channel(),
             state: match row.status {
                 RowStatus::Pending => OutboxState::Pending,
                 RowStatus::Sent => OutboxState::Sent,
@@ -168,8 +177,12 @@ impl MemoryOutbox {
             kind: row.message.payload.kind(),
             event_type: row.message.payload.notification().map(|i| i.event_type),
             role: row.message.payload.notification().map(|i| i.role),
-            to: row.message.payload.to().clone(),
-            process_id: row.message.payload.notification().map(|i| i.process_id),
+            to: row.message.payload.to().cloned(),
+            subscription_id: match &row.message.payload {
+                OutboxPayload::Webhook(delivery) => Some(delivery.subscription_id),
+                _ => None,
+            },
+            process_id: row.message.payload.process_id(),
             attempts: row.message.attempts,
             created_at: row.message.created_at,
             queued_at: row.message.queued_at,

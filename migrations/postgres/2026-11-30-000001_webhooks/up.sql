@@ -1,0 +1,71 @@
+-- Webhooks (PRODUCT.md section 12): subscriptions, the log of their delivery attempts, and
+-- outbox rows of a second channel. A delivery is an outbox row written in the transaction of
+-- the change it tells about, so it gets the leases, retries, give-up and retention rules of
+-- emails, and none exists for a change that rolled back.
+
+-- events: the subscribed event types' names separated by commas; '' means every type.
+-- secret: the signing secret in its whsec_ form. Signing needs it in clear (an HMAC key
+-- cannot be stored as a hash), so it is protected as the service's other secrets are: by
+-- whoever may read this database. previous_secret signs beside it until
+-- previous_secret_until (the 24 h after a rotation).
+-- failing_since: when the current run of failed deliveries began (NULL after a success);
+-- 72 h of it disables the subscription.
+CREATE TABLE webhook_subscriptions (
+    id                    TEXT PRIMARY KEY,
+    url                   TEXT NOT NULL,
+    events                TEXT NOT NULL,
+    owner_group           TEXT,
+    description           TEXT,
+    enabled               BOOLEAN NOT NULL,
+    secret                TEXT NOT NULL,
+    previous_secret       TEXT,
+    previous_secret_until TIMESTAMP,
+    failing_since         TIMESTAMP,
+    created_at            TIMESTAMP NOT NULL,
+    -- A previous secret always has the end of its overlap.
+    CONSTRAINT webhook_subscriptions_previous_secret
+        CHECK ((previous_secret IS NULL) = (previous_secret_until IS NULL))
+);
+-- Every change with a webhook event reads the enabled subscriptions of its owner group and
+-- those for every process (owner_group NULL).
+CREATE INDEX webhook_subscriptions_delivery ON webhook_subscriptions (enabled, owner_group);
+
+-- One row per attempt (GET /webhooks/{id}/deliveries). delivery_id is the webhook-id: the
+-- outbox row's id, or a ping's own id (event_type NULL). status_code is NULL when no answer
+-- came; answer holds the first 1 KiB of the target's body. Deleted with the subscription.
+CREATE TABLE webhook_attempts (
+    id              TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL REFERENCES webhook_subscriptions (id),
+    delivery_id     TEXT NOT NULL,
+    event_type      TEXT,
+    attempted_at    TIMESTAMP NOT NULL,
+    succeeded       BOOLEAN NOT NULL,
+    status_code     INTEGER,
+    duration_ms     BIGINT NOT NULL,
+    answer          TEXT,
+    error           TEXT
+);
+CREATE INDEX webhook_attempts_subscription ON webhook_attempts (subscription_id, attempted_at);
+
+-- A webhook row has a subscription instead of a recipient address. No foreign key: a
+-- delivery stays listed (failed) after its subscription is deleted, until retention.
+ALTER TABLE outbox ADD COLUMN subscription_id TEXT;
+ALTER TABLE outbox ALTER COLUMN to_email DROP NOT NULL;
+-- Each kind has exactly the columns it needs: emails an address and no subscription,
+-- webhook deliveries the event, its process, the body as sent and the subscription.
+ALTER TABLE outbox DROP CONSTRAINT outbox_kind_columns;
+ALTER TABLE outbox ADD CONSTRAINT outbox_kind_columns CHECK (
+    (kind = 'NOTIFICATION' AND event_type IS NOT NULL AND role IS NOT NULL
+        AND process_id IS NOT NULL AND body IS NULL
+        AND to_email IS NOT NULL AND subscription_id IS NULL AND channel = 'EMAIL')
+    OR (kind = 'AUDIT_CHECKPOINT' AND event_type IS NULL AND role IS NULL
+        AND process_id IS NULL AND body IS NOT NULL
+        AND to_email IS NOT NULL AND subscription_id IS NULL AND channel = 'EMAIL')
+    OR (kind = 'WEBHOOK_EVENT' AND event_type IS NOT NULL AND role IS NULL
+        AND process_id IS NOT NULL AND body IS NOT NULL
+        AND to_email IS NULL AND subscription_id IS NOT NULL AND channel = 'WEBHOOK')
+);
+-- Deleting a subscription fails its pending deliveries; a retry finds a delivery by id and
+-- subscription. Emails stay out of the index.
+CREATE INDEX outbox_subscription ON outbox (subscription_id, status)
+    WHERE subscription_id IS NOT NULL;
