@@ -124,6 +124,8 @@ impl Rig {
             DispatchSettings {
                 owner: owner.into(),
                 batch: settings.batch,
+                // One row after another: the tests kill or stop a dispatcher mid-batch.
+                concurrency: 1,
                 lease: settings.lease,
                 first_retry: settings.first_retry,
                 give_up_after: settings.give_up_after,

@@ -152,7 +152,7 @@ pub fn audit_service(db: &Db, pii: PiiKey) -> AuditService {
 pub fn webhook_service(config: &Config, db: &Db) -> WebhookService {
     WebhookService::new(
         Arc::new(db.clone()),
-        Arc::new(pas_webhook::DnsResolver),
+        Arc::new(pas_webhook::DnsResolver::new(config.webhook_timeout)),
         Arc::new(pas_webhook::HttpSender::new(config.webhook_timeout)),
         Arc::new(SystemClock),
         Arc::new(UuidV7Ids),

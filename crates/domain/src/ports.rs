@@ -30,7 +30,7 @@ use crate::query::{PersonKey, ProcessFilter, ProcessSearch, SignerTaskFilter};
 use crate::status::EventType;
 use crate::task::SignerTask;
 use crate::template::{Template, TemplateFilter};
-use crate::webhook::{DeliveryAttempt, Subscription, WebhookAnswer, WebhookRequest};
+use crate::webhook::{AttemptEffect, DeliveryAttempt, Subscription, WebhookAnswer, WebhookRequest};
 
 /// Why a store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -483,6 +483,10 @@ pub trait Outbox: Send + Sync {
     ) -> Result<u64, RepoError>;
 }
 
+/// A change of a stored subscription, applied by [`WebhookStore::modify`] to the row as
+/// stored (an edit's new fields, or a rotation).
+pub type SubscriptionChange = Box<dyn FnOnce(&mut Subscription) + Send>;
+
 /// Webhook subscriptions and their delivery log (PRODUCT.md section 12). The deliveries
 /// themselves are outbox rows: the process store writes them with the change that caused
 /// them, for every enabled subscription that [`Subscription::wants`] the event.
@@ -504,20 +508,26 @@ pub trait WebhookStore: Send + Sync {
         groups: Option<&'a [String]>,
         page: &PageRequest<WebhookSort>,
     ) -> Result<Page<Subscription>, RepoError>;
-    /// Replaces a stored subscription's fields and secrets with `subscription`'s.
-    /// `NotFound(Subscription)` when it is gone.
-    async fn update(&self, subscription: &Subscription) -> Result<(), RepoError>;
+    /// Applies `change` to the subscription as stored, with its row locked, and stores the
+    /// result in the same transaction, so that a concurrent rotation, edit or disabling is
+    /// never overwritten; answers the stored result. `NotFound(Subscription)` when it is
+    /// gone.
+    async fn modify(
+        &self,
+        id: SubscriptionId,
+        change: SubscriptionChange,
+    ) -> Result<Subscription, RepoError>;
     /// Deletes a subscription with its delivery log; its deliveries still pending are
     /// marked failed in the same transaction. `false` when there was none.
     async fn delete(&self, id: SubscriptionId, now: OffsetDateTime) -> Result<bool, RepoError>;
     /// Appends `attempt` to the log and, in the same transaction, applies
-    /// [`Subscription::record_delivery`] to the locked subscription (`gone`: the target
-    /// answered 410, which disables it at once). Answers whether this attempt disabled it;
-    /// `false` when the subscription is gone.
+    /// [`Subscription::record_attempt`] with `effect` to the locked subscription. Answers
+    /// whether this attempt disabled it; `false` (and nothing logged) when the subscription
+    /// is gone.
     async fn record_attempt(
         &self,
         attempt: &DeliveryAttempt,
-        gone: bool,
+        effect: AttemptEffect,
     ) -> Result<bool, RepoError>;
     /// `POST /webhooks/{id}/deliveries/{deliveryId}/retry`: the subscription's delivery,
     /// sent or failed, becomes pending, due and queued at `now` (a whole retry period

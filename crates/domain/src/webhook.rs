@@ -244,11 +244,15 @@ impl Subscription {
         self.previous_secret = Some((old, now + ROTATION_OVERLAP));
     }
 
-    /// Records the outcome of a delivery at `now`; true when this failure disables the
-    /// subscription (its deliveries have failed for [`DISABLE_AFTER`]).
+    /// Records what an attempt at `now` tells about the target; true when this attempt
+    /// disabled the subscription. A success ends the failing period; a failure of a
+    /// delivery queued at `queued_at` starts it (when none runs) at `queued_at`, since the
+    /// delivery has failed from then: the attempt that gives a delivery up after
+    /// `MAIL_GIVE_UP_AFTER` (72 h) also disables the subscription. A 410 disables it at
+    /// once. A ping has no effect.
     ///
     /// ```
-    /// # use pas_domain::webhook::{Subscription, WebhookSecret};
+    /// # use pas_domain::webhook::{AttemptEffect, Subscription, WebhookSecret};
     /// # use pas_domain::ids::SubscriptionId;
     /// # use time::macros::datetime;
     /// # let mut s = Subscription {
@@ -258,23 +262,54 @@ impl Subscription {
     /// #     secret: WebhookSecret::from_bytes(vec![1; 32]).unwrap(),
     /// #     previous_secret: None, failing_since: None,
     /// # };
-    /// assert!(!s.record_delivery(false, datetime!(2026-11-01 00:00 UTC)));
-    /// assert!(!s.record_delivery(false, datetime!(2026-11-03 23:00 UTC)));
-    /// assert!(s.record_delivery(false, datetime!(2026-11-04 00:00 UTC)));
+    /// let queued = datetime!(2026-11-01 00:00 UTC);
+    /// let failed = AttemptEffect::Delivery { queued_at: queued };
+    /// assert!(!s.record_attempt(false, failed, datetime!(2026-11-01 00:01 UTC)));
+    /// assert_eq!(s.failing_since, Some(queued));
+    /// assert!(!s.record_attempt(false, failed, datetime!(2026-11-03 23:00 UTC)));
+    /// assert!(s.record_attempt(false, failed, datetime!(2026-11-04 00:00 UTC)));
     /// assert!(!s.enabled);
     /// ```
-    pub fn record_delivery(&mut self, succeeded: bool, now: OffsetDateTime) -> bool {
+    pub fn record_attempt(
+        &mut self,
+        succeeded: bool,
+        effect: AttemptEffect,
+        now: OffsetDateTime,
+    ) -> bool {
+        let queued_at = match effect {
+            AttemptEffect::Ping => return false,
+            AttemptEffect::Gone => {
+                self.failing_since.get_or_insert(now);
+                return std::mem::replace(&mut self.enabled, false);
+            }
+            AttemptEffect::Delivery { queued_at } => queued_at,
+        };
         if succeeded {
             self.failing_since = None;
             return false;
         }
-        let since = *self.failing_since.get_or_insert(now);
+        let since = *self.failing_since.get_or_insert(queued_at.min(now));
         if self.enabled && now - since >= DISABLE_AFTER {
             self.enabled = false;
             return true;
         }
         false
     }
+}
+
+/// What a logged attempt does to its subscription ([`Subscription::record_attempt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptEffect {
+    /// An attempt at a delivery queued at `queued_at`: a success ends the failing period, a
+    /// failure counts towards [`DISABLE_AFTER`].
+    Delivery {
+        /// When the delivery was queued.
+        queued_at: OffsetDateTime,
+    },
+    /// The target answered `410 Gone`: the subscription is disabled at once.
+    Gone,
+    /// A ping: logged, nothing else (it is how a target is tried, disabled or not).
+    Ping,
 }
 
 /// How long a target has to answer a delivery (PRODUCT.md section 12).
@@ -304,7 +339,8 @@ pub struct SubscriptionInput {
     pub owner_group: Option<String>,
     /// Free text.
     pub description: Option<String>,
-    /// Whether deliveries are made (`true` when left out).
+    /// Whether deliveries are made (left out: `true` for a new subscription, unchanged for
+    /// an edited one).
     pub enabled: Option<bool>,
 }
 
@@ -319,8 +355,25 @@ pub struct SubscriptionDraft {
     pub owner_group: Option<String>,
     /// Free text, trimmed; `None` when blank.
     pub description: Option<String>,
-    /// Whether deliveries are made.
-    pub enabled: bool,
+    /// Whether deliveries are made; `None` when left out (a new subscription is enabled,
+    /// an edited one keeps its state).
+    pub enabled: Option<bool>,
+}
+
+impl SubscriptionDraft {
+    /// Writes the draft over `subscription`'s fields (its id and secrets stay). Switching
+    /// a disabled subscription on starts a new failing period.
+    pub fn apply(self, subscription: &mut Subscription) {
+        match self.enabled {
+            Some(true) if !subscription.enabled => subscription.enable(),
+            Some(enabled) => subscription.enabled = enabled,
+            None => {}
+        }
+        subscription.url = self.url;
+        subscription.events = self.events;
+        subscription.owner_group = self.owner_group;
+        subscription.description = self.description;
+    }
 }
 
 impl SubscriptionInput {
@@ -336,10 +389,10 @@ impl SubscriptionInput {
     ///     events: vec![T::ProcessCompleted, T::ProcessCompleted],
     ///     ..SubscriptionInput::default()
     /// };
-    /// let draft = input.validate(TargetPolicy::default()).unwrap();
+    /// let draft = input.clone().validate(TargetPolicy::default()).unwrap();
     /// assert_eq!(draft.url, "https://hooks.example.com/pas");
     /// assert_eq!(draft.events, vec![T::ProcessCompleted]);
-    /// assert!(draft.enabled);
+    /// assert_eq!(draft.enabled, None);
     ///
     /// let plain = SubscriptionInput { url: "http://hooks.example.com".into(), ..input };
     /// let errors = plain.validate(TargetPolicy::default()).unwrap_err();
@@ -382,7 +435,7 @@ impl SubscriptionInput {
             events,
             owner_group: self.owner_group,
             description,
-            enabled: self.enabled.unwrap_or(true),
+            enabled: self.enabled,
         })
     }
 }
@@ -866,6 +919,17 @@ mod tests {
             "not at once"
         );
         assert!(s.enabled);
+        // A 410 disables at once, once; a ping changes nothing.
+        let now = datetime!(2026-11-10 01:00 UTC);
+        assert!(!s.record_attempt(false, AttemptEffect::Ping, now));
+        assert!(s.record_attempt(false, AttemptEffect::Gone, now));
+        assert!(!s.record_attempt(false, AttemptEffect::Gone, now));
+        assert!(!s.enabled);
+        assert!(!s.record_attempt(true, AttemptEffect::Ping, now));
+        assert!(
+            s.failing_since.is_some(),
+            "a ping does not end the failing period"
+        );
     }
 
     #[test]
@@ -892,6 +956,25 @@ mod tests {
             !s.record_delivery(false, datetime!(2026-11-08 00:00 UTC)),
             "disabled once"
         );
+    }
+
+    #[test]
+    fn a_delivery_failing_since_it_was_queued_disables_when_it_is_given_up() {
+        use time::macros::datetime;
+        let mut s = subscription(vec![], Some("sales"));
+        let queued = datetime!(2026-11-01 00:00 UTC);
+        let delivery = AttemptEffect::Delivery { queued_at: queued };
+        // First tried a while after it was queued (a dispatcher round later).
+        assert!(!s.record_attempt(false, delivery, datetime!(2026-11-01 00:05 UTC)));
+        // Its last attempt, at queued + 72 h (MAIL_GIVE_UP_AFTER), disables.
+        assert!(s.record_attempt(false, delivery, datetime!(2026-11-04 00:00 UTC)));
+    }
+
+    impl Subscription {
+        /// An attempt at a delivery queued right then.
+        fn record_delivery(&mut self, succeeded: bool, now: OffsetDateTime) -> bool {
+            self.record_attempt(succeeded, AttemptEffect::Delivery { queued_at: now }, now)
+        }
     }
 
     struct Stub(Vec<IpAddr>);

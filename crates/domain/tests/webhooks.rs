@@ -17,8 +17,8 @@ use pas_domain::ports::{
 use pas_domain::service::{WebhookError, WebhookService};
 use pas_domain::status::WebhookEventType;
 use pas_domain::webhook::{
-    Resolver, Subscription, SubscriptionInput, TargetPolicy, WebhookAnswer, WebhookDelivery,
-    WebhookRequest, WebhookSecret,
+    AttemptEffect, Resolver, Subscription, SubscriptionInput, TargetPolicy, WebhookAnswer,
+    WebhookDelivery, WebhookRequest, WebhookSecret,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -218,7 +218,11 @@ fn a_delivery_is_signed_with_both_secrets_during_a_rotation_and_sent_to_the_chec
     let mut store = stored(rotated.clone());
     store
         .expect_record_attempt()
-        .withf(|a, gone| a.succeeded && a.status_code == Some(204) && !gone)
+        .withf(|a, effect| {
+            a.succeeded
+                && a.status_code == Some(204)
+                && *effect == AttemptEffect::Delivery { queued_at: NOW }
+        })
         .times(1)
         .returning(|_, _| Ok(false));
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -254,7 +258,7 @@ fn a_failed_delivery_is_retried_and_one_that_disables_the_subscription_is_given_
     let mut store = stored(subscription(Some("sales")));
     store
         .expect_record_attempt()
-        .withf(|_, gone| *gone)
+        .withf(|_, effect| *effect == AttemptEffect::Gone)
         .returning(|_, _| Ok(true));
     let outcome = pollster::block_on(
         service(store, answering(Some(410), Arc::default())).deliver(&row("{}")),
@@ -298,4 +302,49 @@ fn a_target_that_now_resolves_privately_is_not_called() {
     // The sender expects no call: a call would panic the mock.
     let outcome = pollster::block_on(service(store, MockWebhookSender::new()).deliver(&row("{}")));
     assert!(matches!(outcome, Delivered::Retry(e) if e.contains("not public")));
+}
+
+#[test]
+fn a_ping_is_logged_without_effect_and_an_edit_or_rotation_writes_over_the_stored_row() {
+    let mut store = stored(subscription(Some("sales")));
+    store
+        .expect_record_attempt()
+        .withf(|a, effect| a.event_type.is_none() && *effect == AttemptEffect::Ping)
+        .times(1)
+        .returning(|_, _| Ok(false));
+    let ping = pollster::block_on(service(store, answering(Some(410), Arc::default())).ping(
+        SubscriptionId::from_uuid(uuid::Uuid::from_u128(7)),
+        &user(&["sales"]),
+    ))
+    .unwrap();
+    assert!(!ping.succeeded);
+
+    // Meanwhile the stored row was disabled and rotated: an edit that leaves `enabled`
+    // out keeps both.
+    let mut meanwhile = subscription(Some("sales"));
+    meanwhile.enabled = false;
+    meanwhile.rotate(WebhookSecret::from_bytes(vec![3; 32]).unwrap(), NOW);
+    let stored_now = meanwhile.clone();
+    let mut store = stored(subscription(Some("sales")));
+    store.expect_modify().times(1).returning(move |_, change| {
+        let mut row = stored_now.clone();
+        change(&mut row);
+        Ok(row)
+    });
+    let edited = pollster::block_on(service(store, MockWebhookSender::new()).update(
+        SubscriptionId::from_uuid(uuid::Uuid::from_u128(7)),
+        SubscriptionInput {
+            description: Some("billing".into()),
+            owner_group: Some("sales".into()),
+            ..input("https://hooks.example.com/other")
+        },
+        &user(&["sales"]),
+    ))
+    .unwrap();
+    assert_eq!(edited.url, "https://hooks.example.com/other");
+    assert!(!edited.enabled, "a disabling in between is kept");
+    assert_eq!(
+        edited.secret, meanwhile.secret,
+        "a rotation in between is kept"
+    );
 }

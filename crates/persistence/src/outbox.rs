@@ -403,6 +403,13 @@ impl Outbox for Db {
             // A short batch means nothing old is left (or another instance is purging the
             // rest at the same time); either way this run is done.
             if deleted < u64::from(batch.get()) {
+                break;
+            }
+        }
+        // The webhook delivery log is history of the same kind, kept as long.
+        loop {
+            let deleted = crate::webhooks::purge_attempts_batch(self, cut, batch).await?;
+            if deleted < u64::from(batch.get()) {
                 return Ok(purged);
             }
         }

@@ -28,15 +28,17 @@ use pas_domain::error::Missing;
 use pas_domain::events::DomainEvent;
 use pas_domain::ids::SubscriptionId;
 use pas_domain::paging::{AttemptSort, Page, PageRequest, WebhookSort};
-use pas_domain::ports::{RepoError, WebhookStore};
+use pas_domain::ports::{RepoError, SubscriptionChange, WebhookStore};
 use pas_domain::process::ProcessData;
 use pas_domain::status::{OutboxState, WebhookEventType};
-use pas_domain::webhook::{DeliveryAttempt, Subscription, WebhookDelivery, event_body};
-use time::OffsetDateTime;
+use pas_domain::webhook::{
+    AttemptEffect, DeliveryAttempt, Subscription, WebhookDelivery, event_body,
+};
+use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
 use crate::db::{Concrete, Conn, Db, Sql};
-use crate::error::{Classify, Error, found};
+use crate::error::{Classify, Error};
 use crate::models::{
     AttemptRow, FAILED, OutboxRow, PENDING, SubscriptionChanges, SubscriptionRow, db_time,
     outbox_state,
@@ -64,6 +66,47 @@ fn deliverable(group: Option<String>) -> _ {
                 .is_null()
                 .or(webhook_subscriptions::owner_group.eq(group)),
         )
+}
+
+diesel::alias!(webhook_attempts as old_attempts: OldAttempts);
+
+/// Up to `limit` ids of attempts logged before `cut` (one batch of the retention purge),
+/// read through an alias: the DELETE it feeds is on the same table.
+#[dsl::auto_type]
+fn attempts_before(cut: PrimitiveDateTime, limit: i64) -> _ {
+    old_attempts
+        .filter(old_attempts.field(webhook_attempts::attempted_at).lt(cut))
+        .select(old_attempts.field(webhook_attempts::id))
+        .limit(limit)
+}
+
+/// Deletes up to `batch` attempts logged before `cut`, in a transaction of its own (the
+/// retention job, `Outbox::purge_sent`); answers how many.
+pub(crate) async fn purge_attempts_batch(
+    db: &Db,
+    cut: PrimitiveDateTime,
+    batch: std::num::NonZeroU32,
+) -> Result<u64, RepoError> {
+    let limit = i64::from(batch.get());
+    with_db!(db, Write, async |conn| {
+        let deleted = match conn.concrete() {
+            // As the outbox purge: another instance's batch is skipped, not waited for.
+            Concrete::Postgres(pg) => {
+                let ids = attempts_before(cut, limit).for_update().skip_locked();
+                diesel::delete(webhook_attempts::table.filter(webhook_attempts::id.eq_any(ids)))
+                    .execute(pg)
+                    .await?
+            }
+            Concrete::Sqlite(lite) => {
+                let ids = attempts_before(cut, limit);
+                diesel::delete(webhook_attempts::table.filter(webhook_attempts::id.eq_any(ids)))
+                    .execute(lite)
+                    .await?
+            }
+        };
+        Ok(u64::try_from(deleted).unwrap_or(0))
+    })
+    .await
 }
 
 /// [`deliverable`] selecting its rows on the backend `DB`.
@@ -181,23 +224,6 @@ async fn lock_delivery(
     }
 }
 
-/// Applies the outcome of an attempt at `at` to `subscription`; true when this disabled it:
-/// after [`pas_domain::webhook::DISABLE_AFTER`] of failures, or at once when the target
-/// answered that it is `gone` (410).
-fn apply_outcome(
-    subscription: &mut Subscription,
-    succeeded: bool,
-    gone: bool,
-    at: OffsetDateTime,
-) -> bool {
-    let disabled = subscription.record_delivery(succeeded, at);
-    if gone && subscription.enabled {
-        subscription.enabled = false;
-        return true;
-    }
-    disabled
-}
-
 /// `q` (`webhook_subscriptions`, boxed) narrowed to the owner groups `groups` (`None`:
 /// every subscription; those for every process have no group and match no list).
 fn scoped<'a, DB>(
@@ -275,15 +301,27 @@ impl WebhookStore for Db {
         .await
     }
 
-    async fn update(&self, subscription: &Subscription) -> Result<(), RepoError> {
-        let id = subscription.id.to_string();
-        let changes = SubscriptionChanges::of(subscription);
-        with_db!(self, None, async |conn| {
-            let updated = diesel::update(webhook_subscriptions::table.find(&id))
-                .set(&changes)
+    async fn modify(
+        &self,
+        id: SubscriptionId,
+        change: SubscriptionChange,
+    ) -> Result<Subscription, RepoError> {
+        let id = id.to_string();
+        // The body runs once; the `Option` lets the closure be moved out of it.
+        let mut change = Some(change);
+        with_db!(self, Write, async |conn| {
+            let Some(stored) = lock_subscription(conn, &id).await? else {
+                return Err(RepoError::NotFound(Missing::Subscription).into());
+            };
+            let mut subscription = stored.into_subscription()?;
+            if let Some(change) = change.take() {
+                change(&mut subscription);
+            }
+            diesel::update(webhook_subscriptions::table.find(&id))
+                .set(&SubscriptionChanges::of(&subscription))
                 .execute(conn)
                 .await?;
-            found(updated, Missing::Subscription)
+            Ok(subscription)
         })
         .await
     }
@@ -326,7 +364,7 @@ impl WebhookStore for Db {
     async fn record_attempt(
         &self,
         attempt: &DeliveryAttempt,
-        gone: bool,
+        effect: AttemptEffect,
     ) -> Result<bool, RepoError> {
         let row = AttemptRow::of(attempt);
         let id = attempt.subscription_id.to_string();
@@ -340,12 +378,8 @@ impl WebhookStore for Db {
                 .execute(conn)
                 .await
                 .unique_as(ATTEMPT)?;
-            let disabled = apply_outcome(
-                &mut subscription,
-                attempt.succeeded,
-                gone,
-                attempt.attempted_at,
-            );
+            let disabled =
+                subscription.record_attempt(attempt.succeeded, effect, attempt.attempted_at);
             diesel::update(webhook_subscriptions::table.find(&id))
                 .set((
                     webhook_subscriptions::enabled.eq(subscription.enabled),
@@ -418,60 +452,5 @@ impl WebhookStore for Db {
             Ok(Page::new(content, total(count), page))
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use pas_domain::webhook::WebhookSecret;
-    use time::macros::datetime;
-
-    fn subscription() -> Subscription {
-        Subscription {
-            id: SubscriptionId::from_uuid(Uuid::nil()),
-            url: "https://hooks.example.com/pas".into(),
-            events: vec![],
-            owner_group: None,
-            description: None,
-            enabled: true,
-            secret: WebhookSecret::from_bytes(vec![1; 32]).expect("32 bytes"),
-            previous_secret: None,
-            failing_since: None,
-        }
-    }
-
-    #[test]
-    fn a_gone_target_disables_at_once_and_only_once() {
-        let mut s = subscription();
-        let at = datetime!(2026-11-01 00:00 UTC);
-        assert!(apply_outcome(&mut s, false, true, at));
-        assert!(!s.enabled);
-        assert_eq!(s.failing_since, Some(at));
-        assert!(!apply_outcome(&mut s, false, true, at), "disabled already");
-    }
-
-    #[test]
-    fn failures_disable_only_after_the_whole_period() {
-        let mut s = subscription();
-        assert!(!apply_outcome(
-            &mut s,
-            false,
-            false,
-            datetime!(2026-11-01 00:00 UTC)
-        ));
-        assert!(!apply_outcome(
-            &mut s,
-            false,
-            false,
-            datetime!(2026-11-03 23:59 UTC)
-        ));
-        assert!(apply_outcome(
-            &mut s,
-            false,
-            false,
-            datetime!(2026-11-04 00:00 UTC)
-        ));
-        assert!(!s.enabled);
     }
 }

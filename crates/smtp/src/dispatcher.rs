@@ -3,10 +3,17 @@
 //! [`Deliverer`]), and settles it (sent, retry later with backoff, or, once
 //! `MAIL_GIVE_UP_AFTER` has passed since it was queued, failed with a FAILURE row to
 //! `ADMIN_EMAIL` written in the same transaction).
+//!
+//! The rows of a round are worked on concurrently, at most
+//! [`DispatchSettings::concurrency`] at a time, so a slow webhook target (or SMTP server)
+//! holds up only the rows in flight with it, not every email behind it in the batch.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 use pas_domain::notify::{NotificationIntent, RecipientRole};
@@ -33,6 +40,14 @@ pub struct DispatchSettings {
     pub owner: String,
     /// Rows claimed per round.
     pub batch: u32,
+    /// Rows of a round worked on at the same time (at most; 0 counts as 1). Each row is
+    /// still confirmed (`Outbox::hold`) right before its own send and cut off on its own
+    /// when the lease runs out; a row starts only when a place is free, so rows not started
+    /// when the dispatcher begins to stop are released as before. With 8 (the default), a
+    /// webhook target that never answers (up to the DNS bound plus `WEBHOOK_TIMEOUT_MS`
+    /// per attempt) holds up one place, and the emails of the round go out through the
+    /// others. 1 works through the rows one after another, in claim order.
+    pub concurrency: usize,
     /// How long a claim holds its rows without renewal (`MAIL_LEASE_SECONDS`, at most 30 s).
     /// The dispatcher renews it every third of it while it works through the rows, so a
     /// send may take longer; rows of an instance that died are free again this long after
@@ -54,12 +69,13 @@ pub struct DispatchSettings {
 pub const MAX_LEASE: Duration = Duration::from_secs(30);
 
 impl Default for DispatchSettings {
-    /// Owner from [`DispatchSettings::default_owner`], batch 20, lease 30 s, first retry
-    /// 10 s, give up after 72 h, poll every 5 s, no admin email.
+    /// Owner from [`DispatchSettings::default_owner`], batch 20, 8 rows at a time, lease
+    /// 30 s, first retry 10 s, give up after 72 h, poll every 5 s, no admin email.
     fn default() -> Self {
         Self {
             owner: Self::default_owner(),
             batch: 20,
+            concurrency: Self::DEFAULT_CONCURRENCY,
             lease: MAX_LEASE,
             first_retry: Duration::from_secs(10),
             give_up_after: Duration::from_secs(72 * 3600),
@@ -70,6 +86,9 @@ impl Default for DispatchSettings {
 }
 
 impl DispatchSettings {
+    /// The default of [`DispatchSettings::concurrency`]: rows of a round worked on at once.
+    pub const DEFAULT_CONCURRENCY: usize = 8;
+
     /// `hostname-pid-uuid`: unique per process, readable in the outbox table.
     pub fn default_owner() -> String {
         let host = std::env::var("HOSTNAME")
@@ -103,6 +122,35 @@ pub struct DispatchReport {
     /// Rows whose lease was lost before or during their send (another claim holds them, or
     /// renewing failed until the lease ran out; a send cut off for that is not settled).
     pub lost: usize,
+}
+
+impl DispatchReport {
+    /// This report with one more row that ended as `settled`.
+    fn with(mut self, settled: Settled) -> Self {
+        let count = match settled {
+            Settled::Sent => &mut self.sent,
+            Settled::Delivered => &mut self.delivered,
+            Settled::Suppressed => &mut self.suppressed,
+            Settled::Retried => &mut self.retried,
+            Settled::Failed => &mut self.failed,
+            Settled::Skipped => &mut self.skipped,
+            Settled::Lost => &mut self.lost,
+        };
+        *count += 1;
+        self
+    }
+}
+
+/// How one claimed row of a round ended: what it counts as in the [`DispatchReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    Sent,
+    Delivered,
+    Suppressed,
+    Retried,
+    Failed,
+    Skipped,
+    Lost,
 }
 
 /// Why a round could not run at all.
@@ -228,9 +276,10 @@ impl Dispatcher {
         self.round(None).await
     }
 
-    /// Rounds every `poll_interval` until `shutdown` completes. A send in progress finishes
-    /// (and its row is settled) before this returns; rows of the round not yet started are
-    /// released at once, for another instance to take.
+    /// Rounds every `poll_interval` until `shutdown` completes. The sends in progress (up
+    /// to [`DispatchSettings::concurrency`]) finish, and their rows are settled, before this
+    /// returns; rows of the round not yet started are released at once, for another
+    /// instance to take.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
         let watcher = async move {
@@ -304,55 +353,27 @@ impl Dispatcher {
             .claim(claim.lease.clone(), self.settings.batch, now, lease_until)
             .await
             .map_err(DispatchError::Claim)?;
-        let mut report = DispatchReport {
+        let report = DispatchReport {
             claimed: rows.len(),
             ..DispatchReport::default()
         };
         if rows.is_empty() {
             return Ok(report);
         }
-        let work = async {
-            for row in &rows {
-                let stopping = stop.is_some_and(|rx| *rx.borrow());
-                if stopping || self.clock.now() >= claim.held_until() {
-                    report.skipped += 1;
-                    continue;
-                }
-                let now = self.clock.now();
-                match self
-                    .outbox
-                    .hold(
-                        row.id,
-                        claim.lease.token,
-                        now,
-                        after(now, self.settings.lease),
-                    )
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(RepoError::NotFound(_)) => {
-                        tracing::warn!(outbox_id = %row.id, "outbox lease lost before the send; another dispatcher has the row");
-                        report.lost += 1;
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::warn!(outbox_id = %row.id, error = %e, "cannot confirm the outbox lease; row left for later");
-                        report.skipped += 1;
-                        continue;
-                    }
-                }
-                let outcome = tokio::select! {
-                    outcome = self.attempt(row) => outcome,
-                    () = self.lease_runs_out(&claim) => Outcome::LeaseLost,
-                };
-                self.settle(row, claim.lease.token, outcome, &mut report)
-                    .await;
-            }
-        };
-        tokio::select! {
-            () = work => {}
-            () = self.keep_renewed(&claim) => {}
+        // Each row is started (checked, held, attempted, settled) only when one of the
+        // `concurrency` places is free; the rows' results are folded into the report. (A
+        // loop, not a closure: a closure's future held across the await trips the
+        // compiler's `Send` check of `run`.)
+        let mut tasks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            tasks.push(self.dispatch_row(row, &claim, stop));
         }
+        let work = bounded(tasks, self.settings.concurrency);
+        let settled = tokio::select! {
+            settled = work => settled,
+            never = self.keep_renewed(&claim) => match never {},
+        };
+        let report = settled.into_iter().fold(report, DispatchReport::with);
         if report.skipped + report.lost > 0 {
             match self.outbox.release(claim.lease.token).await {
                 Ok(n) if n > 0 => tracing::debug!(released = n, "outbox rows released"),
@@ -365,8 +386,50 @@ impl Dispatcher {
         Ok(report)
     }
 
-    /// Renews the claim's leases every third of the lease, for as long as the round works.
-    async fn keep_renewed(&self, claim: &Claim) {
+    /// One claimed row: skipped once the dispatcher is stopping or the claim's lease is no
+    /// longer known to be live; else confirmed (`hold`) right before its send, attempted
+    /// (cut off when the lease runs out unrenewed) and settled.
+    async fn dispatch_row(
+        &self,
+        row: &OutboxMessage,
+        claim: &Claim,
+        stop: Option<&watch::Receiver<bool>>,
+    ) -> Settled {
+        let stopping = stop.is_some_and(|rx| *rx.borrow());
+        if stopping || self.clock.now() >= claim.held_until() {
+            return Settled::Skipped;
+        }
+        let now = self.clock.now();
+        match self
+            .outbox
+            .hold(
+                row.id,
+                claim.lease.token,
+                now,
+                after(now, self.settings.lease),
+            )
+            .await
+        {
+            Ok(()) => {}
+            Err(RepoError::NotFound(_)) => {
+                tracing::warn!(outbox_id = %row.id, "outbox lease lost before the send; another dispatcher has the row");
+                return Settled::Lost;
+            }
+            Err(e) => {
+                tracing::warn!(outbox_id = %row.id, error = %e, "cannot confirm the outbox lease; row left for later");
+                return Settled::Skipped;
+            }
+        }
+        let outcome = tokio::select! {
+            outcome = self.attempt(row) => outcome,
+            () = self.lease_runs_out(claim) => Outcome::LeaseLost,
+        };
+        self.settle(row, claim.lease.token, outcome).await
+    }
+
+    /// Renews the claim's leases every third of the lease, for as long as the round works
+    /// (it never ends by itself: the round drops it).
+    async fn keep_renewed(&self, claim: &Claim) -> Infallible {
         let every = (self.settings.lease / 3).max(Duration::from_millis(10));
         loop {
             tokio::time::sleep(every).await;
@@ -471,22 +534,17 @@ impl Dispatcher {
         }
     }
 
-    async fn settle(
-        &self,
-        row: &OutboxMessage,
-        token: Uuid,
-        outcome: Outcome,
-        report: &mut DispatchReport,
-    ) {
+    /// Settles the row from `outcome`; answers what it counts as (whether or not the
+    /// outbox took the update: a row whose update failed is left to its lease).
+    async fn settle(&self, row: &OutboxMessage, token: Uuid, outcome: Outcome) -> Settled {
         let (id, what) = (row.id, Label(&row.payload));
         let noun = noun(&row.payload);
         let attempt = row.attempts.saturating_add(1);
         let now = self.clock.now();
-        let result = match outcome {
+        let (settled, result) = match outcome {
             Outcome::Sent | Outcome::Suppressed => {
                 let sent = matches!(outcome, Outcome::Sent);
                 if sent {
-                    report.sent += 1;
                     // Counted when the transport took it: the email is out even if marking
                     // the row fails (it is then sent again, and counted again).
                     metrics::counter!(EMAILS_SENT).increment(1);
@@ -495,67 +553,76 @@ impl Dispatcher {
                         tracing::debug!(outbox_id = %id, %to, "email recipient");
                     }
                 } else {
-                    report.suppressed += 1;
                     tracing::debug!(outbox_id = %id, %what, "no email configured; row closed");
                 }
-                self.outbox.mark_sent(id, token, now).await
+                let settled = if sent {
+                    Settled::Sent
+                } else {
+                    Settled::Suppressed
+                };
+                (settled, self.outbox.mark_sent(id, token, now).await)
             }
             Outcome::Delivered => {
-                report.delivered += 1;
                 tracing::info!(outbox_id = %id, %what, attempt, "webhook delivered");
-                self.outbox.mark_sent(id, token, now).await
+                (
+                    Settled::Delivered,
+                    self.outbox.mark_sent(id, token, now).await,
+                )
             }
             Outcome::Dropped(error) => {
-                report.failed += 1;
                 tracing::info!(
                     outbox_id = %id, %what, attempt, error = %for_log(&error),
                     "webhook dropped: nowhere to deliver it; no FAILURE notice"
                 );
-                self.outbox
+                let result = self
+                    .outbox
                     .mark_failed(id, token, error, None, now)
                     .await
-                    .inspect(|()| count_failed(&row.payload))
+                    .inspect(|()| count_failed(&row.payload));
+                (Settled::Failed, result)
             }
             Outcome::LeaseLost => {
-                report.lost += 1;
                 tracing::warn!(
                     outbox_id = %id, %what, attempt,
                     "outbox lease could not be renewed; send cut off, row left to the next claim"
                 );
-                return;
+                return Settled::Lost;
             }
             Outcome::Transient(error) => {
                 let delay = self.retry_delay(attempt);
                 let delay = delay + jitter(delay, row, attempt);
                 match next_attempt(row.queued_at, now, self.settings.give_up_after, delay) {
                     Some(next) => {
-                        report.retried += 1;
                         tracing::warn!(
                             outbox_id = %id, %what, attempt,
                             retry_in_s = (next - now).whole_seconds(),
                             error = %for_log(&error), "{noun} not sent; will retry"
                         );
-                        self.outbox.retry_later(id, token, next, error).await
+                        (
+                            Settled::Retried,
+                            self.outbox.retry_later(id, token, next, error).await,
+                        )
                     }
                     None => {
                         let error = format!(
                             "given up after {} s since it was queued; last error: {error}",
                             self.settings.give_up_after.as_secs()
                         );
-                        self.give_up(row, token, error, report).await
+                        (Settled::Failed, self.give_up(row, token, error).await)
                     }
                 }
             }
-            Outcome::Permanent(error) => self.give_up(row, token, error, report).await,
+            Outcome::Permanent(error) => (Settled::Failed, self.give_up(row, token, error).await),
             Outcome::NoProcess => {
-                report.failed += 1;
                 let process = row.payload.notification().map(|i| i.process_id.to_string());
                 let error = format!("process {} not found", process.unwrap_or_default());
                 tracing::error!(outbox_id = %id, %what, error = %error, "email given up");
-                self.outbox
+                let result = self
+                    .outbox
                     .mark_failed(id, token, error, None, now)
                     .await
-                    .inspect(|()| count_failed(&row.payload))
+                    .inspect(|()| count_failed(&row.payload));
+                (Settled::Failed, result)
             }
         };
         match result {
@@ -567,6 +634,7 @@ impl Dispatcher {
                 tracing::error!(outbox_id = %id, error = %e, "cannot update the outbox row; its lease will expire");
             }
         }
+        settled
     }
 
     /// Marks the row failed and, in the same transaction, queues a FAILURE notice about it
@@ -576,11 +644,9 @@ impl Dispatcher {
         row: &OutboxMessage,
         token: Uuid,
         error: String,
-        report: &mut DispatchReport,
     ) -> Result<(), RepoError> {
         let (id, what) = (row.id, Label(&row.payload));
         let noun = noun(&row.payload);
-        report.failed += 1;
         tracing::error!(
             outbox_id = %id, %what, attempt = row.attempts.saturating_add(1),
             error = %for_log(&error), "{noun} given up"
@@ -679,6 +745,45 @@ fn for_log(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Runs `tasks`, at most `limit` at a time (0 counts as 1) and in their order, in the task
+/// that awaits this (no spawning: they may borrow), and answers their outputs in the order
+/// they ended. A future is first polled, and so starts its work, only when a place is
+/// free. Every running future is polled on each wake-up, which is cheap for the few a
+/// round runs.
+async fn bounded<F: Future>(tasks: Vec<F>, limit: usize) -> Vec<F::Output> {
+    let limit = limit.max(1);
+    let mut done = Vec::with_capacity(tasks.len());
+    let mut tasks = tasks.into_iter();
+    let mut running: Vec<Pin<Box<F>>> = Vec::with_capacity(limit.min(tasks.len()));
+    std::future::poll_fn(|cx| {
+        loop {
+            while running.len() < limit {
+                match tasks.next() {
+                    Some(task) => running.push(Box::pin(task)),
+                    None => break,
+                }
+            }
+            if running.is_empty() {
+                return Poll::Ready(());
+            }
+            let before = running.len();
+            running.retain_mut(|task| match task.as_mut().poll(cx) {
+                Poll::Ready(output) => {
+                    done.push(output);
+                    false
+                }
+                Poll::Pending => true,
+            });
+            // Nothing ended: every running future is waiting, with `cx`'s waker.
+            if running.len() == before {
+                return Poll::Pending;
+            }
+        }
+    })
+    .await;
+    done
 }
 
 fn after(now: OffsetDateTime, wait: Duration) -> OffsetDateTime {

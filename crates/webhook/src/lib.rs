@@ -11,7 +11,10 @@
 //!   (`WEBHOOK_TIMEOUT_MS`, [`TIMEOUT`](pas_domain::webhook::TIMEOUT) by default); at most
 //!   [`ANSWER_BYTES`](pas_domain::webhook::ANSWER_BYTES) of the answer read.
 //! - [`DnsResolver`], the [`Resolver`](pas_domain::webhook::Resolver): the system's resolver
-//!   through `tokio::net::lookup_host`.
+//!   through `tokio::net::lookup_host`, each lookup bounded by the timeout given to
+//!   [`DnsResolver::new`] (`WEBHOOK_TIMEOUT_MS` too; [`TIMEOUT`](pas_domain::webhook::TIMEOUT)
+//!   by default). An attempt at a target can thus take up to twice that: the lookup, then
+//!   the request.
 //!
 //! ```no_run
 //! # fn wire() -> Result<(), Box<dyn std::error::Error>> {
@@ -20,9 +23,10 @@
 //! use pas_webhook::{DnsResolver, HttpSender};
 //!
 //! // WEBHOOK_TIMEOUT_MS: the 10 s of PRODUCT.md section 12 (pas_domain::webhook::TIMEOUT,
-//! // HttpSender::default()) unless tests shorten it.
-//! let sender = Arc::new(HttpSender::new(Duration::from_millis(2_000)));
-//! let resolver = Arc::new(DnsResolver);
+//! // HttpSender::default(), DnsResolver::default()) unless tests shorten it.
+//! let timeout = Duration::from_millis(2_000);
+//! let sender = Arc::new(HttpSender::new(timeout));
+//! let resolver = Arc::new(DnsResolver::new(timeout));
 //! // WebhookService::new(store, resolver, sender, clock, ids, policy) …
 //! # let _ = (sender, resolver);
 //! # Ok(())

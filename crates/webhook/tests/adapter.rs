@@ -246,9 +246,21 @@ fn root_certificates_must_hold_a_certificate() {
     assert!(sender().with_root_certificates(b"not pem").is_err());
 }
 
+#[test]
+fn the_resolver_is_bounded_by_the_timeout_it_is_given() {
+    assert_eq!(
+        DnsResolver::default().timeout(),
+        TIMEOUT,
+        "10 s unless shortened"
+    );
+    assert_eq!(DnsResolver::default(), DnsResolver::new(TIMEOUT));
+    let short = DnsResolver::new(Duration::from_millis(1_500));
+    assert_eq!(short.timeout(), Duration::from_millis(1_500));
+}
+
 #[tokio::test]
 async fn the_resolver_finds_localhost_on_loopback() {
-    let addresses = DnsResolver.resolve("localhost").await;
+    let addresses = DnsResolver::default().resolve("localhost").await;
     assert!(!addresses.is_empty());
     assert!(addresses.iter().all(|a| a.is_loopback()), "{addresses:?}");
     let mut unique = addresses.clone();
@@ -258,7 +270,8 @@ async fn the_resolver_finds_localhost_on_loopback() {
 
 #[tokio::test]
 async fn the_resolver_reads_an_address_literal_without_a_lookup() {
-    let addresses = DnsResolver.resolve("127.0.0.1").await;
+    // A bound too short for any lookup: a literal needs none.
+    let addresses = DnsResolver::new(Duration::ZERO).resolve("127.0.0.1").await;
     assert_eq!(
         addresses,
         vec!["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]

@@ -46,6 +46,9 @@ CREATE TABLE webhook_attempts (
     error           TEXT
 );
 CREATE INDEX webhook_attempts_subscription ON webhook_attempts (subscription_id, attempted_at);
+-- The log is kept as long as sent outbox rows (OUTBOX_KEEP_SENT): the hourly purge deletes
+-- attempts by age.
+CREATE INDEX webhook_attempts_age ON webhook_attempts (attempted_at);
 
 -- A webhook row has a subscription instead of a recipient address (subscription_id, no
 -- foreign key: a delivery stays listed, failed, after its subscription is deleted, until

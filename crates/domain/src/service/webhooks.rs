@@ -13,8 +13,8 @@ use crate::ports::{
 };
 use crate::status::{OutboxState, WebhookEventType};
 use crate::webhook::{
-    DeliveryAttempt, Resolver, Subscription, SubscriptionInput, TargetPolicy, WebhookAnswer,
-    WebhookRequest, WebhookSecret, ping_body, signature_header,
+    AttemptEffect, DeliveryAttempt, Resolver, Subscription, SubscriptionInput, TargetPolicy,
+    WebhookAnswer, WebhookRequest, WebhookSecret, ping_body, signature_header,
 };
 
 use super::WebhookError;
@@ -38,12 +38,21 @@ pub struct WebhookService {
 }
 
 /// A subscription just created or rotated, with the secret shown this once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct WithSecret {
     /// The subscription.
     pub subscription: Subscription,
     /// Its signing secret (`whsec_…`).
     pub secret: String,
+}
+
+impl std::fmt::Debug for WithSecret {
+    // The secret never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithSecret")
+            .field("subscription", &self.subscription)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebhookService {
@@ -87,7 +96,7 @@ impl WebhookService {
             events: draft.events,
             owner_group: draft.owner_group,
             description: draft.description,
-            enabled: draft.enabled,
+            enabled: draft.enabled.unwrap_or(true),
             secret,
             previous_secret: None,
             failing_since: None,
@@ -121,9 +130,10 @@ impl WebhookService {
         self.reachable(id, principal).await
     }
 
-    /// `PUT /webhooks/{id}`: replaces url, events, owner group, description and `enabled`
-    /// (the secret stays). Switching a disabled subscription on starts a new failing
-    /// period.
+    /// `PUT /webhooks/{id}`: replaces url, events, owner group and description, and
+    /// `enabled` when given (the secret stays). Switching a disabled subscription on starts
+    /// a new failing period. Written over the subscription as stored at the write, so a
+    /// rotation or a disabling in between is kept.
     pub async fn update(
         &self,
         id: SubscriptionId,
@@ -131,20 +141,14 @@ impl WebhookService {
         principal: &Principal,
     ) -> Result<Subscription, WebhookError> {
         principal.require(Operation::UpdateWebhook)?;
-        let mut subscription = self.reachable(id, principal).await?;
+        self.reachable(id, principal).await?;
         input.owner_group = self.owner_group(input.owner_group.as_deref(), principal)?;
         let draft = input.validate(self.policy)?;
         self.check_target(&draft.url).await?;
-        if draft.enabled && !subscription.enabled {
-            subscription.enable();
-        }
-        subscription.enabled = draft.enabled;
-        subscription.url = draft.url;
-        subscription.events = draft.events;
-        subscription.owner_group = draft.owner_group;
-        subscription.description = draft.description;
-        self.store.update(&subscription).await?;
-        Ok(subscription)
+        Ok(self
+            .store
+            .modify(id, Box::new(move |stored| draft.apply(stored)))
+            .await?)
     }
 
     /// `DELETE /webhooks/{id}`: the subscription, its log and its pending deliveries go.
@@ -170,9 +174,12 @@ impl WebhookService {
         principal: &Principal,
     ) -> Result<WithSecret, WebhookError> {
         principal.require(Operation::RotateWebhookSecret)?;
-        let mut subscription = self.reachable(id, principal).await?;
-        subscription.rotate(self.new_secret()?, self.clock.now());
-        self.store.update(&subscription).await?;
+        self.reachable(id, principal).await?;
+        let (secret, now) = (self.new_secret()?, self.clock.now());
+        let subscription = self
+            .store
+            .modify(id, Box::new(move |stored| stored.rotate(secret, now)))
+            .await?;
         Ok(WithSecret {
             secret: subscription.secret.expose(),
             subscription,
@@ -211,7 +218,8 @@ impl WebhookService {
 
     /// `POST /webhooks/{id}/ping`: sends `{type: "PING"}` now, whether the subscription is
     /// enabled or not (a ping is how a target is tried before switching it back on), and
-    /// answers the attempt as the log records it.
+    /// answers the attempt as the log records it. A ping changes nothing else: it neither
+    /// ends nor extends a failing period, and never disables.
     pub async fn ping(
         &self,
         id: SubscriptionId,
@@ -221,7 +229,7 @@ impl WebhookService {
         let subscription = self.reachable(id, principal).await?;
         let body = ping_body(self.clock.now()).to_string();
         let (attempt, _) = self
-            .attempt(&subscription, self.ids.new_id(), None, &body)
+            .attempt(&subscription, self.ids.new_id(), None, &body, None)
             .await;
         Ok(attempt)
     }
@@ -278,15 +286,16 @@ impl WebhookService {
             .map_err(|e| WebhookError::Storage(crate::ports::RepoError::Storage(e.to_string())))
     }
 
-    /// One attempt: resolve and check the target, sign, send, record. Answers the attempt
-    /// and whether recording it disabled the subscription (`None` when it could not be
-    /// recorded).
+    /// One attempt: resolve and check the target, sign, send, record. `queued_at` is the
+    /// delivery's (`None` for a ping). Answers the attempt and whether recording it
+    /// disabled the subscription (`None` when it could not be recorded).
     async fn attempt(
         &self,
         subscription: &Subscription,
         delivery_id: Uuid,
         event_type: Option<WebhookEventType>,
         body: &str,
+        queued_at: Option<time::OffsetDateTime>,
     ) -> (DeliveryAttempt, Option<bool>) {
         let now = self.clock.now();
         let answer = match self
@@ -330,11 +339,12 @@ impl WebhookService {
             answer: answer.body.clone(),
             error: answer.error.clone(),
         };
-        let disabled = self
-            .store
-            .record_attempt(&attempt, answer.gone())
-            .await
-            .ok();
+        let effect = match queued_at {
+            None => AttemptEffect::Ping,
+            Some(_) if answer.gone() => AttemptEffect::Gone,
+            Some(queued_at) => AttemptEffect::Delivery { queued_at },
+        };
+        let disabled = self.store.record_attempt(&attempt, effect).await.ok();
         (attempt, disabled)
     }
 }
@@ -363,6 +373,7 @@ impl Deliverer for WebhookService {
                 row.id,
                 Some(delivery.event_type),
                 &delivery.body,
+                Some(row.queued_at),
             )
             .await;
         if attempt.succeeded {

@@ -114,7 +114,8 @@ async fn get_webhook(
 
 /// Webhook subscription update request
 ///
-/// Replaces url, events, owner group, description and `enabled`; the secret stays.
+/// Replaces url, events, owner group and description, and `enabled` when given (left
+/// out, the subscription stays as it is); the secret stays.
 #[utoipa::path(
     tag = TAG,
     operation_id = "updateWebhook",

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A webhook subscription: where deliveries go and about what.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSubscription {
     /// Resource identificator.
@@ -33,6 +33,17 @@ pub struct WebhookSubscription {
     /// rotate-secret, shown this once; `null` everywhere else.
     #[schema(example = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookSubscription {
+    // The secret never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSubscription")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<domain::Subscription> for WebhookSubscription {
@@ -74,8 +85,8 @@ pub struct WebhookSubscriptionInput {
     pub owner_group: Option<String>,
     /// Free text (at most 500 characters).
     pub description: Option<String>,
-    /// Whether deliveries are made (default true). Switching a disabled subscription back
-    /// on starts a new failing period.
+    /// Whether deliveries are made (left out: true for a new subscription, unchanged by a
+    /// `PUT`). Switching a disabled subscription back on starts a new failing period.
     pub enabled: Option<bool>,
 }
 

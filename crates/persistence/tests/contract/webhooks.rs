@@ -11,11 +11,18 @@ use pas_domain::paging::{AttemptSort, Direction, OutboxSort, PageRequest, Webhoo
 use pas_domain::ports::{OutboxLease, OutboxMessage, RepoError};
 use pas_domain::prelude::*;
 use pas_domain::status::{OutboxChannel, OutboxKind, OutboxState, WebhookEventType as T};
-use pas_domain::webhook::{DeliveryAttempt, Subscription, WebhookDelivery, WebhookSecret};
+use pas_domain::webhook::{
+    AttemptEffect, DeliveryAttempt, Subscription, WebhookDelivery, WebhookSecret,
+};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::common::*;
+
+/// An attempt at a delivery queued at `at`.
+fn queued(at: time::OffsetDateTime) -> AttemptEffect {
+    AttemptEffect::Delivery { queued_at: at }
+}
 
 /// An enabled subscription of `group` (`None`: every process) to `events` (empty: all),
 /// with a fresh id and secret.
@@ -156,13 +163,15 @@ contract_tests! {
         changed.enabled = false;
         changed.previous_secret = None;
         changed.failing_since = Some(at(3) + time::Duration::microseconds(7));
-        ctx.webhooks().update(&changed).await.unwrap();
+        let written = changed.clone();
+        let modified = ctx.webhooks().modify(sales.id, Box::new(move |s| *s = written)).await.unwrap();
+        assert_eq!(modified, changed);
         assert_eq!(ctx.webhooks().get(sales.id).await.unwrap(), Some(changed.clone()));
         let created_asc = big(vec![(WebhookSort::CreatedAt, Direction::Asc)]);
         let first = ctx.webhooks().list(None, &created_asc).await.unwrap();
         assert_eq!(first.content[0].id, sales.id, "an update keeps the creation time");
-        let missing = Subscription { id: unknown, ..changed };
-        assert_eq!(ctx.webhooks().update(&missing).await, Err(RepoError::NotFound(Missing::Subscription)));
+        let gone = ctx.webhooks().modify(unknown, Box::new(|s| s.enabled = true)).await;
+        assert_eq!(gone, Err(RepoError::NotFound(Missing::Subscription)));
         assert!(!ctx.webhooks().delete(unknown, at(4)).await.unwrap());
     }
 
@@ -331,25 +340,25 @@ contract_tests! {
         let webhooks = ctx.webhooks();
 
         let first = attempt(&flaky, T0, Some(500));
-        assert!(!webhooks.record_attempt(&first, false).await.unwrap());
+        assert!(!webhooks.record_attempt(&first, queued(T0)).await.unwrap());
         let stored = webhooks.get(flaky.id).await.unwrap().unwrap();
         assert_eq!((stored.enabled, stored.failing_since), (true, Some(T0)));
-        assert!(!webhooks.record_attempt(&attempt(&flaky, at(71), None), false).await.unwrap());
+        assert!(!webhooks.record_attempt(&attempt(&flaky, at(71), None), queued(at(71))).await.unwrap());
         // A success clears the failing period…
-        assert!(!webhooks.record_attempt(&attempt(&flaky, at(72), Some(204)), false).await.unwrap());
+        assert!(!webhooks.record_attempt(&attempt(&flaky, at(72), Some(204)), queued(at(72))).await.unwrap());
         assert_eq!(webhooks.get(flaky.id).await.unwrap().unwrap().failing_since, None);
         // …so 72 h count from the next failure.
-        assert!(!webhooks.record_attempt(&attempt(&flaky, at(73), Some(502)), false).await.unwrap());
-        assert!(!webhooks.record_attempt(&attempt(&flaky, at(144), Some(502)), false).await.unwrap());
+        assert!(!webhooks.record_attempt(&attempt(&flaky, at(73), Some(502)), queued(at(73))).await.unwrap());
+        assert!(!webhooks.record_attempt(&attempt(&flaky, at(144), Some(502)), queued(at(144))).await.unwrap());
         assert!(webhooks.get(flaky.id).await.unwrap().unwrap().enabled);
-        assert!(webhooks.record_attempt(&attempt(&flaky, at(145), Some(502)), false).await.unwrap());
+        assert!(webhooks.record_attempt(&attempt(&flaky, at(145), Some(502)), queued(at(145))).await.unwrap());
         let disabled = webhooks.get(flaky.id).await.unwrap().unwrap();
         assert_eq!((disabled.enabled, disabled.failing_since), (false, Some(at(73))));
-        assert!(!webhooks.record_attempt(&attempt(&flaky, at(146), Some(502)), false).await.unwrap(), "once");
+        assert!(!webhooks.record_attempt(&attempt(&flaky, at(146), Some(502)), queued(at(146))).await.unwrap(), "once");
 
-        assert!(webhooks.record_attempt(&attempt(&gone, at(1), Some(410)), true).await.unwrap());
+        assert!(webhooks.record_attempt(&attempt(&gone, at(1), Some(410)), AttemptEffect::Gone).await.unwrap());
         assert!(!webhooks.get(gone.id).await.unwrap().unwrap().enabled);
-        assert!(!webhooks.record_attempt(&attempt(&gone, at(2), Some(410)), true).await.unwrap());
+        assert!(!webhooks.record_attempt(&attempt(&gone, at(2), Some(410)), AttemptEffect::Gone).await.unwrap());
 
         let log = webhooks.attempts(flaky.id, &PageRequest::<AttemptSort>::default()).await.unwrap();
         assert_eq!(log.total_elements, 7);
@@ -357,7 +366,7 @@ contract_tests! {
         assert_eq!(log.content.last(), Some(&first), "every field");
         let mut ping = attempt(&flaky, at(147), None);
         ping.event_type = None;
-        webhooks.record_attempt(&ping, false).await.unwrap();
+        webhooks.record_attempt(&ping, AttemptEffect::Ping).await.unwrap();
         let oldest_first = PageRequest { page: 0, size: 3, sort: vec![(AttemptSort::AttemptedAt, Direction::Asc)] };
         let page = webhooks.attempts(flaky.id, &oldest_first).await.unwrap();
         assert_eq!((page.total_elements, page.total_pages), (8, 3));
@@ -366,10 +375,18 @@ contract_tests! {
         assert_eq!(webhooks.attempts(flaky.id, &last).await.unwrap().content.last(), Some(&ping));
         assert_eq!(webhooks.attempts(gone.id, &PageRequest::default()).await.unwrap().total_elements, 2);
 
+        // The log is kept as long as sent outbox rows: the retention purge deletes older
+        // attempts (in batches, here of two).
+        ctx.outbox().purge_sent(at(100), std::num::NonZeroU32::new(2).unwrap()).await.unwrap();
+        let kept = webhooks.attempts(flaky.id, &PageRequest::default()).await.unwrap();
+        assert_eq!(kept.total_elements, 4, "the attempts at 0, 71, 72 and 73 h are gone");
+        assert!(kept.content.iter().all(|a| a.attempted_at >= at(100)));
+        assert_eq!(webhooks.attempts(gone.id, &PageRequest::default()).await.unwrap().total_elements, 0);
+
         let vanished = subscription(Some("sales"), &[]);
-        assert!(!webhooks.record_attempt(&attempt(&vanished, at(1), Some(500)), false).await.unwrap());
+        assert!(!webhooks.record_attempt(&attempt(&vanished, at(1), Some(500)), queued(at(1))).await.unwrap());
         assert!(webhooks.delete(gone.id, at(3)).await.unwrap());
-        assert!(!webhooks.record_attempt(&attempt(&gone, at(4), Some(500)), true).await.unwrap());
+        assert!(!webhooks.record_attempt(&attempt(&gone, at(4), Some(500)), AttemptEffect::Gone).await.unwrap());
         assert_eq!(webhooks.attempts(gone.id, &PageRequest::default()).await.unwrap().total_elements, 0);
     }
 
@@ -387,7 +404,7 @@ contract_tests! {
         let kept_rows = ids_of(&claimed, &kept);
         assert!(doomed_rows.len() >= 2 && kept_rows.len() == doomed_rows.len());
         ctx.outbox().mark_sent(doomed_rows[0], a.token, T0).await.unwrap();
-        ctx.webhooks().record_attempt(&attempt(&doomed, T0, Some(200)), false).await.unwrap();
+        ctx.webhooks().record_attempt(&attempt(&doomed, T0, Some(200)), queued(T0)).await.unwrap();
 
         assert!(ctx.webhooks().delete(doomed.id, at(1)).await.unwrap());
         assert_eq!(ctx.webhooks().get(doomed.id).await.unwrap(), None);

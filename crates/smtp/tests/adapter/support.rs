@@ -567,6 +567,7 @@ pub fn dispatch_settings(owner: &str) -> DispatchSettings {
     DispatchSettings {
         owner: owner.into(),
         batch: 10,
+        concurrency: DispatchSettings::DEFAULT_CONCURRENCY,
         lease: Duration::from_secs(300),
         first_retry: Duration::from_secs(10),
         give_up_after: Duration::from_secs(72 * 3600),

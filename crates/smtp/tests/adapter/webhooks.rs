@@ -2,6 +2,7 @@
 //! leases, retry schedule and give-up rule as emails, and settled from what it answers.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -362,6 +363,143 @@ async fn emails_and_webhook_rows_are_settled_in_one_round() {
     let seen = deliverer.seen();
     assert_eq!(seen.len(), 1, "only the webhook row reached the deliverer");
     assert_eq!(seen[0].id, hook);
+}
+
+/// A deliverer whose target does not answer: it blocks until the test releases it (or, as
+/// a backstop, 10 s pass) and then answers `Sent`; it says when it began and whether it has
+/// returned.
+#[derive(Default)]
+struct Blocked {
+    began: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    returned: AtomicBool,
+}
+
+impl Blocked {
+    /// Waits until a delivery has begun.
+    async fn began(&self) {
+        tokio::time::timeout(Duration::from_secs(10), self.began.notified())
+            .await
+            .expect("the webhook row's delivery began");
+    }
+
+    fn returned(&self) -> bool {
+        self.returned.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Deliverer for Blocked {
+    async fn deliver(&self, _row: &OutboxMessage) -> Delivered {
+        self.began.notify_one();
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.release.notified()).await;
+        self.returned.store(true, Ordering::SeqCst);
+        Delivered::Sent
+    }
+}
+
+/// An outbox holding a webhook row and, claimed after it, a signer's TASK_STARTED email;
+/// their ids.
+fn hook_then_email(process: &SigningProcess) -> (Arc<MemoryOutbox>, Uuid, Uuid) {
+    let outbox = Arc::new(MemoryOutbox::default());
+    let hook = outbox.push_webhook(delivery(process), T0);
+    let email = outbox.push(
+        vec![entry_intent(
+            process,
+            EventType::TaskStarted,
+            "anna@example.lv",
+        )],
+        T0,
+    )[0];
+    (outbox, hook, email)
+}
+
+/// The finding this guards against: a webhook target that never answers held up every email
+/// of the round behind it, round after round. The rows of a round are settled concurrently:
+/// the signer's email is sent and its row marked while the webhook delivery still waits.
+#[tokio::test]
+async fn an_email_is_sent_while_a_webhook_row_of_the_same_round_is_still_blocked() {
+    let server = SmtpServer::start();
+    let process = started(standard_input());
+    let (outbox, hook, email) = hook_then_email(&process);
+    let deliverer = Arc::new(Blocked::default());
+    let d = dispatcher(
+        outbox.clone(),
+        repo(vec![process]),
+        smtp(&server.url()),
+        TestClock::at(T0),
+        dispatch_settings("a"),
+    )
+    .with_deliverer(deliverer.clone());
+
+    let watch = async {
+        deliverer.began().await;
+        let waited = std::time::Instant::now();
+        while outbox.row(email).status != RowStatus::Sent {
+            assert!(
+                waited.elapsed() < Duration::from_secs(5),
+                "the email waited for the blocked webhook delivery"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            !deliverer.returned(),
+            "the email's row was marked sent while the webhook delivery was blocked"
+        );
+        assert_eq!(outbox.row(hook).status, RowStatus::Pending);
+        assert_eq!(server.received().len(), 1, "the email arrived");
+        deliverer.release.notify_one();
+    };
+    let (report, ()) = tokio::join!(d.run_once(), watch);
+
+    assert_eq!(
+        report.unwrap(),
+        DispatchReport {
+            claimed: 2,
+            sent: 1,
+            delivered: 1,
+            ..Default::default()
+        }
+    );
+    assert!(deliverer.returned());
+    assert_eq!(outbox.row(hook).status, RowStatus::Sent);
+    assert_eq!(outbox.row(email).status, RowStatus::Sent);
+    assert!(outbox.rows().iter().all(|r| r.lease_token.is_none()));
+}
+
+/// `concurrency: 1` works through the rows one after another in claim order: the email
+/// behind the blocked webhook row waits for it.
+#[tokio::test]
+async fn with_a_concurrency_of_one_the_rows_of_a_round_go_one_after_another() {
+    let server = SmtpServer::start();
+    let process = started(standard_input());
+    let (outbox, hook, email) = hook_then_email(&process);
+    let deliverer = Arc::new(Blocked::default());
+    let mut settings = dispatch_settings("a");
+    settings.concurrency = 1;
+    let d = dispatcher(
+        outbox.clone(),
+        repo(vec![process]),
+        smtp(&server.url()),
+        TestClock::at(T0),
+        settings,
+    )
+    .with_deliverer(deliverer.clone());
+
+    let watch = async {
+        deliverer.began().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(outbox.row(email).status, RowStatus::Pending, "not started");
+        assert!(server.received().is_empty());
+        deliverer.release.notify_one();
+    };
+    let (report, ()) = tokio::join!(d.run_once(), watch);
+
+    let report = report.unwrap();
+    assert_eq!((report.claimed, report.sent, report.delivered), (2, 1, 1));
+    assert_eq!(outbox.row(hook).status, RowStatus::Sent);
+    assert_eq!(outbox.row(email).status, RowStatus::Sent);
+    assert_eq!(server.wait_for(1).len(), 1);
 }
 
 /// `outbox_failed_total{channel}` counts given-up webhook rows under `webhook`;
