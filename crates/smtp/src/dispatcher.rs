@@ -4,9 +4,9 @@
 //! `MAIL_GIVE_UP_AFTER` has passed since it was queued, failed with a FAILURE row to
 //! `ADMIN_EMAIL` written in the same transaction).
 //!
-//! The rows of a round are worked on concurrently, at most
-//! [`DispatchSettings::concurrency`] at a time, so a slow webhook target (or SMTP server)
-//! holds up only the rows in flight with it, not every email behind it in the batch.
+//! The emails of a round go one after another, in claim order; its webhook rows go beside
+//! them, at most [`DispatchSettings::concurrency`] at a time, so a slow webhook target holds
+//! up only the webhook rows in flight with it, never an email.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -40,13 +40,13 @@ pub struct DispatchSettings {
     pub owner: String,
     /// Rows claimed per round.
     pub batch: u32,
-    /// Rows of a round worked on at the same time (at most; 0 counts as 1). Each row is
-    /// still confirmed (`Outbox::hold`) right before its own send and cut off on its own
-    /// when the lease runs out; a row starts only when a place is free, so rows not started
-    /// when the dispatcher begins to stop are released as before. With 8 (the default), a
-    /// webhook target that never answers (up to the DNS bound plus `WEBHOOK_TIMEOUT_MS`
-    /// per attempt) holds up one place, and the emails of the round go out through the
-    /// others. 1 works through the rows one after another, in claim order.
+    /// Webhook rows of a round worked on at the same time (at most; 0 counts as 1), beside
+    /// the round's emails, which go one after another in claim order. Each row is still
+    /// confirmed (`Outbox::hold`) right before its own send and cut off on its own when the
+    /// lease runs out; a row starts only when a place is free, so rows not started when the
+    /// dispatcher begins to stop are released as before. A webhook target that never
+    /// answers (up to `WEBHOOK_TIMEOUT_MS` for the lookup and as much for the send) holds
+    /// up one place, and no email.
     pub concurrency: usize,
     /// How long a claim holds its rows without renewal (`MAIL_LEASE_SECONDS`, at most 30 s).
     /// The dispatcher renews it every third of it while it works through the rows, so a
@@ -86,7 +86,8 @@ impl Default for DispatchSettings {
 }
 
 impl DispatchSettings {
-    /// The default of [`DispatchSettings::concurrency`]: rows of a round worked on at once.
+    /// The default of [`DispatchSettings::concurrency`]: webhook rows of a round worked on
+    /// at once.
     pub const DEFAULT_CONCURRENCY: usize = 8;
 
     /// `hostname-pid-uuid`: unique per process, readable in the outbox table.
@@ -360,20 +361,36 @@ impl Dispatcher {
         if rows.is_empty() {
             return Ok(report);
         }
-        // Each row is started (checked, held, attempted, settled) only when one of the
-        // `concurrency` places is free; the rows' results are folded into the report. (A
-        // loop, not a closure: a closure's future held across the await trips the
-        // compiler's `Send` check of `run`.)
-        let mut tasks = Vec::with_capacity(rows.len());
-        for row in &rows {
+        // Emails go one after another in claim order (a recipient gets "please sign" before
+        // "signing completed"); webhook rows go beside them, each started (checked, held,
+        // attempted, settled) only when one of the `concurrency` places is free, so a slow
+        // target holds up no email. The rows' results are folded into the report. (Loops,
+        // not closures: a closure's future held across the await trips the compiler's
+        // `Send` check of `run`.)
+        let (emails, webhooks): (Vec<&OutboxMessage>, Vec<&OutboxMessage>) = rows
+            .iter()
+            .partition(|row| row.payload.channel() == OutboxChannel::Email);
+        let email_lane = async {
+            let mut settled = Vec::with_capacity(emails.len());
+            for row in emails {
+                settled.push(self.dispatch_row(row, &claim, stop).await);
+            }
+            settled
+        };
+        let mut tasks = Vec::with_capacity(webhooks.len());
+        for row in webhooks {
             tasks.push(self.dispatch_row(row, &claim, stop));
         }
-        let work = bounded(tasks, self.settings.concurrency);
-        let settled = tokio::select! {
+        let webhook_lane = bounded(tasks, self.settings.concurrency);
+        let work = async { tokio::join!(email_lane, webhook_lane) };
+        let (emails, webhooks) = tokio::select! {
             settled = work => settled,
             never = self.keep_renewed(&claim) => match never {},
         };
-        let report = settled.into_iter().fold(report, DispatchReport::with);
+        let report = emails
+            .into_iter()
+            .chain(webhooks)
+            .fold(report, DispatchReport::with);
         if report.skipped + report.lost > 0 {
             match self.outbox.release(claim.lease.token).await {
                 Ok(n) if n > 0 => tracing::debug!(released = n, "outbox rows released"),

@@ -467,41 +467,6 @@ async fn an_email_is_sent_while_a_webhook_row_of_the_same_round_is_still_blocked
     assert!(outbox.rows().iter().all(|r| r.lease_token.is_none()));
 }
 
-/// `concurrency: 1` works through the rows one after another in claim order: the email
-/// behind the blocked webhook row waits for it.
-#[tokio::test]
-async fn with_a_concurrency_of_one_the_rows_of_a_round_go_one_after_another() {
-    let server = SmtpServer::start();
-    let process = started(standard_input());
-    let (outbox, hook, email) = hook_then_email(&process);
-    let deliverer = Arc::new(Blocked::default());
-    let mut settings = dispatch_settings("a");
-    settings.concurrency = 1;
-    let d = dispatcher(
-        outbox.clone(),
-        repo(vec![process]),
-        smtp(&server.url()),
-        TestClock::at(T0),
-        settings,
-    )
-    .with_deliverer(deliverer.clone());
-
-    let watch = async {
-        deliverer.began().await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(outbox.row(email).status, RowStatus::Pending, "not started");
-        assert!(server.received().is_empty());
-        deliverer.release.notify_one();
-    };
-    let (report, ()) = tokio::join!(d.run_once(), watch);
-
-    let report = report.unwrap();
-    assert_eq!((report.claimed, report.sent, report.delivered), (2, 1, 1));
-    assert_eq!(outbox.row(hook).status, RowStatus::Sent);
-    assert_eq!(outbox.row(email).status, RowStatus::Sent);
-    assert_eq!(server.wait_for(1).len(), 1);
-}
-
 /// `outbox_failed_total{channel}` counts given-up webhook rows under `webhook`;
 /// `webhook_deliveries_total{result}` counts the attempts (a dropped row had none); a
 /// delivered row is no email sent.
