@@ -451,7 +451,16 @@ each_backend!(
             .await;
         assert!(got.iter().all(|d| d.verified_by(&secret)));
 
-        // A refused command changes nothing and delivers nothing.
+        // A refused command changes nothing and delivers nothing. (Deliveries may arrive in
+        // any order: wait until none is pending before counting.)
+        let start = Instant::now();
+        while app.get("/outbox?channel=WEBHOOK&state=PENDING").await.body["totalElements"] != 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "deliveries stay pending"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let before = receiver.received().len();
         let again = app
             .post(
