@@ -25,7 +25,9 @@ use time::macros::datetime;
 
 const NOW: OffsetDateTime = datetime!(2026-11-28 10:00 UTC);
 
-/// `hooks.example.com` is public, `db.corp` private; nothing else resolves.
+/// `hooks.example.com` is public, `db.corp` private; nothing else resolves. The addresses
+/// are parsed and judged by the policy, never dialled: the sender in these tests is a mock
+/// (one that panics when called, unless a test expects a send).
 struct Dns;
 
 #[async_trait::async_trait]
@@ -33,7 +35,7 @@ impl Resolver for Dns {
     async fn resolve(&self, host: &str) -> Vec<IpAddr> {
         match host {
             "hooks.example.com" => vec!["93.184.216.34".parse().unwrap()],
-            "db.corp" => vec!["10.1.2.3".parse().unwrap()],
+            "db.corp" => vec!["10.1.2.3".parse().unwrap()], // parsed, never dialled
             _ => Vec::new(),
         }
     }
@@ -134,9 +136,10 @@ fn only_an_administrator_subscribes_to_every_process() {
 
 #[test]
 fn targets_that_resolve_to_private_addresses_or_nowhere_are_refused() {
+    // Parsed and refused by the policy, never dialled (the sender mock expects no call).
     for url in [
         "https://db.corp/hook",
-        "https://10.0.0.1/hook",
+        "https://10.0.0.1/hook", // parsed, never dialled
         "https://nowhere.example/hook",
         "http://hooks.example.com/pas",
     ] {
@@ -147,7 +150,8 @@ fn targets_that_resolve_to_private_addresses_or_nowhere_are_refused() {
             panic!("{url}: {refused:?}")
         };
         assert_eq!(errors.errors[0].field, "url", "{url}");
-        // A name's internal address is not told to the subscriber.
+        // A name's internal address (the stub's answer above, never dialled) is not told to
+        // the subscriber.
         assert!(!errors.errors[0].message.contains("10.1.2.3"), "{url}");
     }
 }

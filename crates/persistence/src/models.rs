@@ -834,6 +834,21 @@ impl TemplateRow {
 #[diesel(table_name = webhook_subscriptions, treat_none_as_default_value = false)]
 pub(crate) struct SubscriptionRow {
     pub id: String,
+    /// Everything an update writes.
+    #[diesel(embed)]
+    pub fields: SubscriptionChanges,
+    pub created_at: PrimitiveDateTime,
+}
+
+/// What an update of a subscription writes: every column but the id and the creation time
+/// (which `Subscription` does not carry). No `Debug`, as [`SubscriptionRow`].
+#[derive(Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(
+    table_name = webhook_subscriptions,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
+pub(crate) struct SubscriptionChanges {
     pub url: String,
     /// The event types' names separated by commas; empty for every type.
     pub events: String,
@@ -841,23 +856,6 @@ pub(crate) struct SubscriptionRow {
     pub description: Option<String>,
     pub enabled: bool,
     /// `whsec_` + base64: signing needs the secret itself.
-    pub secret: String,
-    pub previous_secret: Option<String>,
-    pub previous_secret_until: Option<PrimitiveDateTime>,
-    pub failing_since: Option<PrimitiveDateTime>,
-    pub created_at: PrimitiveDateTime,
-}
-
-/// What an update of a subscription writes: every column but the id and the creation time
-/// (which `Subscription` does not carry). No `Debug`, as [`SubscriptionRow`].
-#[derive(Clone, AsChangeset)]
-#[diesel(table_name = webhook_subscriptions, treat_none_as_null = true)]
-pub(crate) struct SubscriptionChanges {
-    pub url: String,
-    pub events: String,
-    pub owner_group: Option<String>,
-    pub description: Option<String>,
-    pub enabled: bool,
     pub secret: String,
     pub previous_secret: Option<String>,
     pub previous_secret_until: Option<PrimitiveDateTime>,
@@ -910,18 +908,9 @@ impl SubscriptionChanges {
 impl SubscriptionRow {
     /// The row of a new subscription `s`, created at `created_at`.
     pub(crate) fn of(s: &Subscription, created_at: OffsetDateTime) -> Self {
-        let c = SubscriptionChanges::of(s);
         Self {
             id: s.id.to_string(),
-            url: c.url,
-            events: c.events,
-            owner_group: c.owner_group,
-            description: c.description,
-            enabled: c.enabled,
-            secret: c.secret,
-            previous_secret: c.previous_secret,
-            previous_secret_until: c.previous_secret_until,
-            failing_since: c.failing_since,
+            fields: SubscriptionChanges::of(s),
             created_at: db_time(created_at),
         }
     }
@@ -929,7 +918,8 @@ impl SubscriptionRow {
     /// The subscription. A secret that does not parse is a storage failure naming the
     /// column, never the secret.
     pub(crate) fn into_subscription(self) -> Result<Subscription, Error> {
-        let previous_secret = match (self.previous_secret, self.previous_secret_until) {
+        let f = self.fields;
+        let previous_secret = match (f.previous_secret, f.previous_secret_until) {
             (Some(secret), Some(until)) => Some((
                 parse_secret(&secret, "webhook_subscriptions.previous_secret")?,
                 utc(until),
@@ -939,14 +929,14 @@ impl SubscriptionRow {
         };
         Ok(Subscription {
             id: parse(&self.id, "webhook_subscriptions.id")?,
-            url: self.url,
-            events: parse_event_list(&self.events)?,
-            owner_group: self.owner_group,
-            description: self.description,
-            enabled: self.enabled,
-            secret: parse_secret(&self.secret, "webhook_subscriptions.secret")?,
+            url: f.url,
+            events: parse_event_list(&f.events)?,
+            owner_group: f.owner_group,
+            description: f.description,
+            enabled: f.enabled,
+            secret: parse_secret(&f.secret, "webhook_subscriptions.secret")?,
             previous_secret,
-            failing_since: self.failing_since.map(utc),
+            failing_since: f.failing_since.map(utc),
         })
     }
 }

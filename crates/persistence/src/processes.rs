@@ -42,12 +42,6 @@ use crate::webhooks::{Deliverable, deliveries};
 /// Largest `IN (…)` list sent at once when loading the steps and entries of many processes.
 const IN_CHUNK: usize = 500;
 
-/// Most outbox rows one `INSERT` of a change writes: at 22 columns a row, 1000 rows bind
-/// 22 000 values, within SQLite's limit of 32 766 (and PostgreSQL's 65 535). A change's
-/// webhook deliveries are its events times the subscriptions that want them, which has no
-/// bound of its own.
-const OUTBOX_BATCH: usize = 1000;
-
 #[dsl::auto_type]
 fn steps_of(processes: Vec<String>) -> _ {
     steps::table
@@ -155,7 +149,7 @@ pub(crate) async fn replace_children<C: Conn>(
 /// Appends the audit rows and outbox rows of a change: its emails and, when the change
 /// stores `process` (an insert or a save; `process` in its state after the change), the
 /// webhook deliveries of its events (PRODUCT.md section 12), in one multi-row insert (per
-/// [`OUTBOX_BATCH`] rows).
+/// [`crate::batch::ROWS_PER_STATEMENT`] rows).
 /// `record` passes `None`: reads, reminders and resends have no event subscribers hear
 /// about.
 async fn write_change<C>(
@@ -181,11 +175,7 @@ where
         rows.extend(deliveries(conn, process, &changes.change.events, &chained, now).await?);
     }
     // Usually one statement; a change fanning out to many subscriptions takes several.
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let batch: Vec<OutboxRow> = rows.by_ref().take(OUTBOX_BATCH).collect();
-        insert_many(conn, outbox::table, batch).await?;
-    }
+    insert_many(conn, outbox::table, rows).await?;
     Ok(())
 }
 
