@@ -157,12 +157,14 @@ pub struct ChangeSet {
 pub trait ProcessRepository: Send + Sync {
     /// Stores a new process with its change. `Duplicate` when the id is used.
     async fn insert(&self, process: &SigningProcess, changes: &ChangeSet) -> Result<(), RepoError>;
-    /// Stores a changed process if the stored version is still `expected_version`
-    /// (else `VersionConflict`), with its change, in one transaction.
+    /// Stores `after`, the process `before` became by a command, if the stored version is
+    /// still `before.version` (else `VersionConflict`), with its change, in one
+    /// transaction. Knowing both states lets a store write only the rows and columns that
+    /// differ.
     async fn save(
         &self,
-        process: &SigningProcess,
-        expected_version: i64,
+        before: &SigningProcess,
+        after: &SigningProcess,
         changes: &ChangeSet,
     ) -> Result<(), RepoError>;
     /// Appends audit rows and outbox rows for a process without changing it (reminders,

@@ -112,10 +112,13 @@ fn rule10_a_concurrent_change_is_retried_on_the_fresh_state() {
     let mut first = true;
     repo.expect_save()
         .times(2)
-        .returning(move |_, expected, _| {
-            assert_eq!(expected, 2);
+        .returning(move |before, after, _| {
+            assert_eq!(before.version, 2);
+            assert_eq!(after.version, 3);
             if std::mem::take(&mut first) {
-                Err(RepoError::VersionConflict { expected })
+                Err(RepoError::VersionConflict {
+                    expected: before.version,
+                })
             } else {
                 Ok(())
             }
@@ -145,9 +148,11 @@ fn rule10_a_conflict_under_if_match_is_not_retried() {
     repo.expect_get()
         .times(1)
         .returning(move |_| Ok(Some(loaded.clone())));
-    repo.expect_save()
-        .times(1)
-        .returning(|_, expected, _| Err(RepoError::VersionConflict { expected }));
+    repo.expect_save().times(1).returning(|before, _, _| {
+        Err(RepoError::VersionConflict {
+            expected: before.version,
+        })
+    });
     let e =
         block(service(repo).cancel(p.id, false, Precondition::Version(2), &caller())).unwrap_err();
     assert!(matches!(e, ProcessError::PreconditionFailed { .. }));
@@ -458,9 +463,11 @@ fn rule10_a_change_that_keeps_losing_the_race_is_a_version_conflict() {
     let loaded = p.clone();
     repo.expect_get()
         .returning(move |_| Ok(Some(loaded.clone())));
-    repo.expect_save()
-        .times(5)
-        .returning(|_, expected, _| Err(RepoError::VersionConflict { expected }));
+    repo.expect_save().times(5).returning(|before, _, _| {
+        Err(RepoError::VersionConflict {
+            expected: before.version,
+        })
+    });
     let e = block(service(repo).cancel(p.id, false, Precondition::None, &caller())).unwrap_err();
     assert_eq!(e, ProcessError::Conflict(Conflict::VersionChanged));
 }

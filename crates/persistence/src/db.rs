@@ -213,6 +213,22 @@ impl Conn for AsyncPgConnection {
     }
 }
 
+/// Runs the statement `query` (an `UPDATE` or `DELETE` written once for both backends) on
+/// `conn`; the number of rows it touched.
+pub(crate) async fn execute<C, Q>(conn: &mut C, query: Q) -> diesel::QueryResult<usize>
+where
+    C: Conn,
+    Q: diesel_async::methods::ExecuteDsl<AsyncPgConnection>
+        + diesel_async::methods::ExecuteDsl<SqliteConn>
+        + Send,
+{
+    use diesel_async::methods::ExecuteDsl;
+    match conn.concrete() {
+        Concrete::Postgres(pg) => ExecuteDsl::execute(query, pg).await,
+        Concrete::Sqlite(lite) => ExecuteDsl::execute(query, lite).await,
+    }
+}
+
 /// Begins the transaction `tx` on `conn`.
 ///
 /// `pooled` (PostgreSQL behind a transaction pooler such as PgBouncer 1.18, which hands out

@@ -96,8 +96,8 @@ pub(crate) struct ProcessRow {
     pub search_emails: String,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = steps, treat_none_as_default_value = false)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = steps, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct StepRow {
     pub id: String,
     pub process_id: String,
@@ -106,8 +106,8 @@ pub(crate) struct StepRow {
     pub due_date: Option<PrimitiveDateTime>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = entries, treat_none_as_default_value = false)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = entries, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct EntryRow {
     pub id: String,
     pub process_id: String,
@@ -308,6 +308,36 @@ pub(crate) fn assemble(
             Ok(SigningProcess::restore(data))
         })
         .collect()
+}
+
+/// Adds the rows of steps left-joined with their entries (ordered by step) to `steps` and
+/// `entries`: a step repeats on each row of its entries and comes once.
+pub(crate) fn split_children(
+    rows: impl IntoIterator<Item = (StepRow, Option<EntryRow>)>,
+    steps: &mut Vec<StepRow>,
+    entries: &mut Vec<EntryRow>,
+) {
+    for (step, entry) in rows {
+        if steps.last().is_none_or(|last| last.id != step.id) {
+            steps.push(step);
+        }
+        entries.extend(entry);
+    }
+}
+
+/// The process of the rows of one process left-joined with its steps and their entries
+/// (ordered by step, then entry); `None` for no rows.
+pub(crate) fn assemble_joined(
+    rows: Vec<(ProcessRow, Option<StepRow>, Option<EntryRow>)>,
+) -> Result<Option<SigningProcess>, Error> {
+    let mut rows = rows.into_iter().peekable();
+    let Some(process) = rows.peek().map(|(p, _, _)| p.clone()) else {
+        return Ok(None);
+    };
+    let (mut steps, mut entries) = (Vec::new(), Vec::new());
+    let children = rows.filter_map(|(_, step, entry)| step.map(|s| (s, entry)));
+    split_children(children, &mut steps, &mut entries);
+    Ok(assemble(vec![process], steps, entries)?.pop())
 }
 
 // ---------------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 //! (PRODUCT.md section 12), and the list, search and portal queries of PRODUCT.md section 6.
 //!
 //! A save updates the process row only if its `version` is still the expected one (0 rows:
-//! `VersionConflict`), then deletes and re-inserts the steps and entries. On PostgreSQL the
-//! `UPDATE` locks the row, so a concurrent save of the same version waits and then finds the
-//! version moved on; on SQLite the whole transaction holds the write lock
-//! (`BEGIN IMMEDIATE`). Soft-deleted processes (`deleted_at` set) are left out of every read.
+//! `VersionConflict`), then writes the steps and entries that differ from the process as
+//! it was read (`write_children_diff`). On PostgreSQL the `UPDATE` locks the row, so a
+//! concurrent save of the same version waits and then finds the version moved on; on SQLite
+//! the whole transaction holds the write lock (`BEGIN IMMEDIATE`). Soft-deleted processes (`deleted_at` set) are left out of every read.
+
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use diesel::dsl;
@@ -28,11 +30,11 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::audit::{LastRow, append_audit, lock_chain};
 use crate::batch::{chunked, insert_many};
-use crate::db::{Concrete, Conn, Db, Sql};
+use crate::db::{Conn, Db, Sql, execute};
 use crate::error::{Classify, Error};
 use crate::models::{
     AuditRow, EntryRow, OutboxRow, ProcessRow, ProcessRows, StepRow, SubscriptionRow, assemble,
-    chain_key, day_end, day_start, db_time,
+    assemble_joined, chain_key, day_end, day_start, db_time, split_children,
 };
 use crate::paging::{page_of, sorted, sorted_nulls_last, total};
 use crate::schema::{entries, idempotency_keys, outbox, processes, steps};
@@ -42,34 +44,35 @@ use crate::webhooks::{Deliverable, deliveries};
 /// Largest `IN (…)` list sent at once when loading the steps and entries of many processes.
 const IN_CHUNK: usize = 500;
 
+/// The steps of `processes` with their entries (a step without entries once, with `None`),
+/// by process, step and entry.
 #[dsl::auto_type]
-fn steps_of(processes: Vec<String>) -> _ {
+fn children_of(processes: Vec<String>) -> _ {
     steps::table
+        .left_join(entries::table)
         .filter(steps::process_id.eq_any(processes))
-        .order((steps::process_id, steps::process_order))
+        .order((steps::process_id, steps::process_order, entries::position))
 }
 
-#[dsl::auto_type]
-fn entries_of(processes: Vec<String>) -> _ {
-    entries::table
-        .filter(entries::process_id.eq_any(processes))
-        .order((entries::step_id, entries::position))
-}
+/// [`children_of`] selecting its rows on the backend `DB`.
+type ChildRows<DB> = dsl::Select<
+    children_of,
+    (
+        dsl::AsSelect<StepRow, DB>,
+        dsl::AsSelect<Option<EntryRow>, DB>,
+    ),
+>;
 
-/// [`steps_of`] and [`entries_of`] selecting their rows on the backend `DB`.
-type StepRows<DB> = dsl::Select<steps_of, dsl::AsSelect<StepRow, DB>>;
-type EntryRows<DB> = dsl::Select<entries_of, dsl::AsSelect<EntryRow, DB>>;
-
-/// Loads the steps and entries of the process rows `rows` (one `IN` query per table and
-/// chunk, never one per process) and builds the processes, in the order of `rows`.
+/// Loads the steps and entries of the process rows `rows` (one query per chunk of
+/// [`IN_CHUNK`] processes, never one per process) and builds the processes, in the order
+/// of `rows`.
 async fn load_processes<C>(
     conn: &mut C,
     rows: Vec<ProcessRow>,
 ) -> Result<Vec<SigningProcess>, Error>
 where
     C: Conn,
-    for<'q> StepRows<C::Backend>: LoadQuery<'q, C, StepRow>,
-    for<'q> EntryRows<C::Backend>: LoadQuery<'q, C, EntryRow>,
+    for<'q> ChildRows<C::Backend>: LoadQuery<'q, C, (StepRow, Option<EntryRow>)>,
 {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut step_rows: Vec<StepRow> = Vec::new();
@@ -77,18 +80,11 @@ where
     // Each query owns its ids: a query borrowing them would need a bound for every lifetime
     // of the borrow, which diesel-async's `LoadQuery` cannot satisfy.
     for chunk in chunked(ids, IN_CHUNK) {
-        step_rows.extend(
-            steps_of(chunk.clone())
-                .select(StepRow::as_select())
-                .load::<StepRow>(conn)
-                .await?,
-        );
-        entry_rows.extend(
-            entries_of(chunk)
-                .select(EntryRow::as_select())
-                .load::<EntryRow>(conn)
-                .await?,
-        );
+        let children = children_of(chunk)
+            .select((StepRow::as_select(), Option::<EntryRow>::as_select()))
+            .load::<(StepRow, Option<EntryRow>)>(conn)
+            .await?;
+        split_children(children, &mut step_rows, &mut entry_rows);
     }
     assemble(rows, step_rows, entry_rows)
 }
@@ -131,19 +127,124 @@ pub(crate) async fn replace_children<C: Conn>(
     rows: &ProcessRows,
 ) -> Result<(), Error> {
     let id = rows.process.id.as_str();
-    let own_entries = entries::table.filter(entries::process_id.eq(id));
-    let own_steps = steps::table.filter(steps::process_id.eq(id));
-    match conn.concrete() {
-        Concrete::Postgres(pg) => {
-            diesel::delete(own_entries).execute(pg).await?;
-            diesel::delete(own_steps).execute(pg).await?;
-        }
-        Concrete::Sqlite(lite) => {
-            diesel::delete(own_entries).execute(lite).await?;
-            diesel::delete(own_steps).execute(lite).await?;
+    execute(
+        conn,
+        diesel::delete(entries::table.filter(entries::process_id.eq(id))),
+    )
+    .await?;
+    execute(
+        conn,
+        diesel::delete(steps::table.filter(steps::process_id.eq(id))),
+    )
+    .await?;
+    insert_children(conn, rows).await
+}
+
+/// Writes the process row of `rows` over the stored one if that is still at `expected`
+/// and not deleted; `VersionConflict` otherwise. On PostgreSQL the `UPDATE` locks the row,
+/// so a concurrent writer of the same version waits, then finds the version moved on.
+async fn update_process<C: Conn>(
+    conn: &mut C,
+    rows: &ProcessRows,
+    expected: i64,
+) -> Result<(), Error> {
+    let current = processes::table
+        .filter(processes::id.eq(&rows.process.id))
+        .filter(processes::version.eq(expected))
+        .filter(processes::deleted_at.is_null());
+    let updated = execute(conn, diesel::update(current).set(&rows.process)).await?;
+    if updated == 0 {
+        return Err(RepoError::VersionConflict { expected }.into());
+    }
+    Ok(())
+}
+
+/// Writes the steps and entries that differ between `before` and `after` (rows of the
+/// same process): deletes those gone, updates those changed, inserts those new. A sign
+/// that does not end its step is one `UPDATE` of its entry. Steps that swap places would
+/// collide one row at a time on the unique `(process_id, process_order)`, so a save that
+/// reorders steps replaces them all instead.
+async fn write_children_diff<C: Conn>(
+    conn: &mut C,
+    before: &ProcessRows,
+    after: &ProcessRows,
+) -> Result<(), Error> {
+    let steps = diff(&before.steps, &after.steps, |s| &s.id);
+    let entries = diff(&before.entries, &after.entries, |e| &e.id);
+    let reordered = steps
+        .changed
+        .iter()
+        .any(|(was, now)| was.process_order != now.process_order);
+    // The domain keeps an entry in its step; one that moved would be cascaded away with a
+    // step deleted before it, so that too replaces everything.
+    let moved = entries
+        .changed
+        .iter()
+        .any(|(was, now)| was.step_id != now.step_id);
+    if reordered || moved {
+        return replace_children(conn, after).await;
+    }
+    // Entries first: an entry refers to its step.
+    if !entries.gone.is_empty() {
+        let gone = entries::table.filter(entries::id.eq_any(entries.gone));
+        execute(conn, diesel::delete(gone)).await?;
+    }
+    if !steps.gone.is_empty() {
+        let gone = steps::table.filter(steps::id.eq_any(steps.gone));
+        execute(conn, diesel::delete(gone)).await?;
+    }
+    for (_, step) in steps.changed {
+        let row = steps::table.filter(steps::id.eq(&step.id));
+        execute(conn, diesel::update(row).set(step)).await?;
+    }
+    for (_, entry) in entries.changed {
+        let row = entries::table.filter(entries::id.eq(&entry.id));
+        execute(conn, diesel::update(row).set(entry)).await?;
+    }
+    insert_many(conn, steps::table, steps.new)
+        .await
+        .unique_as("step")?;
+    insert_many(conn, entries::table, entries.new)
+        .await
+        .unique_as("signer")?;
+    Ok(())
+}
+
+/// What differs between two sets of rows of one table, matched by id.
+struct Diff<'a, R> {
+    /// The ids of the rows gone.
+    gone: Vec<String>,
+    /// The rows changed: as they were, as they are.
+    changed: Vec<(&'a R, &'a R)>,
+    /// The rows new.
+    new: Vec<R>,
+}
+
+/// What differs between the rows `before` and `after`, matched by `id` (in the order of
+/// `after`).
+fn diff<'a, R: PartialEq + Clone>(
+    before: &'a [R],
+    after: &'a [R],
+    id: impl Fn(&R) -> &String,
+) -> Diff<'a, R> {
+    let old: HashMap<&String, &R> = before.iter().map(|r| (id(r), r)).collect();
+    let kept: HashSet<&String> = after.iter().map(&id).collect();
+    let gone = before
+        .iter()
+        .map(&id)
+        .filter(|i| !kept.contains(i))
+        .cloned()
+        .collect();
+    let mut changed = Vec::new();
+    let mut new = Vec::new();
+    for row in after {
+        match old.get(id(row)) {
+            Some(was) if *was == row => {}
+            Some(was) => changed.push((*was, row)),
+            None => new.push(row.clone()),
         }
     }
-    insert_children(conn, rows).await
+    Diff { gone, changed, new }
 }
 
 /// Appends the audit rows and outbox rows of a change: its emails and, when the change
@@ -307,6 +408,8 @@ where
     q
 }
 
+diesel::alias!(steps as by_step: ByStep, entries as by_entry: ByEntry);
+
 /// What a read of one process names it by.
 enum Lookup {
     Process(String),
@@ -316,37 +419,53 @@ enum Lookup {
 
 impl Db {
     /// The process `lookup` names; a deleted one only when `include_deleted`.
+    ///
+    /// One statement (the process left-joined with its steps and their entries), so one
+    /// snapshot without a transaction: a read is one round trip.
     async fn process_by(
         &self,
         lookup: Lookup,
         include_deleted: bool,
     ) -> Result<Option<SigningProcess>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, None, async |conn| {
             let q = processes::table
-                .select(ProcessRow::as_select())
+                .left_join(steps::table.left_join(entries::table))
+                .select((
+                    ProcessRow::as_select(),
+                    Option::<StepRow>::as_select(),
+                    Option::<EntryRow>::as_select(),
+                ))
+                .order((steps::process_order, entries::position))
                 .into_boxed::<Backend>();
             let mut q = match &lookup {
                 Lookup::Process(id) => q.filter(processes::id.eq(id.clone())),
-                Lookup::Step(id) => q.filter(
-                    processes::id.eq_any(
-                        steps::table
-                            .filter(steps::id.eq(id.clone()))
-                            .select(steps::process_id),
-                    ),
-                ),
-                Lookup::Entry(id) => q.filter(
-                    processes::id.eq_any(
-                        entries::table
-                            .filter(entries::id.eq(id.clone()))
-                            .select(entries::process_id),
-                    ),
-                ),
+                // The joined tables cannot also name the one row looked up: aliases do.
+                Lookup::Step(id) => {
+                    let (named, process_id) =
+                        (by_step.field(steps::id), by_step.field(steps::process_id));
+                    q.filter(
+                        processes::id
+                            .eq_any(by_step.filter(named.eq(id.clone())).select(process_id)),
+                    )
+                }
+                Lookup::Entry(id) => {
+                    let (named, process_id) = (
+                        by_entry.field(entries::id),
+                        by_entry.field(entries::process_id),
+                    );
+                    q.filter(
+                        processes::id
+                            .eq_any(by_entry.filter(named.eq(id.clone())).select(process_id)),
+                    )
+                }
             };
             if !include_deleted {
                 q = q.filter(processes::deleted_at.is_null());
             }
-            let rows = q.load::<ProcessRow>(conn).await?;
-            Ok(load_processes(conn, rows).await?.pop())
+            let rows = q
+                .load::<(ProcessRow, Option<StepRow>, Option<EntryRow>)>(conn)
+                .await?;
+            Ok(assemble_joined(rows)?)
         })
         .await
     }
@@ -378,33 +497,19 @@ impl ProcessRepository for Db {
 
     async fn save(
         &self,
-        process: &SigningProcess,
-        expected_version: i64,
+        before: &SigningProcess,
+        after: &SigningProcess,
         changes: &ChangeSet,
     ) -> Result<(), RepoError> {
-        let rows = ProcessRows::of(process);
+        let old = ProcessRows::of(before);
+        let rows = ProcessRows::of(after);
         let now = change_time(changes);
-        let id = rows.process.id.clone();
         with_db!(self, Write, async |conn| {
-            let updated = diesel::update(
-                processes::table
-                    .filter(processes::id.eq(&id))
-                    .filter(processes::version.eq(expected_version))
-                    .filter(processes::deleted_at.is_null()),
-            )
-            .set(&rows.process)
-            .execute(conn)
-            .await?;
-            if updated == 0 {
-                return Err(RepoError::VersionConflict {
-                    expected: expected_version,
-                }
-                .into());
-            }
+            update_process(conn, &rows, before.version).await?;
             claim_idempotency_key(conn, changes, now).await?;
-            replace_children(conn, &rows).await?;
+            write_children_diff(conn, &old, &rows).await?;
             let keys = self.audit_keys.as_deref();
-            write_change(conn, keys, changes, Some(process), now).await?;
+            write_change(conn, keys, changes, Some(after), now).await?;
             Ok(())
         })
         .await

@@ -271,20 +271,22 @@ impl ProcessService {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut process = self.load(&target).await?;
+            let mut before = self.load(&target).await?;
             // The portal reaches an entry by its secret id, whatever the process's group.
             if !op.is_portal() {
-                process = reachable(process, &caller.principal)?;
+                before = reachable(before, &caller.principal)?;
             }
-            let expected = process.version;
+            let expected = before.version;
             if let Precondition::Version(v) = pre {
                 if v != expected {
                     return Err(ProcessError::PreconditionFailed { current: expected });
                 }
             }
+            // The store is given both states so that it writes only what the command changed.
+            let mut process = before.clone();
             let change = command(&mut process, self.clock.now())?;
             let changes = self.change_set(&process, change, caller, method);
-            match self.repo.save(&process, expected, &changes).await {
+            match self.repo.save(&before, &process, &changes).await {
                 Ok(()) => return Ok(process),
                 Err(RepoError::VersionConflict { .. })
                     if pre == Precondition::None && attempt < RETRIES =>

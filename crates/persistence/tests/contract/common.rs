@@ -287,11 +287,11 @@ pub async fn apply(
     process: &mut SigningProcess,
     command: impl FnOnce(&mut SigningProcess) -> Change,
 ) {
-    let expected = process.version;
+    let before = process.clone();
     let change = command(process);
     let changes = change_set(process, change);
     ctx.processes()
-        .save(process, expected, &changes)
+        .save(&before, process, &changes)
         .await
         .unwrap();
 }

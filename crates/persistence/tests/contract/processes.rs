@@ -99,7 +99,7 @@ contract_tests! {
         let mut late = stale.clone();
         let change = late.cancel(false, at(2)).unwrap();
         let changes = change_set(&late, change);
-        let result = ctx.processes().save(&late, stale.version, &changes).await;
+        let result = ctx.processes().save(&stale, &late, &changes).await;
         assert_eq!(result, Err(RepoError::VersionConflict { expected: stale.version }));
         assert_eq!(ctx.processes().get(process.id).await.unwrap(), Some(process.clone()));
         let trail = ctx.trail(process.id).await;
@@ -115,6 +115,7 @@ contract_tests! {
         let mut tasks = Vec::new();
         for i in 0..8 {
             let db = ctx.db.clone();
+            let read = loaded.clone();
             let mut process = loaded.clone();
             tasks.push(tokio::spawn(async move {
                 let change = if i % 2 == 0 {
@@ -123,7 +124,7 @@ contract_tests! {
                     process.cancel(false, at(1)).unwrap()
                 };
                 let changes = change_set(&process, change);
-                pas_domain::ports::ProcessRepository::save(&db, &process, 1, &changes).await
+                pas_domain::ports::ProcessRepository::save(&db, &read, &process, &changes).await
             }));
         }
         let results: Vec<_> = futures::future::join_all(tasks)
@@ -168,12 +169,11 @@ contract_tests! {
         assert_eq!(ctx.trail(process.id).await.events.len(), trail_before + 1);
 
         // The same for a save: the process stays as it was.
-        let expected = process.version;
         let mut canceled = process.clone();
         let change = canceled.cancel(false, at(2)).unwrap();
         let mut changes = change_set(&canceled, change);
         changes.idempotency_key = Some(format!("reminder:{signer}:2026-03-05:3"));
-        let result = ctx.processes().save(&canceled, expected, &changes).await;
+        let result = ctx.processes().save(&process, &canceled, &changes).await;
         assert_eq!(result, Err(RepoError::Duplicate("idempotency key")));
         assert_eq!(ctx.processes().get(process.id).await.unwrap(), Some(process.clone()));
         assert!(ctx.pending_outbox().await.is_empty());
@@ -192,7 +192,7 @@ contract_tests! {
         let mut changes = change_set(&started, change);
         assert!(!changes.change.notifications.is_empty());
         changes.audit[0].id = used_id;
-        let result = ctx.processes().save(&started, process.version, &changes).await;
+        let result = ctx.processes().save(&process, &started, &changes).await;
         assert_eq!(result, Err(RepoError::Duplicate("auditing event")));
         assert_eq!(ctx.processes().get(process.id).await.unwrap(), Some(process.clone()));
         assert!(ctx.pending_outbox().await.is_empty());
@@ -206,11 +206,11 @@ contract_tests! {
             role("VIEWER", "viewer@example.lv"),
         ]);
         let mut process = insert(&ctx, json, T0).await;
-        let expected = process.version;
+        let before = process.clone();
         let change = process.start(at(1)).unwrap();
         let notifications = change.notifications.clone();
         let changes = change_set(&process, change);
-        ctx.processes().save(&process, expected, &changes).await.unwrap();
+        ctx.processes().save(&before, &process, &changes).await.unwrap();
 
         let trail = ctx.trail(process.id).await;
         assert!(trail.valid);
@@ -246,6 +246,65 @@ contract_tests! {
         assert_eq!(stored.steps.len(), 2);
         assert_eq!(stored.steps[0].entries.len(), 2);
         assert_eq!(stored.steps[0].process_order.get(), 1);
+    }
+
+    /// A save writes the rows its change touched and no other (issue 15): a value put
+    /// behind the store's back into rows the sign did not change is still there after it,
+    /// and the signed entry is stored as signed.
+    async fn a_save_writes_only_the_rows_its_change_touched(ctx: Ctx) {
+        let json = process_json(json!({}), vec![
+            signer("Jānis", "janis@example.lv", "LV", LV_CODE),
+            signer("Mari", "mari@example.ee", "EE", EE_CODE),
+        ]);
+        let mut process = insert_started(&ctx, json, T0).await;
+        let (signed, other) = (process.steps[0].entries[0].id, process.steps[0].entries[1].id);
+        let marked = format!("UPDATE entries SET comment_for_signer = 'untouched' WHERE id = '{other}'");
+        assert_eq!(ctx.execute(&marked).await, 1);
+        let step = process.steps[0].id;
+        let marked = format!("UPDATE steps SET due_date = '2030-01-01 00:00:00' WHERE id = '{step}'");
+        assert_eq!(ctx.execute(&marked).await, 1);
+
+        apply(&ctx, &mut process, |p| p.act(signed, Action::Sign, None, at(1)).unwrap()).await;
+
+        let stored = ctx.processes().get(process.id).await.unwrap().unwrap();
+        assert_eq!(stored.version, process.version);
+        let entry = |id| stored.steps[0].entries.iter().find(|e| e.id == id).unwrap();
+        assert_eq!(entry(signed).signing_status, SigningStatus::Signed);
+        assert_eq!(entry(other).details.comment_for_signer.as_deref(), Some("untouched"));
+        assert_eq!(entry(other).signing_status, SigningStatus::WaitingForAction);
+        assert_eq!(stored.steps[0].due_date.map(|d| d.year()), Some(2030), "the step was not rewritten");
+    }
+
+    /// An update that keeps some steps and entries by id, edits, drops and adds others, with
+    /// and without reordering the steps, is stored exactly (rule 1; both ways of writing a
+    /// save: row by row, and all rows again when steps swap places).
+    async fn a_save_of_kept_edited_dropped_and_added_rows_stores_exactly_the_new_process(ctx: Ctx) {
+        for swap in [false, true] {
+            let mut process = insert(&ctx, two_step_process(), T0).await;
+            let (first, second) = (&process.steps[0], &process.steps[1]);
+            let (first_order, second_order) = if swap { (5, 1) } else { (1, 5) };
+            let mut update = two_step_process();
+            update["signingProcessSteps"] = json!([
+                {"id": first.id.to_string(), "processOrder": first_order, "processStepSigners": [
+                    {"id": first.entries[0].id.to_string(), "signerRole": "APPROVER",
+                     "signerName": "Jānis Ozols", "signerEmail": "janis@example.lv",
+                     "signerCountry": "LV", "signerPersonalCode": LV_CODE,
+                     "commentForSigner": "Check page 3 too"},
+                    anonymous("Newcomer")
+                ]},
+                {"id": second.id.to_string(), "processOrder": second_order, "processStepSigners": [
+                    {"id": second.entries[1].id.to_string(), "signerRole": "SIGNER",
+                     "signerName": "Walk-in client", "signerNotification": false}
+                ]},
+                {"processOrder": 9, "processStepSigners": [role("VIEWER", "late@example.lv")]}
+            ]);
+            let draft = serde_json::from_value::<ProcessInput>(update).unwrap().validate().unwrap();
+            apply(&ctx, &mut process, |p| p.update(draft, &pas_domain::ports::UuidV7Ids, at(1)).unwrap()).await;
+            let stored = ctx.processes().get(process.id).await.unwrap().unwrap();
+            assert_eq!(stored, process, "swap: {swap}");
+            assert_eq!(stored.steps.len(), 3);
+            assert_eq!(stored.entries().count(), 4);
+        }
     }
 
     /// A deleted process is hidden from every read and keeps its audit trail (rule 9).
@@ -306,15 +365,15 @@ contract_tests! {
             let draft = serde_json::from_value::<ProcessInput>(edit).unwrap().validate().unwrap();
             let change = next.update(draft, &pas_domain::ports::UuidV7Ids, at(1)).unwrap();
             let changes = change_set(&next, change);
-            let save = ctx.processes().save(&next, current.version, &changes);
+            let save = ctx.processes().save(&current, &next, &changes);
             let cut = std::time::Duration::from_micros(100 * (i % 20));
             let _ = tokio::time::timeout(cut, save).await;
         }
         let mut process = ctx.processes().get(id).await.unwrap().unwrap();
-        let expected = process.version;
+        let before = process.clone();
         let change = process.start(at(2)).unwrap();
         let changes = change_set(&process, change);
-        tokio::time::timeout(patience, ctx.processes().save(&process, expected, &changes))
+        tokio::time::timeout(patience, ctx.processes().save(&before, &process, &changes))
             .await
             .expect("no abandoned transaction holds a lock")
             .unwrap();

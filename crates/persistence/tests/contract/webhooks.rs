@@ -197,11 +197,11 @@ contract_tests! {
         assert!(created.iter().any(|m| m.payload.notification().is_some()), "and the emails");
 
         let signer_id = process.steps[0].entries[0].id;
-        let read_at = process.version;
+        let read = process.clone();
         let change = process.act(signer_id, Action::Sign, None, at(1)).unwrap();
         let heard: Vec<T> = change.events.iter().filter_map(|e| T::of(e.event_type)).collect();
         assert!(heard.contains(&T::SignerSigned) && heard.contains(&T::ProcessCompleted), "{heard:?}");
-        ctx.processes().save(&process, read_at, &change_set(&process, change)).await.unwrap();
+        ctx.processes().save(&read, &process, &change_set(&process, change)).await.unwrap();
 
         let signed = deliveries(&ctx.pending_outbox().await);
         let mut got: Vec<(SubscriptionId, T)> = signed.iter().map(|(_, d)| (d.subscription_id, d.event_type)).collect();
@@ -279,14 +279,14 @@ contract_tests! {
 
         let mut first = process.clone();
         let change = first.act(signer_id, Action::Sign, None, at(1)).unwrap();
-        ctx.processes().save(&first, process.version, &change_set(&first, change)).await.unwrap();
+        ctx.processes().save(&process, &first, &change_set(&first, change)).await.unwrap();
         assert!(!deliveries(&ctx.pending_outbox().await).is_empty());
         let trail_after = ctx.trail(process.id).await.events.len();
         assert!(trail_after > trail_before);
 
         let mut late = process.clone();
         let change = late.act(signer_id, Action::Decline, Some("no".into()), at(2)).unwrap();
-        let refused = ctx.processes().save(&late, process.version, &change_set(&late, change)).await;
+        let refused = ctx.processes().save(&process, &late, &change_set(&late, change)).await;
         assert!(matches!(refused, Err(RepoError::VersionConflict { .. })), "{refused:?}");
         assert!(ctx.pending_outbox().await.is_empty(), "nothing of the refused save");
         assert_eq!(ctx.trail(process.id).await.events.len(), trail_after);

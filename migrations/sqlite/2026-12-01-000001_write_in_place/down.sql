@@ -1,0 +1,1 @@
+DROP INDEX processes_live_group;
