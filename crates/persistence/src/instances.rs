@@ -50,10 +50,16 @@ impl AttemptLedger for Db {
         with_db!(self, Write, async |conn| {
             if let Concrete::Postgres(pg) = conn.concrete() {
                 // One round trip for every key's lock; a volatile function in the select
-                // list runs after the sort, so the locks are taken in key order.
+                // list runs after the sort, so the locks are taken in key order. Admissions
+                // sharing a key (every portal request from one address behind a proxy) wait
+                // for each other's commit: this transaction commits without waiting for its
+                // WAL to reach the disk, so a crash forgets at most the last moment's
+                // attempts (a rate limit, not a record) and the lock is held for
+                // microseconds, not a disk flush.
                 diesel::sql_query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
-                     FROM unnest($1::text[]) AS k ORDER BY k",
+                    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
+                     SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+                     FROM unnest($1::text[]) AS k, relaxed ORDER BY k",
                 )
                 .bind::<diesel::sql_types::Array<Text>, _>(&sorted)
                 .execute(pg)
