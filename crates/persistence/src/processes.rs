@@ -465,7 +465,7 @@ impl Db {
             let rows = q
                 .load::<(ProcessRow, Option<StepRow>, Option<EntryRow>)>(conn)
                 .await?;
-            Ok(assemble_joined(rows)?)
+            assemble_joined(rows)
         })
         .await
     }
