@@ -159,8 +159,7 @@ pub trait ProcessRepository: Send + Sync {
     async fn insert(&self, process: &SigningProcess, changes: &ChangeSet) -> Result<(), RepoError>;
     /// Stores `after`, the process `before` became by a command, if the stored version is
     /// still `before.version` (else `VersionConflict`), with its change, in one
-    /// transaction. Knowing both states lets a store write only the rows and columns that
-    /// differ.
+    /// transaction. Knowing both states lets a store write only the rows that differ.
     async fn save(
         &self,
         before: &SigningProcess,

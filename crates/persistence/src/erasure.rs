@@ -15,8 +15,8 @@ use crate::audit::append_audit;
 use crate::batch::chunked;
 use crate::db::Db;
 use crate::models::{FAILED, PENDING, ProcessRows};
-use crate::processes::replace_children;
-use crate::schema::{contacts, outbox, processes};
+use crate::processes::{replace_children, update_process};
+use crate::schema::{contacts, outbox};
 
 /// The address an erased recipient's outbox rows keep: a valid address in the `.invalid`
 /// top-level domain (RFC 2606), which can never be delivered to.
@@ -44,17 +44,7 @@ impl ErasureStore for Db {
         with_db!(self, Write, async |conn| {
             for (process, read_at) in &erasure.processes {
                 let rows = ProcessRows::of(process);
-                let updated = diesel::update(
-                    processes::table
-                        .filter(processes::id.eq(&rows.process.id))
-                        .filter(processes::version.eq(read_at)),
-                )
-                .set(&rows.process)
-                .execute(conn)
-                .await?;
-                if updated == 0 {
-                    return Err(RepoError::VersionConflict { expected: *read_at }.into());
-                }
+                update_process(conn, &rows, *read_at, true).await?;
                 replace_children(conn, &rows).await?;
             }
             let contacts = diesel::update(

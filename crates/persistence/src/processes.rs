@@ -6,7 +6,8 @@
 //! `VersionConflict`), then writes the steps and entries that differ from the process as
 //! it was read (`write_children_diff`). On PostgreSQL the `UPDATE` locks the row, so a
 //! concurrent save of the same version waits and then finds the version moved on; on SQLite
-//! the whole transaction holds the write lock (`BEGIN IMMEDIATE`). Soft-deleted processes (`deleted_at` set) are left out of every read.
+//! the whole transaction holds the write lock (`BEGIN IMMEDIATE`). Soft-deleted processes
+//! (`deleted_at` set) are left out of every read.
 
 use std::collections::{HashMap, HashSet};
 
@@ -141,18 +142,24 @@ pub(crate) async fn replace_children<C: Conn>(
 }
 
 /// Writes the process row of `rows` over the stored one if that is still at `expected`
-/// and not deleted; `VersionConflict` otherwise. On PostgreSQL the `UPDATE` locks the row,
-/// so a concurrent writer of the same version waits, then finds the version moved on.
-async fn update_process<C: Conn>(
+/// (and not deleted, unless `include_deleted`: an erasure writes deleted processes too);
+/// `VersionConflict` otherwise. On PostgreSQL the `UPDATE` locks the row, so a concurrent
+/// writer of the same version waits, then finds the version moved on.
+pub(crate) async fn update_process<C: Conn>(
     conn: &mut C,
     rows: &ProcessRows,
     expected: i64,
+    include_deleted: bool,
 ) -> Result<(), Error> {
     let current = processes::table
         .filter(processes::id.eq(&rows.process.id))
-        .filter(processes::version.eq(expected))
-        .filter(processes::deleted_at.is_null());
-    let updated = execute(conn, diesel::update(current).set(&rows.process)).await?;
+        .filter(processes::version.eq(expected));
+    let updated = if include_deleted {
+        execute(conn, diesel::update(current).set(&rows.process)).await?
+    } else {
+        let live = current.filter(processes::deleted_at.is_null());
+        execute(conn, diesel::update(live).set(&rows.process)).await?
+    };
     if updated == 0 {
         return Err(RepoError::VersionConflict { expected }.into());
     }
@@ -505,7 +512,7 @@ impl ProcessRepository for Db {
         let rows = ProcessRows::of(after);
         let now = change_time(changes);
         with_db!(self, Write, async |conn| {
-            update_process(conn, &rows, before.version).await?;
+            update_process(conn, &rows, before.version, false).await?;
             claim_idempotency_key(conn, changes, now).await?;
             write_children_diff(conn, &old, &rows).await?;
             let keys = self.audit_keys.as_deref();
