@@ -34,8 +34,8 @@ use pas_domain::ports::{AuditStore, RepoError};
 use pas_domain::timestamp::truncate;
 use time::PrimitiveDateTime;
 
-use crate::batch::insert_many;
-use crate::db::{Concrete, Conn, Db, Sql};
+use crate::batch::{ROWS_PER_STATEMENT, insert_many};
+use crate::db::{Concrete, Conn, Db, PgStatement, Sql, Together, execute};
 use crate::error::{Classify, Error};
 use crate::models::{AuditRow, chain_key, db_time};
 use crate::paging::{page_of, sorted, tie_direction, total};
@@ -107,17 +107,12 @@ pub(crate) async fn lock_chain(conn: &mut impl Conn, key: &str) -> QueryResult<C
 }
 
 /// Stores `head` as the head of the chain `key`.
-async fn store_head(conn: &mut impl Conn, key: &str, head: &ChainHead) -> QueryResult<()> {
-    let target = audit_chains::table.filter(audit_chains::chain_key.eq(key.to_owned()));
-    let values = (
-        audit_chains::length.eq(head.length),
-        audit_chains::head_hash.eq(head.hash.clone()),
-    );
-    match conn.concrete() {
-        Concrete::Postgres(pg) => diesel::update(target).set(values).execute(pg).await?,
-        Concrete::Sqlite(lite) => diesel::update(target).set(values).execute(lite).await?,
-    };
-    Ok(())
+#[dsl::auto_type]
+fn move_head(key: String, length: i64, hash: Option<String>) -> _ {
+    dsl::update(audit_chains::table.filter(audit_chains::chain_key.eq(key))).set((
+        audit_chains::length.eq(length),
+        audit_chains::head_hash.eq(hash),
+    ))
 }
 
 /// The chains `events` append to, sorted (locks are always taken in this order).
@@ -161,22 +156,79 @@ fn last_row(key: String) -> _ {
 /// [`last_row`] selecting its row on the backend `DB`.
 pub(crate) type LastRow<DB> = dsl::Select<last_row, dsl::AsSelect<AuditRow, DB>>;
 
-/// Appends `events` to their chains under the current key of `keys` inside the current
-/// write transaction, and moves the chains' stored heads on; answers the chained rows.
-pub(crate) async fn append_audit<C>(
+/// Events chained after the heads of their chains, which this transaction has locked; not
+/// written yet.
+pub(crate) struct Chained {
+    /// The chained rows, in order.
+    pub(crate) events: Vec<AuditingEvent>,
+    /// Each chain's head after its last new row.
+    heads: HashMap<String, ChainHead>,
+}
+
+impl Chained {
+    /// Writes the rows and moves the chains' stored heads on.
+    pub(crate) async fn write<C: Conn>(&self, conn: &mut C) -> Result<(), Error> {
+        match conn.concrete() {
+            Concrete::Postgres(pg) if self.events.len() <= ROWS_PER_STATEMENT => {
+                Together::new(self.pg_writes())
+                    .execute(pg)
+                    .await
+                    .unique_as("auditing event")
+            }
+            _ => {
+                let rows: Vec<AuditRow> = self.events.iter().map(AuditRow::of).collect();
+                insert_many(conn, audit_events::table, rows)
+                    .await
+                    .unique_as("auditing event")?;
+                for (key, head) in &self.heads {
+                    execute(conn, move_head(key.clone(), head.length, head.hash.clone())).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The writes of [`Chained::write`] as PostgreSQL statements, to be sent in one
+    /// [`Together`] (with other writes of the transaction): the heads' rows are locked, the
+    /// rows new. Callers keep `events` within [`ROWS_PER_STATEMENT`].
+    pub(crate) fn pg_writes(&self) -> Vec<PgStatement<'static>> {
+        let mut writes: Vec<PgStatement<'static>> = self
+            .heads
+            .iter()
+            .map(|(key, head)| -> PgStatement<'static> {
+                Box::new(move_head(key.clone(), head.length, head.hash.clone()))
+            })
+            .collect();
+        if !self.events.is_empty() {
+            let rows: Vec<AuditRow> = self.events.iter().map(AuditRow::of).collect();
+            writes.push(Box::new(
+                diesel::insert_into(audit_events::table).values(rows),
+            ));
+        }
+        writes
+    }
+}
+
+/// Locks the chains of `events` and chains them, in order, after their heads under the
+/// current key of `keys`, inside the current write transaction; [`Chained::write`] (or its
+/// [`Chained::pg_writes`]) stores them.
+pub(crate) async fn chain_audit<C>(
     conn: &mut C,
     keys: Option<&AuditKeys>,
     events: &[NewAuditEvent],
-) -> Result<Vec<AuditingEvent>, Error>
+) -> Result<Chained, Error>
 where
     C: Conn,
     for<'q> LastRow<C::Backend>: LoadQuery<'q, C, AuditRow>,
 {
+    let mut heads = HashMap::new();
     if events.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Chained {
+            events: Vec::new(),
+            heads,
+        });
     }
     let keys = keys.ok_or_else(no_keys)?;
-    let mut heads = HashMap::new();
     for key in chain_keys(events) {
         let mut head = lock_chain(conn, &key).await?;
         if head.length == 0 {
@@ -194,15 +246,24 @@ where
         }
         heads.insert(key, head);
     }
-    let chained = chain_all(keys, &mut heads, events);
-    let rows: Vec<AuditRow> = chained.iter().map(AuditRow::of).collect();
-    insert_many(conn, audit_events::table, rows)
-        .await
-        .unique_as("auditing event")?;
-    for (key, head) in &heads {
-        store_head(conn, key, head).await?;
-    }
-    Ok(chained)
+    let events = chain_all(keys, &mut heads, events);
+    Ok(Chained { events, heads })
+}
+
+/// Appends `events` to their chains ([`chain_audit`], then [`Chained::write`]); answers the
+/// chained rows.
+pub(crate) async fn append_audit<C>(
+    conn: &mut C,
+    keys: Option<&AuditKeys>,
+    events: &[NewAuditEvent],
+) -> Result<Vec<AuditingEvent>, Error>
+where
+    C: Conn,
+    for<'q> LastRow<C::Backend>: LoadQuery<'q, C, AuditRow>,
+{
+    let chained = chain_audit(conn, keys, events).await?;
+    chained.write(conn).await?;
+    Ok(chained.events)
 }
 
 /// Appending or verifying without keys is a wiring mistake of the embedder.

@@ -36,6 +36,7 @@ use deadpool::managed::{Manager, Object};
 use diesel::backend::{Backend, DieselReserveSpecialization};
 use diesel::connection::AnsiTransactionManager as SyncTransactionManager;
 use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{HasSqlType, Text, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -67,20 +68,24 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// `Replica` is a read snapshot on the read replica (`DATABASE_READ_URL`) when there is one
 /// and it answers, else on the primary (PRODUCT.md section 13): for reads that may lag by the
 /// replication delay (lists, portal lookups, audit reads), never for reads of one process by
-/// id; `ReplicaIf(cond)` when that depends on the call. The body is compiled for the replica
-/// and again for the primary.
+/// id; `ReplicaIf(cond)` when that depends on the call, `ReplicaIf(cond, None)` for a read of
+/// one statement (no transaction around it). The body is compiled for the replica and again
+/// for the primary.
 macro_rules! with_db {
     ($db:expr, Replica, async |$conn:ident| $body:block) => {
-        with_db!($db, ReplicaIf(true), async |$conn| $body)
+        with_db!($db, ReplicaIf(true, Read), async |$conn| $body)
     };
     ($db:expr, ReplicaIf($lag_ok:expr), async |$conn:ident| $body:block) => {
+        with_db!($db, ReplicaIf($lag_ok, Read), async |$conn| $body)
+    };
+    ($db:expr, ReplicaIf($lag_ok:expr, $tx:ident), async |$conn:ident| $body:block) => {
         async {
             let replica = $db.replica.as_ref().filter(|r| $lag_ok && r.in_use());
             if let Some(replica) = replica {
                 #[allow(dead_code)]
                 type Backend = ::diesel::pg::Pg;
                 let body = async |$conn: &mut ::diesel_async::AsyncPgConnection| $body;
-                let read = $crate::db::run(&replica.pool, $crate::db::Tx::Read, $db.pooled, body);
+                let read = $crate::db::run(&replica.pool, $crate::db::Tx::$tx, $db.pooled, body);
                 match $crate::db::bounded($db.timeout, read).await {
                     Err(::pas_domain::ports::RepoError::Unavailable(reason)) => {
                         replica.fell_back(&$db.scrub(&reason));
@@ -88,7 +93,7 @@ macro_rules! with_db {
                     done => return done,
                 }
             }
-            with_db!($db, Read, async |$conn| $body).await
+            with_db!($db, $tx, async |$conn| $body).await
         }
     };
     ($db:expr, $tx:ident, async |$conn:ident| $body:block) => {
@@ -227,6 +232,53 @@ where
         Concrete::Postgres(pg) => ExecuteDsl::execute(query, pg).await,
         Concrete::Sqlite(lite) => ExecuteDsl::execute(query, lite).await,
     }
+}
+
+/// A PostgreSQL statement, boxed so that statements of different shapes go into one
+/// [`Together`].
+pub(crate) type PgStatement<'a> = Box<dyn QueryFragment<Pg> + Send + 'a>;
+
+/// Writes that nothing later in their transaction reads, sent to PostgreSQL as one statement
+/// (`WITH w0 AS (first), w1 AS (second) last`): one round trip instead of one per write.
+/// PostgreSQL runs the sub-statements of a `WITH` on one snapshot and in no set order, so
+/// they must not depend on each other's effects; the rows they update must already be
+/// locked by the transaction (or be new), so that the order they are locked in does not
+/// matter. One failing fails them all, as one statement.
+pub(crate) struct Together<'a>(Vec<PgStatement<'a>>);
+
+impl<'a> Together<'a> {
+    /// `statements`, in the order they are written out.
+    pub(crate) fn new(statements: Vec<PgStatement<'a>>) -> Self {
+        Self(statements)
+    }
+
+    /// Runs the statements as one on `conn` (nothing when there are none).
+    pub(crate) async fn execute(self, conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+        if !self.0.is_empty() {
+            RunQueryDsl::execute(self, conn).await?;
+        }
+        Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for Together<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        let Some((last, first)) = self.0.split_last() else {
+            return Ok(());
+        };
+        for (i, statement) in first.iter().enumerate() {
+            out.push_sql(if i == 0 { "WITH " } else { ", " });
+            out.push_sql(&format!("w{i} AS ("));
+            statement.walk_ast(out.reborrow())?;
+            out.push_sql(") ");
+        }
+        last.walk_ast(out)
+    }
+}
+
+impl QueryId for Together<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 /// Begins the transaction `tx` on `conn`.
@@ -1002,6 +1054,45 @@ fn bad_connection(e: tokio_postgres::Error) -> diesel::ConnectionError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Together's statements are written as `WITH w0 AS (…), w1 AS (…) last`, with bind
+    /// parameters numbered through all of them (the server sees one statement); one
+    /// statement alone is sent as it is.
+    #[test]
+    fn together_writes_its_first_statements_as_ctes_and_numbers_binds_through() {
+        use crate::schema::{audit_chains, auth_attempts};
+        use diesel::prelude::*;
+        let move_head: PgStatement<'_> = Box::new(
+            diesel::update(audit_chains::table.filter(audit_chains::chain_key.eq("a")))
+                .set(audit_chains::length.eq(2_i64)),
+        );
+        let forget: PgStatement<'_> = Box::new(diesel::delete(
+            auth_attempts::table.filter(auth_attempts::attempt.eq("x")),
+        ));
+        let record = || -> PgStatement<'_> {
+            Box::new(diesel::insert_into(auth_attempts::table).values((
+                auth_attempts::attempt.eq("y"),
+                auth_attempts::key_hash.eq("k"),
+            )))
+        };
+        let sql = diesel::debug_query::<Pg, _>(&Together::new(vec![move_head, forget, record()]))
+            .to_string();
+        assert!(sql.starts_with("WITH w0 AS (UPDATE "), "{sql}");
+        let at = |needle: &str| {
+            sql.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {sql}"))
+        };
+        assert!(
+            at("WITH w0 AS (UPDATE ") < at(", w1 AS (DELETE FROM "),
+            "{sql}"
+        );
+        assert!(at(", w1 AS (DELETE FROM ") < at(") INSERT INTO "), "{sql}");
+        let binds: Vec<usize> = (1..=5).map(|n| at(&format!("${n}"))).collect();
+        assert!(binds.is_sorted(), "{sql}");
+        assert!(!sql.contains("$6"), "{sql}");
+        let alone = diesel::debug_query::<Pg, _>(&Together::new(vec![record()])).to_string();
+        assert!(alone.starts_with("INSERT INTO "), "{alone}");
+    }
 
     #[test]
     fn redacted_url_keeps_user_host_and_database_but_not_the_password() {

@@ -16,7 +16,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSelectStatement, FromClause, QueryFragment};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Text, Timestamp};
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 use diesel_async::methods::LoadQuery;
 use pas_domain::audit::AuditKeys;
@@ -29,9 +29,9 @@ use pas_domain::status::{ProcessStatus, SignerRole, SigningStatus};
 use pas_domain::task::SignerTask;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::audit::{LastRow, append_audit, lock_chain};
-use crate::batch::{chunked, insert_many};
-use crate::db::{Conn, Db, Sql, execute};
+use crate::audit::{LastRow, chain_audit, lock_chain};
+use crate::batch::{ROWS_PER_STATEMENT, chunked, insert_many};
+use crate::db::{Concrete, Conn, Db, Sql, Together, execute};
 use crate::error::{Classify, Error};
 use crate::models::{
     AuditRow, EntryRow, OutboxRow, ProcessRow, ProcessRows, StepRow, SubscriptionRow, assemble,
@@ -272,7 +272,7 @@ where
     for<'q> LastRow<C::Backend>: LoadQuery<'q, C, AuditRow>,
     for<'q> Deliverable<C::Backend>: LoadQuery<'q, C, SubscriptionRow>,
 {
-    let chained = append_audit(conn, keys, &changes.audit).await?;
+    let chained = chain_audit(conn, keys, &changes.audit).await?;
     let mut rows: Vec<OutboxRow> = changes
         .change
         .notifications
@@ -280,10 +280,30 @@ where
         .map(|intent| OutboxRow::pending(intent, now))
         .collect();
     if let Some(process) = process {
-        rows.extend(deliveries(conn, process, &changes.change.events, &chained, now).await?);
+        rows.extend(deliveries(conn, process, &changes.change.events, &chained.events, now).await?);
     }
-    // Usually one statement; a change fanning out to many subscriptions takes several.
-    insert_many(conn, outbox::table, rows).await?;
+    match conn.concrete() {
+        // The audit rows, the heads they move and the outbox rows in one round trip; a
+        // statement stays within the bind parameters PostgreSQL allows at
+        // ROWS_PER_STATEMENT rows of each table.
+        Concrete::Postgres(pg)
+            if chained.events.len() <= ROWS_PER_STATEMENT && rows.len() <= ROWS_PER_STATEMENT =>
+        {
+            let mut writes = chained.pg_writes();
+            if !rows.is_empty() {
+                writes.push(Box::new(diesel::insert_into(outbox::table).values(rows)));
+            }
+            Together::new(writes)
+                .execute(pg)
+                .await
+                .unique_as("auditing event")?;
+        }
+        // A change fanning out to many subscriptions takes several statements.
+        _ => {
+            chained.write(conn).await?;
+            insert_many(conn, outbox::table, rows).await?;
+        }
+    }
     Ok(())
 }
 
@@ -622,20 +642,20 @@ impl ProcessRepository for Db {
         filter: &SignerTaskFilter,
         page: &PageRequest<TaskSort>,
     ) -> Result<Page<SignerTask>, RepoError> {
-        with_db!(self, Replica, async |conn| {
+        // One statement, so one snapshot without a transaction: the page with the count of
+        // all its rows beside each. A person's tasks are few, so counting them in the page's
+        // plan costs no more than a count of its own.
+        with_db!(self, ReplicaIf(true, None), async |conn| {
             let all = || {
                 entries::table
                     .inner_join(steps::table.inner_join(processes::table))
                     .into_boxed::<Backend>()
             };
-            let count: i64 = filtered_tasks(all(), filter)
-                .count()
-                .get_result(conn)
-                .await?;
             let mut q = filtered_tasks(all(), filter).select((
                 ProcessRow::as_select(),
                 StepRow::as_select(),
                 EntryRow::as_select(),
+                dsl::sql::<BigInt>("count(*) OVER ()"),
             ));
             for &(field, dir) in &page.sort {
                 q = match field {
@@ -648,10 +668,21 @@ impl ProcessRepository for Db {
                 };
             }
             let rows = page_of(q, entries::id, page)
-                .load::<(ProcessRow, StepRow, EntryRow)>(conn)
+                .load::<(ProcessRow, StepRow, EntryRow, i64)>(conn)
                 .await?;
+            let count = match <[_]>::first(&rows) {
+                Some((.., count)) => *count,
+                None if page.offset() == 0 => 0,
+                // A page past the last row carries no count: counted on its own.
+                None => {
+                    filtered_tasks(all(), filter)
+                        .count()
+                        .get_result(conn)
+                        .await?
+                }
+            };
             let mut content = Vec::with_capacity(rows.len());
-            for (process, step, entry) in rows {
+            for (process, step, entry, _) in rows {
                 let process = process.into_data()?;
                 let step = step.into_step(Vec::new())?;
                 let entry = entry.into_entry()?;

@@ -399,6 +399,12 @@ contract_tests! {
             assert_eq!(page.total_elements, 3);
         }
         let filter = params(LV_CODE, "LV").validate(now).unwrap();
+        // A page counts every task, also a short page and one past the last task.
+        for (number, size, tasks) in [(1, 2, 1), (3, 1, 0)] {
+            let part = PageRequest { page: number, size, sort: sort.sort.clone() };
+            let page = ctx.processes().signer_tasks(&filter, &part).await.unwrap();
+            assert_eq!((page.content.len(), page.total_elements), (tasks, 3));
+        }
         let page = ctx.processes().signer_tasks(&filter, &sort).await.unwrap();
         let (step, entry) = (&t.b.steps[1], &t.b.steps[1].entries[0]);
         assert_eq!(page.content[1], SignerTask::of(&t.b, step, entry, now));
