@@ -36,7 +36,7 @@ use deadpool::managed::{Manager, Object};
 use diesel::backend::{Backend, DieselReserveSpecialization};
 use diesel::connection::AnsiTransactionManager as SyncTransactionManager;
 use diesel::pg::Pg;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{HasSqlType, Text, Timestamp};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -234,6 +234,36 @@ where
     }
 }
 
+/// A statement kept prepared on its connection although Diesel would prepare it anew on
+/// every call. Diesel never keeps an `UPDATE`, a raw `sql_query`, a multi-row `INSERT` or a
+/// literal prepared, because their text can vary with values while their type stays the same,
+/// and its cache is keyed by type; this wrapper has no type key, so its cache key is the
+/// statement's text and bind types, which is exact. Each statement not kept costs a round
+/// trip to prepare and a plan every time: five of a sign's nine were such statements. Only
+/// for statements whose text comes in few shapes (every shape is one prepared statement per
+/// connection); without a statement cache (a transaction pooler) nothing is kept anyway.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Prepared<Q>(pub(crate) Q);
+
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for Prepared<Q> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DB>) -> diesel::QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> QueryId for Prepared<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: Query> Query for Prepared<Q> {
+    type SqlType = Q::SqlType;
+}
+
 /// A PostgreSQL statement, boxed so that statements of different shapes go into one
 /// [`Together`].
 pub(crate) type PgStatement<'a> = Box<dyn QueryFragment<Pg> + Send + 'a>;
@@ -244,17 +274,33 @@ pub(crate) type PgStatement<'a> = Box<dyn QueryFragment<Pg> + Send + 'a>;
 /// they must not depend on each other's effects; the rows they update must already be
 /// locked by the transaction (or be new), so that the order they are locked in does not
 /// matter. One failing fails them all, as one statement.
-pub(crate) struct Together<'a>(Vec<PgStatement<'a>>);
+/// When `kept`, the statement stays prepared on its connection ([`Prepared`]).
+pub(crate) struct Together<'a> {
+    statements: Vec<PgStatement<'a>>,
+    kept: bool,
+}
 
 impl<'a> Together<'a> {
     /// `statements`, in the order they are written out.
     pub(crate) fn new(statements: Vec<PgStatement<'a>>) -> Self {
-        Self(statements)
+        Self {
+            statements,
+            kept: false,
+        }
+    }
+
+    /// `statements` as [`Together::new`], kept prepared: for combinations that come in few
+    /// shapes (a change of a few rows).
+    pub(crate) fn kept(statements: Vec<PgStatement<'a>>) -> Self {
+        Self {
+            statements,
+            kept: true,
+        }
     }
 
     /// Runs the statements as one on `conn` (nothing when there are none).
     pub(crate) async fn execute(self, conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
-        if !self.0.is_empty() {
+        if !self.statements.is_empty() {
             RunQueryDsl::execute(self, conn).await?;
         }
         Ok(())
@@ -263,7 +309,7 @@ impl<'a> Together<'a> {
 
 impl QueryFragment<Pg> for Together<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
-        let Some((last, first)) = self.0.split_last() else {
+        let Some((last, first)) = self.statements.split_last() else {
             return Ok(());
         };
         for (i, statement) in first.iter().enumerate() {
@@ -273,6 +319,20 @@ impl QueryFragment<Pg> for Together<'_> {
             out.push_sql(") ");
         }
         last.walk_ast(out)
+    }
+
+    fn is_safe_to_cache_prepared(&self, backend: &Pg) -> diesel::QueryResult<bool> {
+        if self.kept {
+            return Ok(true);
+        }
+        for statement in &self.statements {
+            // Through the box: `Box`'s own answer would walk the statement and miss an
+            // override such as `Prepared`'s.
+            if !(**statement).is_safe_to_cache_prepared(backend)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -1092,6 +1152,24 @@ mod tests {
         assert!(!sql.contains("$6"), "{sql}");
         let alone = diesel::debug_query::<Pg, _>(&Together::new(vec![record()])).to_string();
         assert!(alone.starts_with("INSERT INTO "), "{alone}");
+    }
+
+    /// An `UPDATE` is prepared anew on every call by Diesel; wrapped in `Prepared`, and in a
+    /// kept `Together`, it stays prepared (cached under its text).
+    #[test]
+    fn prepared_and_kept_statements_are_cached_where_diesel_would_not() {
+        use crate::schema::audit_chains;
+        use diesel::prelude::*;
+        let update = || {
+            diesel::update(audit_chains::table.filter(audit_chains::chain_key.eq("a")))
+                .set(audit_chains::length.eq(2_i64))
+        };
+        let cached = |q: &dyn QueryFragment<Pg>| q.is_safe_to_cache_prepared(&Pg).unwrap();
+        assert!(!cached(&update()));
+        assert!(cached(&Prepared(update())));
+        assert!(!cached(&Together::new(vec![Box::new(update())])));
+        assert!(cached(&Together::kept(vec![Box::new(update())])));
+        assert!(cached(&Together::new(vec![Box::new(Prepared(update()))])));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::batch::insert_many;
-use crate::db::{Concrete, Conn, Db};
+use crate::db::{Concrete, Conn, Db, Prepared};
 use crate::error::Classify;
 use crate::models::{db_time, utc};
 use crate::schema::{auth_attempts, job_runs};
@@ -58,12 +58,14 @@ impl AttemptLedger for Db {
                 // WAL to reach the disk, so a crash forgets at most the last moment's
                 // attempts (a rate limit, not a record) and the lock is held for
                 // microseconds, not a disk flush.
-                diesel::sql_query(
-                    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
-                     SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
-                     FROM unnest($1::text[]) AS k, relaxed ORDER BY k",
+                Prepared(
+                    diesel::sql_query(
+                        "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)) \
+                         SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) \
+                         FROM unnest($1::text[]) AS k, relaxed ORDER BY k",
+                    )
+                    .bind::<Array<Text>, _>(&sorted),
                 )
-                .bind::<Array<Text>, _>(&sorted)
                 .execute(pg)
                 .await?;
             }
@@ -75,15 +77,17 @@ impl AttemptLedger for Db {
                 // Counted and recorded in one statement (on a snapshot taken after the
                 // locks): the insert runs only when no key is at its limit, the rule
                 // `decide` applies to the same counts.
-                Concrete::Postgres(pg) => diesel::sql_query(PG_COUNT_AND_RECORD)
-                    .bind::<Array<Text>, _>(&sorted)
-                    .bind::<Timestamp, _>(since)
-                    .bind::<Text, _>(attempt.to_string())
-                    .bind::<Timestamp, _>(db_time(now))
-                    .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX))
-                    .load(pg)
-                    .await
-                    .unique_as("auth attempt")?,
+                Concrete::Postgres(pg) => Prepared(
+                    diesel::sql_query(PG_COUNT_AND_RECORD)
+                        .bind::<Array<Text>, _>(&sorted)
+                        .bind::<Timestamp, _>(since)
+                        .bind::<Text, _>(attempt.to_string())
+                        .bind::<Timestamp, _>(db_time(now))
+                        .bind::<BigInt, _>(i64::try_from(limit).unwrap_or(i64::MAX)),
+                )
+                .load(pg)
+                .await
+                .unique_as("auth attempt")?,
                 Concrete::Sqlite(lite) => {
                     auth_attempts::table
                         .filter(auth_attempts::key_hash.eq_any(&sorted))

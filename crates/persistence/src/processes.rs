@@ -16,7 +16,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSelectStatement, FromClause, QueryFragment};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{Text, Timestamp};
 use diesel_async::RunQueryDsl;
 use diesel_async::methods::LoadQuery;
 use pas_domain::audit::AuditKeys;
@@ -30,8 +30,8 @@ use pas_domain::task::SignerTask;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::audit::{LastRow, chain_audit, lock_chain};
-use crate::batch::{ROWS_PER_STATEMENT, chunked, insert_many};
-use crate::db::{Concrete, Conn, Db, Sql, Together, execute};
+use crate::batch::{FEW_ROWS, ROWS_PER_STATEMENT, chunked, insert_many};
+use crate::db::{Concrete, Conn, Db, Prepared, Sql, Together, execute};
 use crate::error::{Classify, Error};
 use crate::models::{
     AuditRow, EntryRow, OutboxRow, ProcessRow, ProcessRows, StepRow, SubscriptionRow, assemble,
@@ -155,10 +155,10 @@ pub(crate) async fn update_process<C: Conn>(
         .filter(processes::id.eq(&rows.process.id))
         .filter(processes::version.eq(expected));
     let updated = if include_deleted {
-        execute(conn, diesel::update(current).set(&rows.process)).await?
+        execute(conn, Prepared(diesel::update(current).set(&rows.process))).await?
     } else {
         let live = current.filter(processes::deleted_at.is_null());
-        execute(conn, diesel::update(live).set(&rows.process)).await?
+        execute(conn, Prepared(diesel::update(live).set(&rows.process))).await?
     };
     if updated == 0 {
         return Err(RepoError::VersionConflict { expected }.into());
@@ -202,11 +202,11 @@ async fn write_children_diff<C: Conn>(
     }
     for (_, step) in steps.changed {
         let row = steps::table.filter(steps::id.eq(&step.id));
-        execute(conn, diesel::update(row).set(step)).await?;
+        execute(conn, Prepared(diesel::update(row).set(step))).await?;
     }
     for (_, entry) in entries.changed {
         let row = entries::table.filter(entries::id.eq(&entry.id));
-        execute(conn, diesel::update(row).set(entry)).await?;
+        execute(conn, Prepared(diesel::update(row).set(entry))).await?;
     }
     insert_many(conn, steps::table, steps.new)
         .await
@@ -289,14 +289,17 @@ where
         Concrete::Postgres(pg)
             if chained.events.len() <= ROWS_PER_STATEMENT && rows.len() <= ROWS_PER_STATEMENT =>
         {
+            let few = chained.events.len() + rows.len() <= FEW_ROWS;
             let mut writes = chained.pg_writes();
             if !rows.is_empty() {
                 writes.push(Box::new(diesel::insert_into(outbox::table).values(rows)));
             }
-            Together::new(writes)
-                .execute(pg)
-                .await
-                .unique_as("auditing event")?;
+            let together = if few {
+                Together::kept(writes)
+            } else {
+                Together::new(writes)
+            };
+            together.execute(pg).await.unique_as("auditing event")?;
         }
         // A change fanning out to many subscriptions takes several statements.
         _ => {
@@ -655,7 +658,7 @@ impl ProcessRepository for Db {
                 ProcessRow::as_select(),
                 StepRow::as_select(),
                 EntryRow::as_select(),
-                dsl::sql::<BigInt>("count(*) OVER ()"),
+                dsl::count_star().over(),
             ));
             for &(field, dir) in &page.sort {
                 q = match field {
