@@ -458,8 +458,12 @@ impl Db {
         include_deleted: bool,
     ) -> Result<Option<SigningProcess>, RepoError> {
         with_db!(self, None, async |conn| {
+            // Joined flat, not `processes LEFT JOIN (steps LEFT JOIN entries)`: SQLite
+            // materialises a parenthesised join whole, every step and entry of the database,
+            // before it picks the process's.
             let q = processes::table
-                .left_join(steps::table.left_join(entries::table))
+                .left_join(steps::table)
+                .left_join(entries::table.on(entries::step_id.eq(steps::id)))
                 .select((
                     ProcessRow::as_select(),
                     Option::<StepRow>::as_select(),
