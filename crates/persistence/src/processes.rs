@@ -55,6 +55,16 @@ fn children_of(processes: Vec<String>) -> _ {
         .order((steps::process_id, steps::process_order, entries::position))
 }
 
+/// Processes left-joined with their steps and the steps' entries, joined flat: SQLite
+/// materialises a parenthesised join (`processes LEFT JOIN (steps LEFT JOIN entries)`)
+/// whole, every step and entry of the database, before it picks one process's.
+#[dsl::auto_type]
+fn with_children() -> _ {
+    processes::table
+        .left_join(steps::table)
+        .left_join(entries::table.on(entries::step_id.eq(steps::id)))
+}
+
 /// [`children_of`] selecting its rows on the backend `DB`.
 type ChildRows<DB> = dsl::Select<
     children_of,
@@ -458,12 +468,7 @@ impl Db {
         include_deleted: bool,
     ) -> Result<Option<SigningProcess>, RepoError> {
         with_db!(self, None, async |conn| {
-            // Joined flat, not `processes LEFT JOIN (steps LEFT JOIN entries)`: SQLite
-            // materialises a parenthesised join whole, every step and entry of the database,
-            // before it picks the process's.
-            let q = processes::table
-                .left_join(steps::table)
-                .left_join(entries::table.on(entries::step_id.eq(steps::id)))
+            let q = with_children()
                 .select((
                     ProcessRow::as_select(),
                     Option::<StepRow>::as_select(),
@@ -767,5 +772,52 @@ impl Db {
             load_processes(conn, rows).await
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Text;
+    use diesel::sqlite::Sqlite;
+
+    use super::*;
+    use crate::testing::ScratchDatabase;
+
+    #[derive(QueryableByName)]
+    struct PlanStep {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+
+    /// A process read with its steps and entries reaches that process's rows only: SQLite
+    /// searches each table by an index and neither scans nor materialises one (a read of
+    /// one process once scanned every step and entry of the database).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_reads_one_process_and_its_children_by_index() {
+        let scratch = ScratchDatabase::sqlite().await;
+        let db = Db::connect(scratch.url(), 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let read = with_children().filter(processes::id.eq("p")).select((
+            processes::id,
+            steps::id.nullable(),
+            entries::id.nullable(),
+        ));
+        let sql = diesel::debug_query::<Sqlite, _>(&read).to_string();
+        let sql = sql.split(" -- binds").next().unwrap_or_default().to_owned();
+        let plan = with_db!(db, None, async |conn| {
+            let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .bind::<Text, _>("p")
+                .load::<PlanStep>(conn)
+                .await?;
+            Ok(plan)
+        })
+        .await
+        .unwrap();
+        let details: Vec<&str> = plan.iter().map(|step| step.detail.as_str()).collect();
+        assert_eq!(details.len(), 3, "{details:?}");
+        assert!(
+            details.iter().all(|d| d.starts_with("SEARCH")),
+            "{details:?}"
+        );
     }
 }
