@@ -34,7 +34,7 @@ use pas_domain::ports::{AuditStore, RepoError};
 use pas_domain::timestamp::truncate;
 use time::PrimitiveDateTime;
 
-use crate::batch::{FEW_ROWS, ROWS_PER_STATEMENT, insert_many};
+use crate::batch::{ROWS_PER_STATEMENT, insert_many};
 use crate::db::{Concrete, Conn, Db, PgStatement, Sql, Together, execute};
 use crate::error::{Classify, Error};
 use crate::models::{AuditRow, chain_key, db_time};
@@ -170,13 +170,10 @@ impl Chained {
     pub(crate) async fn write<C: Conn>(&self, conn: &mut C) -> Result<(), Error> {
         match conn.concrete() {
             Concrete::Postgres(pg) if self.events.len() <= ROWS_PER_STATEMENT => {
-                let writes = self.pg_writes();
-                let together = if self.events.len() <= FEW_ROWS {
-                    Together::kept(writes)
-                } else {
-                    Together::new(writes)
-                };
-                together.execute(pg).await.unique_as("auditing event")
+                Together::new(self.pg_writes(), self.events.len())
+                    .execute(pg)
+                    .await
+                    .unique_as("auditing event")
             }
             _ => {
                 let rows: Vec<AuditRow> = self.events.iter().map(AuditRow::of).collect();

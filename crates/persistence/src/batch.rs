@@ -20,11 +20,6 @@ type Batch<T, R> = InsertStatement<T, <Vec<R> as Insertable<T>>::Values>;
 /// webhook deliveries are its events times the subscriptions that want them) need it.
 pub(crate) const ROWS_PER_STATEMENT: usize = 1000;
 
-/// Most rows a multi-row statement has to be kept prepared ([`crate::db::Prepared`]): its
-/// text has one shape per row count, and a change of up to this many rows (a sign, a read's
-/// audit row) comes in few of them.
-pub(crate) const FEW_ROWS: usize = 16;
-
 /// Inserts `rows` into `table`: one statement per [`ROWS_PER_STATEMENT`] rows (none for no
 /// rows).
 pub(crate) async fn insert_many<C, T, R>(conn: &mut C, table: T, rows: Vec<R>) -> QueryResult<usize>

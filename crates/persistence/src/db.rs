@@ -274,27 +274,23 @@ pub(crate) type PgStatement<'a> = Box<dyn QueryFragment<Pg> + Send + 'a>;
 /// they must not depend on each other's effects; the rows they update must already be
 /// locked by the transaction (or be new), so that the order they are locked in does not
 /// matter. One failing fails them all, as one statement.
-/// When `kept`, the statement stays prepared on its connection ([`Prepared`]).
+/// Writes of at most [`FEW_ROWS`] rows in all stay prepared on their connection
+/// ([`Prepared`]): their text has one shape per row count, and such changes (a sign, a
+/// read's audit row) come in few of them.
 pub(crate) struct Together<'a> {
     statements: Vec<PgStatement<'a>>,
     kept: bool,
 }
 
-impl<'a> Together<'a> {
-    /// `statements`, in the order they are written out.
-    pub(crate) fn new(statements: Vec<PgStatement<'a>>) -> Self {
-        Self {
-            statements,
-            kept: false,
-        }
-    }
+/// Most rows a [`Together`] writes and still stays prepared.
+pub(crate) const FEW_ROWS: usize = 16;
 
-    /// `statements` as [`Together::new`], kept prepared: for combinations that come in few
-    /// shapes (a change of a few rows).
-    pub(crate) fn kept(statements: Vec<PgStatement<'a>>) -> Self {
+impl<'a> Together<'a> {
+    /// `statements`, in the order they are written out, writing `rows` rows in all.
+    pub(crate) fn new(statements: Vec<PgStatement<'a>>, rows: usize) -> Self {
         Self {
             statements,
-            kept: true,
+            kept: rows <= FEW_ROWS,
         }
     }
 
@@ -1135,8 +1131,9 @@ mod tests {
                 auth_attempts::key_hash.eq("k"),
             )))
         };
-        let sql = diesel::debug_query::<Pg, _>(&Together::new(vec![move_head, forget, record()]))
-            .to_string();
+        let sql =
+            diesel::debug_query::<Pg, _>(&Together::new(vec![move_head, forget, record()], 3))
+                .to_string();
         assert!(sql.starts_with("WITH w0 AS (UPDATE "), "{sql}");
         let at = |needle: &str| {
             sql.find(needle)
@@ -1150,12 +1147,12 @@ mod tests {
         let binds: Vec<usize> = (1..=5).map(|n| at(&format!("${n}"))).collect();
         assert!(binds.is_sorted(), "{sql}");
         assert!(!sql.contains("$6"), "{sql}");
-        let alone = diesel::debug_query::<Pg, _>(&Together::new(vec![record()])).to_string();
+        let alone = diesel::debug_query::<Pg, _>(&Together::new(vec![record()], 1)).to_string();
         assert!(alone.starts_with("INSERT INTO "), "{alone}");
     }
 
     /// An `UPDATE` is prepared anew on every call by Diesel; wrapped in `Prepared`, and in a
-    /// kept `Together`, it stays prepared (cached under its text).
+    /// `Together` of few rows, it stays prepared (cached under its text).
     #[test]
     fn prepared_and_kept_statements_are_cached_where_diesel_would_not() {
         use crate::schema::audit_chains;
@@ -1167,9 +1164,13 @@ mod tests {
         let cached = |q: &dyn QueryFragment<Pg>| q.is_safe_to_cache_prepared(&Pg).unwrap();
         assert!(!cached(&update()));
         assert!(cached(&Prepared(update())));
-        assert!(!cached(&Together::new(vec![Box::new(update())])));
-        assert!(cached(&Together::kept(vec![Box::new(update())])));
-        assert!(cached(&Together::new(vec![Box::new(Prepared(update()))])));
+        let many = FEW_ROWS + 1;
+        assert!(!cached(&Together::new(vec![Box::new(update())], many)));
+        assert!(cached(&Together::new(vec![Box::new(update())], FEW_ROWS)));
+        assert!(cached(&Together::new(
+            vec![Box::new(Prepared(update()))],
+            many
+        )));
     }
 
     #[test]

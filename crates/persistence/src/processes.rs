@@ -16,7 +16,7 @@ use diesel::dsl;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSelectStatement, FromClause, QueryFragment};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Text, Timestamp};
+use diesel::sql_types::{Bool, Text, Timestamp};
 use diesel_async::RunQueryDsl;
 use diesel_async::methods::LoadQuery;
 use pas_domain::audit::AuditKeys;
@@ -30,7 +30,7 @@ use pas_domain::task::SignerTask;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::audit::{LastRow, chain_audit, lock_chain};
-use crate::batch::{FEW_ROWS, ROWS_PER_STATEMENT, chunked, insert_many};
+use crate::batch::{ROWS_PER_STATEMENT, chunked, insert_many};
 use crate::db::{Concrete, Conn, Db, Prepared, Sql, Together, execute};
 use crate::error::{Classify, Error};
 use crate::models::{
@@ -163,13 +163,13 @@ pub(crate) async fn update_process<C: Conn>(
 ) -> Result<(), Error> {
     let current = processes::table
         .filter(processes::id.eq(&rows.process.id))
-        .filter(processes::version.eq(expected));
-    let updated = if include_deleted {
-        execute(conn, Prepared(diesel::update(current).set(&rows.process))).await?
-    } else {
-        let live = current.filter(processes::deleted_at.is_null());
-        execute(conn, Prepared(diesel::update(live).set(&rows.process))).await?
-    };
+        .filter(processes::version.eq(expected))
+        .filter(
+            processes::deleted_at
+                .is_null()
+                .or(include_deleted.into_sql::<Bool>()),
+        );
+    let updated = execute(conn, Prepared(diesel::update(current).set(&rows.process))).await?;
     if updated == 0 {
         return Err(RepoError::VersionConflict { expected }.into());
     }
@@ -299,17 +299,15 @@ where
         Concrete::Postgres(pg)
             if chained.events.len() <= ROWS_PER_STATEMENT && rows.len() <= ROWS_PER_STATEMENT =>
         {
-            let few = chained.events.len() + rows.len() <= FEW_ROWS;
+            let written = chained.events.len() + rows.len();
             let mut writes = chained.pg_writes();
             if !rows.is_empty() {
                 writes.push(Box::new(diesel::insert_into(outbox::table).values(rows)));
             }
-            let together = if few {
-                Together::kept(writes)
-            } else {
-                Together::new(writes)
-            };
-            together.execute(pg).await.unique_as("auditing event")?;
+            Together::new(writes, written)
+                .execute(pg)
+                .await
+                .unique_as("auditing event")?;
         }
         // A change fanning out to many subscriptions takes several statements.
         _ => {
