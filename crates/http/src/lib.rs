@@ -147,25 +147,24 @@ pub fn always_ready() -> ReadinessCheck {
 
 /// Registers the whole HTTP surface on an app: `App::new().configure(pas_http::configure(state))`.
 ///
-/// Call it once per worker (inside the `HttpServer::new` factory); it builds the OpenAPI
-/// document each time, which takes well under a millisecond.
+/// Call it once per worker (inside the `HttpServer::new` factory). The OpenAPI document, and
+/// the routing tables derived from it, are built on the first call and shared by every
+/// worker after it.
 pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) + Clone {
     move |cfg: &mut web::ServiceConfig| {
-        let doc = openapi();
-        let known = fallback::KnownRoutes::from_openapi(&doc);
-        let operations = caller::Operations::from_openapi(&doc);
+        let published = openapi::published();
         let limits = state.limits;
         cfg.app_data(web::Data::new(state.authenticator.clone()))
             .app_data(web::Data::new(state))
-            .app_data(web::Data::new(known))
-            .app_data(web::Data::new(operations));
+            .app_data(published.known.clone())
+            .app_data(published.operations.clone());
         routes::register_base_probes(cfg);
         {
             let mut ucfg = utoipa_actix_web::service_config::ServiceConfig::new(cfg);
             routes::register_root(&mut ucfg);
             ucfg.service(routes::api_scope(limits));
         }
-        openapi::register_docs(cfg, doc);
+        openapi::register_docs(cfg);
         cfg.default_service(web::to(fallback::unmatched));
     }
 }

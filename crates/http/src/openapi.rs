@@ -3,7 +3,9 @@
 //! Paths are collected from the registered handlers themselves (utoipa-actix-web), so a
 //! route cannot exist without its documentation or the other way round.
 
-use actix_web::http::header::LOCATION;
+use std::sync::OnceLock;
+
+use actix_web::http::header::{ContentType, LOCATION};
 use actix_web::{App, HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -12,6 +14,8 @@ use utoipa::openapi::{self as oa, RefOr, Response};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::caller::Operations as OperationTable;
+use crate::fallback::KnownRoutes;
 use crate::problem::responses::problem_responses;
 use crate::problem::{Problem, ProblemField};
 use crate::wire::{
@@ -178,16 +182,56 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .flatten()
 }
 
-/// `GET /openapi.json`, Swagger UI at `/docs/` (its files are compiled in), and `/docs`
-/// redirecting there.
-pub(crate) fn register_docs(cfg: &mut web::ServiceConfig, doc: oa::OpenApi) {
-    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((LOCATION, "/docs/"))
-                    .finish()
-            }),
-        );
+/// What every worker serves and routes by, derived from the one OpenAPI document.
+///
+/// The document depends on nothing but the code, so it is built once per process and
+/// shared: each worker keeping its own utoipa tree held megabytes per worker (peak RSS of a
+/// SQLite instance, issue 15), and serialising it on every `GET /openapi.json` cost CPU.
+pub(crate) struct Published {
+    /// The document as served, serialised once.
+    json: web::Bytes,
+    /// The path templates and their methods, for the 404/405 fallback.
+    pub(crate) known: web::Data<KnownRoutes>,
+    /// The operation of each route, for authorization and logs.
+    pub(crate) operations: web::Data<OperationTable>,
+}
+
+/// The process's [`Published`] document, built on first use.
+pub(crate) fn published() -> &'static Published {
+    static PUBLISHED: OnceLock<Published> = OnceLock::new();
+    PUBLISHED.get_or_init(|| {
+        let doc = openapi();
+        let json = doc
+            .to_json()
+            .expect("the OpenAPI document has only string keys, so it serialises");
+        Published {
+            json: web::Bytes::from(json),
+            known: web::Data::new(KnownRoutes::from_openapi(&doc)),
+            operations: web::Data::new(OperationTable::from_openapi(&doc)),
+        }
+    })
+}
+
+/// `GET /openapi.json`, Swagger UI at `/docs/` (its files are compiled in, and it loads the
+/// document from `/openapi.json`), and `/docs` redirecting there.
+pub(crate) fn register_docs(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/openapi.json",
+        web::get().to(|| async {
+            HttpResponse::Ok()
+                .insert_header(ContentType::json())
+                .body(published().json.clone())
+        }),
+    )
+    .service(
+        SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
+    )
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((LOCATION, "/docs/"))
+                .finish()
+        }),
+    );
 }

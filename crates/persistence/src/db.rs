@@ -589,8 +589,9 @@ impl Db {
             // A SQLite connection is a file handle in this process: nothing to check on reuse.
             config.recycling_method = RecyclingMethod::Fast;
             let busy_ms = timeout.as_millis();
+            let cache_kib = sqlite_cache_kib(size);
             config.custom_setup =
-                Box::new(move |url| Box::pin(establish_sqlite(url.to_owned(), busy_ms)));
+                Box::new(move |url| Box::pin(establish_sqlite(url.to_owned(), busy_ms, cache_kib)));
             let manager = AsyncDieselConnectionManager::new_with_config(path, config);
             Pools::Sqlite(build_pool(manager, size, timeout, "sqlite", None)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -852,12 +853,36 @@ where
         })
 }
 
+/// The page cache all of a pool's SQLite connections may hold together, in KiB.
+///
+/// Each connection keeps its own cache (2 MiB by default), and they all cache the same
+/// file, which the operating system caches once more: ten default caches were a fifth of
+/// the instance's peak memory under load (issue 15), while a page missing from a small
+/// cache is a `pread` from the OS cache, not a disk read.
+const SQLITE_CACHE_BUDGET_KIB: usize = 8 * 1024;
+
+/// The smallest page cache of one SQLite connection, in KiB: enough for the indexes' upper
+/// levels and a page of results however large the pool.
+const SQLITE_CACHE_MIN_KIB: usize = 512;
+
+/// The page cache of each of a pool's `size` SQLite connections, in KiB: an equal share of
+/// [`SQLITE_CACHE_BUDGET_KIB`], at least [`SQLITE_CACHE_MIN_KIB`], never more than SQLite's
+/// default of 2 MiB.
+fn sqlite_cache_kib(size: usize) -> usize {
+    (SQLITE_CACHE_BUDGET_KIB / size.max(1)).clamp(SQLITE_CACHE_MIN_KIB, 2048)
+}
+
 /// Opens one SQLite connection and sets its pragmas; `busy_ms` is how long it waits for a
-/// lock held by another process before answering "database is locked".
-async fn establish_sqlite(path: String, busy_ms: u128) -> diesel::ConnectionResult<SqliteConn> {
+/// lock held by another process before answering "database is locked"; `cache_kib` is the
+/// size of its page cache ([`sqlite_cache_kib`]).
+async fn establish_sqlite(
+    path: String,
+    busy_ms: u128,
+    cache_kib: usize,
+) -> diesel::ConnectionResult<SqliteConn> {
     let mut conn = SqliteConn::establish(&path).await?;
     conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {busy_ms}; {SQLITE_PRAGMAS}"
+        "PRAGMA busy_timeout = {busy_ms}; PRAGMA cache_size = -{cache_kib}; {SQLITE_PRAGMAS}"
     ))
     .await
     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -1209,5 +1234,40 @@ mod tests {
             Some("/tmp/x.db")
         );
         assert_eq!(sqlite_path("postgres://x"), None);
+    }
+
+    /// The pool's SQLite connections share one page-cache budget: an equal share each,
+    /// bounded by a floor for large pools and by SQLite's own default for small ones.
+    #[test]
+    fn sqlite_connections_share_the_page_cache_budget() {
+        assert_eq!(sqlite_cache_kib(1), 2048);
+        assert_eq!(sqlite_cache_kib(4), 2048);
+        assert_eq!(sqlite_cache_kib(10), 819);
+        assert_eq!(sqlite_cache_kib(100), SQLITE_CACHE_MIN_KIB);
+        assert!(10 * sqlite_cache_kib(10) <= SQLITE_CACHE_BUDGET_KIB);
+    }
+
+    /// A pooled SQLite connection is opened with its share as `cache_size` (negative: KiB).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_pooled_sqlite_connection_has_its_share_of_the_page_cache() {
+        #[derive(diesel::QueryableByName)]
+        struct CacheSize {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            cache_size: i64,
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}/pas.db", dir.path().display());
+        let db = Db::open(&url, DbOptions::with_pool_size(10)).expect("a SQLite pool");
+        let Pools::Sqlite(pool) = &db.pools else {
+            panic!("a sqlite:// URL opens a SQLite pool");
+        };
+        let mut conn = pool.get().await.expect("a connection");
+        let size: CacheSize = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query("PRAGMA cache_size"),
+            &mut *conn,
+        )
+        .await
+        .expect("PRAGMA cache_size");
+        assert_eq!(size.cache_size, -819);
     }
 }

@@ -380,6 +380,10 @@ async fn the_served_document_lists_every_operation_with_its_tag_method_and_path(
         .call(TestRequest::get().uri("/openapi.json"))
         .await;
     assert_eq!(reply.status.as_u16(), 200);
+    assert_eq!(
+        reply.header("content-type").as_deref(),
+        Some("application/json")
+    );
     let doc = reply.json();
     let found = operations(&doc);
     for (id, tag, method, path) in OPERATIONS {
@@ -480,6 +484,12 @@ async fn swagger_ui_is_served_at_docs() {
         .await;
     assert_eq!(reply.status.as_u16(), 200);
     assert!(String::from_utf8_lossy(&reply.body).contains("swagger"));
+    // The page loads the document from the one place it is served.
+    let reply = Mocks::default()
+        .call(TestRequest::get().uri("/docs/swagger-initializer.js"))
+        .await;
+    assert_eq!(reply.status.as_u16(), 200);
+    assert!(String::from_utf8_lossy(&reply.body).contains("\"/openapi.json\""));
     let reply = Mocks::default().call(TestRequest::get().uri("/docs")).await;
     assert_eq!(reply.status.as_u16(), 308);
     assert_eq!(reply.header("location").as_deref(), Some("/docs/"));
