@@ -1270,4 +1270,30 @@ mod tests {
         .expect("PRAGMA cache_size");
         assert_eq!(size.cache_size, -819);
     }
+
+    /// The bundled SQLite is built with the query planner stability guarantee
+    /// (`.cargo/config.toml`: `LIBSQLITE3_FLAGS`). Without it SQLite 3.53 reads a bound
+    /// LIMIT or OFFSET as a constant and re-prepares the statement on every execution, so
+    /// every page query was parsed and planned anew (half of a task page's CPU).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_bundled_sqlite_keeps_paged_statements_prepared() {
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut conn = SqliteConn::establish(":memory:")
+            .await
+            .expect("an in-memory SQLite");
+        let options: Vec<CompileOption> = diesel_async::RunQueryDsl::load(
+            diesel::sql_query("SELECT compile_options FROM pragma_compile_options"),
+            &mut conn,
+        )
+        .await
+        .expect("the compile options");
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite built without SQLITE_ENABLE_QPSG"
+        );
+    }
 }

@@ -20,6 +20,12 @@
 //! a change writes), `instances` (what instances sharing a database coordinate through),
 //! `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
 //! `testing` (scratch databases, feature `testing`).
+//!
+//! SQLite is the bundled one, built with `SQLITE_ENABLE_QPSG` by the workspace's
+//! `.cargo/config.toml` (`LIBSQLITE3_FLAGS`). A build outside this workspace should set
+//! `LIBSQLITE3_FLAGS=SQLITE_ENABLE_QPSG` too: without it every paged query is parsed and
+//! planned again on each call (SQLite reads a bound LIMIT as a constant), which answers the
+//! same and costs about twice the CPU of a page of signer tasks.
 #![warn(missing_docs)]
 
 mod error;
