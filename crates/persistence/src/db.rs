@@ -865,11 +865,15 @@ const SQLITE_CACHE_BUDGET_KIB: usize = 8 * 1024;
 /// levels and a page of results however large the pool.
 const SQLITE_CACHE_MIN_KIB: usize = 512;
 
+/// SQLite's own page cache per connection, in KiB (`cache_size = -2000`, rounded up): a
+/// small pool's share is never more.
+const SQLITE_CACHE_MAX_KIB: usize = 2048;
+
 /// The page cache of each of a pool's `size` SQLite connections, in KiB: an equal share of
-/// [`SQLITE_CACHE_BUDGET_KIB`], at least [`SQLITE_CACHE_MIN_KIB`], never more than SQLite's
-/// default of 2 MiB.
+/// [`SQLITE_CACHE_BUDGET_KIB`], between [`SQLITE_CACHE_MIN_KIB`] and
+/// [`SQLITE_CACHE_MAX_KIB`].
 fn sqlite_cache_kib(size: usize) -> usize {
-    (SQLITE_CACHE_BUDGET_KIB / size.max(1)).clamp(SQLITE_CACHE_MIN_KIB, 2048)
+    (SQLITE_CACHE_BUDGET_KIB / size.max(1)).clamp(SQLITE_CACHE_MIN_KIB, SQLITE_CACHE_MAX_KIB)
 }
 
 /// Opens one SQLite connection and sets its pragmas; `busy_ms` is how long it waits for a
@@ -1240,8 +1244,8 @@ mod tests {
     /// bounded by a floor for large pools and by SQLite's own default for small ones.
     #[test]
     fn sqlite_connections_share_the_page_cache_budget() {
-        assert_eq!(sqlite_cache_kib(1), 2048);
-        assert_eq!(sqlite_cache_kib(4), 2048);
+        assert_eq!(sqlite_cache_kib(1), SQLITE_CACHE_MAX_KIB);
+        assert_eq!(sqlite_cache_kib(4), SQLITE_CACHE_MAX_KIB);
         assert_eq!(sqlite_cache_kib(10), 819);
         assert_eq!(sqlite_cache_kib(100), SQLITE_CACHE_MIN_KIB);
         assert!(10 * sqlite_cache_kib(10) <= SQLITE_CACHE_BUDGET_KIB);
@@ -1273,7 +1277,7 @@ mod tests {
 
     /// The bundled SQLite is built with the query planner stability guarantee
     /// (`.cargo/config.toml`: `LIBSQLITE3_FLAGS`). Without it SQLite 3.53 reads a bound
-    /// LIMIT or OFFSET as a constant and re-prepares the statement on every execution, so
+    /// LIMIT as a constant and re-prepares the statement on every execution, so
     /// every page query was parsed and planned anew (half of a task page's CPU).
     #[tokio::test(flavor = "multi_thread")]
     async fn the_bundled_sqlite_keeps_paged_statements_prepared() {
