@@ -251,6 +251,16 @@ impl TestApp {
         }
     }
 
+    /// The SQL literal of the digest `hex` (an audit hash or pseudonym) as this database
+    /// stores it: `bytea` on PostgreSQL, the hex text itself on SQLite.
+    pub fn digest_literal(&self, hex: &str) -> String {
+        if self.database_url().starts_with("sqlite://") {
+            format!("'{hex}'")
+        } else {
+            format!("'\\x{hex}'")
+        }
+    }
+
     /// Runs a `SELECT COUNT(*) AS n …` on a connection of its own (straight to the server).
     pub async fn count_sql(&self, sql: &str) -> i64 {
         use diesel_async::{AsyncConnection, RunQueryDsl};

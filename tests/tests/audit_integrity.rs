@@ -46,7 +46,7 @@ async fn rewrite(
         row.hash = hash(previous.as_deref(), &row.event);
         let prev_sql = previous
             .as_ref()
-            .map_or("NULL".to_owned(), |p| format!("'{p}'"));
+            .map_or("NULL".to_owned(), |p| app.digest_literal(p));
         let note_sql = row
             .event
             .note
@@ -55,9 +55,10 @@ async fn rewrite(
         let changed = attack(
             app,
             &format!(
-                "UPDATE audit_events SET hash = '{}', previous_hash = {prev_sql}, key_id = {key_sql}, \
+                "UPDATE audit_events SET hash = {}, previous_hash = {prev_sql}, key_id = {key_sql}, \
                  note = {note_sql} WHERE id = '{}'",
-                row.hash, row.event.id
+                app.digest_literal(&row.hash),
+                row.event.id
             ),
         )
         .await;
@@ -67,8 +68,8 @@ async fn rewrite(
     attack(
         app,
         &format!(
-            "UPDATE audit_chains SET head_hash = '{}' WHERE chain_key = '{process}'",
-            previous.unwrap()
+            "UPDATE audit_chains SET head_hash = {} WHERE chain_key = '{process}'",
+            app.digest_literal(&previous.unwrap())
         ),
     )
     .await;

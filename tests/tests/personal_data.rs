@@ -44,7 +44,7 @@ async fn audit_rows_containing(app: &TestApp, needle: &str) -> i64 {
     ];
     let all = columns
         .iter()
-        .map(|c| format!("COALESCE({c}, '')"))
+        .map(|c| format!("COALESCE(CAST({c} AS TEXT), '')"))
         .collect::<Vec<_>>()
         .join(" || '|' || ");
     count(

@@ -35,6 +35,7 @@ use pas_domain::timestamp::truncate;
 use time::PrimitiveDateTime;
 
 use crate::batch::{ROWS_PER_STATEMENT, insert_many};
+use crate::columns::{DbDigest, DbId};
 use crate::db::{Concrete, Conn, Db, PgStatement, Sql, Together, execute};
 use crate::error::{Classify, Error};
 use crate::models::{AuditRow, chain_key, db_time};
@@ -46,7 +47,7 @@ use crate::schema::{audit_chains, audit_events, processes};
 #[diesel(table_name = audit_chains)]
 pub(crate) struct HeadRow {
     length: i64,
-    head_hash: Option<String>,
+    head_hash: Option<DbDigest>,
     unkeyed_length: i64,
 }
 
@@ -54,7 +55,7 @@ impl HeadRow {
     fn into_head(self) -> pas_domain::audit::ChainHead {
         pas_domain::audit::ChainHead {
             length: self.length,
-            hash: self.head_hash,
+            hash: self.head_hash.map(|d| d.0),
             unkeyed_length: self.unkeyed_length,
         }
     }
@@ -62,8 +63,8 @@ impl HeadRow {
 
 /// Creates the head row of the chain `key` when missing and answers it; on PostgreSQL it
 /// stays locked until the transaction ends, which serialises appends to the chain.
-pub(crate) async fn lock_chain(conn: &mut impl Conn, key: &str) -> QueryResult<ChainHead> {
-    let head = || audit_chains::table.filter(audit_chains::chain_key.eq(key.to_owned()));
+pub(crate) async fn lock_chain(conn: &mut impl Conn, key: DbId) -> QueryResult<ChainHead> {
+    let head = || audit_chains::table.filter(audit_chains::chain_key.eq(key));
     let row = match conn.concrete() {
         Concrete::Postgres(pg) => {
             // An existing chain, the common case, is one statement.
@@ -108,7 +109,7 @@ pub(crate) async fn lock_chain(conn: &mut impl Conn, key: &str) -> QueryResult<C
 
 /// Stores `head` as the head of the chain `key`.
 #[dsl::auto_type]
-fn move_head(key: String, length: i64, hash: Option<String>) -> _ {
+fn move_head(key: DbId, length: i64, hash: Option<DbDigest>) -> _ {
     dsl::update(audit_chains::table.filter(audit_chains::chain_key.eq(key))).set((
         audit_chains::length.eq(length),
         audit_chains::head_hash.eq(hash),
@@ -116,8 +117,8 @@ fn move_head(key: String, length: i64, hash: Option<String>) -> _ {
 }
 
 /// The chains `events` append to, sorted (locks are always taken in this order).
-pub(crate) fn chain_keys(events: &[NewAuditEvent]) -> Vec<String> {
-    let mut keys: Vec<String> = events.iter().map(|e| chain_key(e.process_id)).collect();
+pub(crate) fn chain_keys(events: &[NewAuditEvent]) -> Vec<DbId> {
+    let mut keys: Vec<DbId> = events.iter().map(|e| chain_key(e.process_id)).collect();
     keys.sort();
     keys.dedup();
     keys
@@ -128,7 +129,7 @@ pub(crate) fn chain_keys(events: &[NewAuditEvent]) -> Vec<String> {
 /// covers exactly what is stored.
 pub(crate) fn chain_all(
     keys: &AuditKeys,
-    heads: &mut HashMap<String, ChainHead>,
+    heads: &mut HashMap<DbId, ChainHead>,
     events: &[NewAuditEvent],
 ) -> Vec<AuditingEvent> {
     events
@@ -146,7 +147,7 @@ pub(crate) fn chain_all(
 
 /// The last row of the chain `key`.
 #[dsl::auto_type]
-fn last_row(key: String) -> _ {
+fn last_row(key: DbId) -> _ {
     audit_events::table
         .filter(audit_events::chain_key.eq(key))
         .order(audit_events::sequence.desc())
@@ -162,7 +163,7 @@ pub(crate) struct Chained {
     /// The chained rows, in order.
     pub(crate) events: Vec<AuditingEvent>,
     /// Each chain's head after its last new row.
-    heads: HashMap<String, ChainHead>,
+    heads: HashMap<DbId, ChainHead>,
 }
 
 impl Chained {
@@ -181,7 +182,8 @@ impl Chained {
                     .await
                     .unique_as("auditing event")?;
                 for (key, head) in &self.heads {
-                    execute(conn, move_head(key.clone(), head.length, head.hash.clone())).await?;
+                    let hash = head.hash.clone().map(DbDigest);
+                    execute(conn, move_head(*key, head.length, hash)).await?;
                 }
                 Ok(())
             }
@@ -196,7 +198,11 @@ impl Chained {
             .heads
             .iter()
             .map(|(key, head)| -> PgStatement<'static> {
-                Box::new(move_head(key.clone(), head.length, head.hash.clone()))
+                Box::new(move_head(
+                    *key,
+                    head.length,
+                    head.hash.clone().map(DbDigest),
+                ))
             })
             .collect();
         if !self.events.is_empty() {
@@ -230,12 +236,12 @@ where
     }
     let keys = keys.ok_or_else(no_keys)?;
     for key in chain_keys(events) {
-        let mut head = lock_chain(conn, &key).await?;
+        let mut head = lock_chain(conn, key).await?;
         if head.length == 0 {
             // A head row without rows is a new chain, unless rows exist that no head counts
             // (the head row was removed): continuing after them keeps the chain appendable,
             // and verification has reported the missing head.
-            let last = last_row(key.clone())
+            let last = last_row(key)
                 .select(AuditRow::as_select())
                 .get_result::<AuditRow>(conn)
                 .await
@@ -292,16 +298,16 @@ where
     str: ToSql<Text, DB>,
     PrimitiveDateTime: ToSql<Timestamp, DB>,
     dsl::EqAny<audit_events::process_id, owned_by>: QueryFragment<DB>,
-    dsl::EqAny<audit_events::customer_pseudonym, Vec<String>>: QueryFragment<DB>,
+    dsl::EqAny<audit_events::customer_pseudonym, Vec<DbDigest>>: QueryFragment<DB>,
 {
     if let Some(p) = f.process_id {
-        q = q.filter(audit_events::process_id.eq(p.to_string()));
+        q = q.filter(audit_events::process_id.eq(DbId::from(p)));
     }
     if let Some(d) = &f.document_id {
         q = q.filter(audit_events::document_id.eq(d.clone()));
     }
     if let Some(s) = f.signer_id {
-        q = q.filter(audit_events::signer_id.eq(s.to_string()));
+        q = q.filter(audit_events::signer_id.eq(DbId::from(s)));
     }
     if let Some(t) = f.event_type {
         q = q.filter(audit_events::event_type.eq(t.as_str()));
@@ -313,7 +319,8 @@ where
         q = q.filter(audit_events::created_at.lt(db_time(to)));
     }
     if let Some(pseudonyms) = &f.customer_pseudonyms {
-        q = q.filter(audit_events::customer_pseudonym.eq_any(pseudonyms.clone()));
+        let pseudonyms = pseudonyms.iter().cloned().map(DbDigest);
+        q = q.filter(audit_events::customer_pseudonym.eq_any(pseudonyms.collect::<Vec<_>>()));
     }
     if let Some(groups) = &f.owner_groups {
         // Deleted processes keep their trail, so their events stay listed too.
@@ -374,7 +381,7 @@ impl AuditStore for Db {
             .audit_keys
             .clone()
             .ok_or_else(|| no_keys().into_repo())?;
-        let stored = self.stored_chain(&chain_key(Some(process))).await?;
+        let stored = self.stored_chain(&process.to_string()).await?;
         Ok(AuditTrail::verify(
             &keys,
             process,
@@ -386,7 +393,7 @@ impl AuditStore for Db {
 
     async fn chain_heads(&self) -> Result<Vec<CheckpointChain>, RepoError> {
         with_db!(self, None, async |conn| {
-            let rows: Vec<(String, i64, Option<String>)> = audit_chains::table
+            let rows: Vec<(DbId, i64, Option<DbDigest>)> = audit_chains::table
                 .filter(audit_chains::length.gt(0_i64))
                 .order(audit_chains::chain_key.asc())
                 .select((
@@ -399,9 +406,9 @@ impl AuditStore for Db {
             Ok(rows
                 .into_iter()
                 .map(|(chain_key, length, head)| CheckpointChain {
-                    chain_key,
+                    chain_key: chain_key.0.to_string(),
                     length,
-                    head: head.unwrap_or_default(),
+                    head: head.map(|d| d.0).unwrap_or_default(),
                 })
                 .collect())
         })
@@ -421,12 +428,23 @@ pub struct StoredChain {
     pub process_exists: bool,
 }
 
+impl StoredChain {
+    /// No rows, no head, no process: what a key names that nothing is stored under.
+    fn none() -> Self {
+        Self {
+            rows: Vec::new(),
+            head: None,
+            process_exists: false,
+        }
+    }
+}
+
 impl Db {
     /// The keys of every chain there is or should be: every head row, every chain with
     /// rows, and every process; sorted.
     pub async fn all_chain_keys(&self) -> Result<Vec<String>, RepoError> {
         with_db!(self, Read, async |conn| {
-            let mut keys: Vec<String> = audit_chains::table
+            let mut keys: Vec<DbId> = audit_chains::table
                 .select(audit_chains::chain_key)
                 .load(conn)
                 .await?;
@@ -434,18 +452,18 @@ impl Db {
                 audit_events::table
                     .select(audit_events::chain_key)
                     .distinct()
-                    .load::<String>(conn)
+                    .load::<DbId>(conn)
                     .await?,
             );
             keys.extend(
                 processes::table
                     .select(processes::id)
-                    .load::<String>(conn)
+                    .load::<DbId>(conn)
                     .await?,
             );
             keys.sort();
             keys.dedup();
-            Ok(keys)
+            Ok(keys.into_iter().map(|k| k.0.to_string()).collect())
         })
         .await
     }
@@ -453,43 +471,47 @@ impl Db {
     /// The chain `key` as stored, read in one snapshot, for verification (the audit trail).
     pub async fn stored_chain(&self, key: &str) -> Result<StoredChain, RepoError> {
         let mut chains = self.stored_chains(&[key.to_owned()]).await?;
-        Ok(chains.pop().unwrap_or(StoredChain {
-            rows: Vec::new(),
-            head: None,
-            process_exists: false,
-        }))
+        Ok(chains.pop().unwrap_or_else(StoredChain::none))
     }
 
     /// The chains `keys` as stored, in that order, read in one snapshot with three queries
     /// for the whole batch (`app audit verify` reads 100 chains at a time: three
     /// queries and a transaction per chain made it round-trip bound on PostgreSQL).
+    /// A key that is not a UUID names no chain: its chain is empty.
     pub async fn stored_chains(&self, keys: &[String]) -> Result<Vec<StoredChain>, RepoError> {
-        let keys = keys.to_vec();
+        let keys: Vec<Option<DbId>> = keys
+            .iter()
+            .map(|k| uuid::Uuid::parse_str(k).ok().map(DbId))
+            .collect();
+        let ids: Vec<DbId> = keys.iter().flatten().copied().collect();
         with_db!(self, Read, async |conn| {
             let rows = audit_events::table
-                .filter(audit_events::chain_key.eq_any(&keys))
+                .filter(audit_events::chain_key.eq_any(&ids))
                 .order((audit_events::chain_key.asc(), audit_events::sequence.asc()))
                 .select(AuditRow::as_select())
                 .load::<AuditRow>(conn)
                 .await?;
-            let heads: Vec<(String, HeadRow)> = audit_chains::table
-                .filter(audit_chains::chain_key.eq_any(&keys))
+            let heads: Vec<(DbId, HeadRow)> = audit_chains::table
+                .filter(audit_chains::chain_key.eq_any(&ids))
                 .select((audit_chains::chain_key, HeadRow::as_select()))
                 .load(conn)
                 .await?;
-            let processes: Vec<String> = processes::table
-                .filter(processes::id.eq_any(&keys))
+            let processes: Vec<DbId> = processes::table
+                .filter(processes::id.eq_any(&ids))
                 .select(processes::id)
                 .load(conn)
                 .await?;
-            let mut rows_of: HashMap<String, Vec<AuditRow>> = HashMap::new();
+            let mut rows_of: HashMap<DbId, Vec<AuditRow>> = HashMap::new();
             for row in rows {
-                rows_of.entry(row.chain_key.clone()).or_default().push(row);
+                rows_of.entry(row.chain_key).or_default().push(row);
             }
-            let mut heads: HashMap<String, HeadRow> = heads.into_iter().collect();
-            let processes: std::collections::HashSet<String> = processes.into_iter().collect();
+            let mut heads: HashMap<DbId, HeadRow> = heads.into_iter().collect();
+            let processes: std::collections::HashSet<DbId> = processes.into_iter().collect();
             keys.iter()
                 .map(|key| {
+                    let Some(key) = key else {
+                        return Ok(StoredChain::none());
+                    };
                     Ok(StoredChain {
                         rows: rows_into_events(rows_of.remove(key).unwrap_or_default())?,
                         head: heads.remove(key).map(HeadRow::into_head),
@@ -595,6 +617,15 @@ mod keying_migration {
         .unwrap();
     }
 
+    /// The SQL literal of the digest `hex` as `db` stores it since the native types
+    /// (`bytea` on PostgreSQL).
+    fn digest_literal(db: &Db, hex: &str) -> String {
+        match db.pools {
+            Pools::Sqlite(_) => format!("'{hex}'"),
+            Pools::Postgres(_) => format!("'\\x{hex}'"),
+        }
+    }
+
     async fn legacy_rows_verify_as_the_unkeyed_prefix_only(scratch: ScratchDatabase) {
         let keys = AuditKeys::new(AuditKey::new(vec![5; 32]).unwrap(), vec![]);
         let db = Db::connect(scratch.url(), 2)
@@ -645,14 +676,18 @@ mod keying_migration {
         sql(
             &db,
             format!(
-                "UPDATE audit_events SET hash = '{forged}', key_id = NULL WHERE id = '{}'",
+                "UPDATE audit_events SET hash = {}, key_id = NULL WHERE id = '{}'",
+                digest_literal(&db, &forged),
                 appended.event.id
             ),
         )
         .await;
         sql(
             &db,
-            format!("UPDATE audit_chains SET head_hash = '{forged}' WHERE chain_key = '{process}'"),
+            format!(
+                "UPDATE audit_chains SET head_hash = {} WHERE chain_key = '{process}'",
+                digest_literal(&db, &forged)
+            ),
         )
         .await;
         let trail = db.trail(process).await.unwrap();

@@ -47,7 +47,7 @@ where
 }
 
 /// `ids` in owned chunks of at most `size`, for `IN (…)` lists of bounded length.
-pub(crate) fn chunked(ids: Vec<String>, size: usize) -> Vec<Vec<String>> {
+pub(crate) fn chunked<T>(ids: Vec<T>, size: usize) -> Vec<Vec<T>> {
     let mut ids = ids.into_iter().peekable();
     let mut chunks = Vec::new();
     while ids.peek().is_some() {

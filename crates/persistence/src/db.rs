@@ -186,7 +186,12 @@ pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 /// it. Rust implies only bounds on `Self` from a trait, so a builder still states what it
 /// needs of other types (`str: ToSql<Text, DB>`, an `IN` of its own).
 pub(crate) trait Sql:
-    Backend + DieselReserveSpecialization + HasSqlType<Text> + HasSqlType<Timestamp> + 'static
+    Backend
+    + DieselReserveSpecialization
+    + HasSqlType<Text>
+    + HasSqlType<Timestamp>
+    + crate::columns::Stores
+    + 'static
 {
 }
 
@@ -1140,6 +1145,9 @@ fn bad_connection(e: tokio_postgres::Error) -> diesel::ConnectionError {
 mod tests {
     use super::*;
 
+    /// A chain key to write the statements of these tests with.
+    const NIL: crate::columns::DbId = crate::columns::DbId(uuid::Uuid::nil());
+
     /// Together's statements are written as `WITH w0 AS (…), w1 AS (…) last`, with bind
     /// parameters numbered through all of them (the server sees one statement); one
     /// statement alone is sent as it is.
@@ -1148,7 +1156,7 @@ mod tests {
         use crate::schema::{audit_chains, auth_attempts};
         use diesel::prelude::*;
         let move_head: PgStatement<'_> = Box::new(
-            diesel::update(audit_chains::table.filter(audit_chains::chain_key.eq("a")))
+            diesel::update(audit_chains::table.filter(audit_chains::chain_key.eq(NIL)))
                 .set(audit_chains::length.eq(2_i64)),
         );
         let forget: PgStatement<'_> = Box::new(diesel::delete(
@@ -1187,7 +1195,7 @@ mod tests {
         use crate::schema::audit_chains;
         use diesel::prelude::*;
         let update = || {
-            diesel::update(audit_chains::table.filter(audit_chains::chain_key.eq("a")))
+            diesel::update(audit_chains::table.filter(audit_chains::chain_key.eq(NIL)))
                 .set(audit_chains::length.eq(2_i64))
         };
         let cached = |q: &dyn QueryFragment<Pg>| q.is_safe_to_cache_prepared(&Pg).unwrap();

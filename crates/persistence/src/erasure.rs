@@ -13,6 +13,7 @@ use pas_domain::query::PersonKey;
 
 use crate::audit::append_audit;
 use crate::batch::chunked;
+use crate::columns::DbId;
 use crate::db::Db;
 use crate::models::{FAILED, PENDING, ProcessRows};
 use crate::processes::{replace_children, update_process};
@@ -40,7 +41,7 @@ impl ErasureStore for Db {
     async fn erase(&self, erasure: &Erasure) -> Result<ErasedElsewhere, RepoError> {
         let code = erasure.person.code.clone();
         let country = erasure.person.country.as_str().to_owned();
-        let entry_ids: Vec<String> = erasure.entries.iter().map(ToString::to_string).collect();
+        let entry_ids: Vec<DbId> = erasure.entries.iter().copied().map(DbId::from).collect();
         with_db!(self, Write, async |conn| {
             for (process, read_at) in &erasure.processes {
                 let rows = ProcessRows::of(process);

@@ -14,7 +14,7 @@
 //!
 //! Module map: `db` (pools, connect, migrate, the `with_db!` dispatch and `run`, the `Sql`
 //! and `Conn` traits the shared functions are generic over, transactions), `schema` (the
-//! tables), `models` (rows and their conversions to and from domain types), `batch`
+//! tables), `columns` (the id and digest types each backend stores its own way), `models` (rows and their conversions to and from domain types), `batch`
 //! (multi-row inserts), `processes`, `audit`, `erasure`, `outbox`, `catalog`, `directory`
 //! (contacts and templates), `webhooks` (subscriptions, their attempts, and the deliveries
 //! a change writes), `instances` (what instances sharing a database coordinate through),
@@ -34,6 +34,7 @@ mod db;
 mod audit;
 mod batch;
 mod catalog;
+mod columns;
 mod directory;
 mod erasure;
 mod instances;

@@ -25,6 +25,7 @@ use pas_domain::webhook::{DeliveryAttempt, Subscription, WebhookDelivery, Webhoo
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
+use crate::columns::{DbDigest, DbId};
 use crate::error::{Error, corrupt};
 use crate::schema::{
     audit_events, contacts, document_attributes, document_profiles, entries, outbox, processes,
@@ -66,8 +67,8 @@ fn text(value: Option<&impl AsRef<str>>) -> Option<String> {
 }
 
 /// The key of the audit chain an event belongs to: its process, or the nil UUID.
-pub(crate) fn chain_key(process: Option<ProcessId>) -> String {
-    process.map_or(Uuid::nil(), |p| p.as_uuid()).to_string()
+pub(crate) fn chain_key(process: Option<ProcessId>) -> DbId {
+    DbId(process.map_or(Uuid::nil(), |p| p.as_uuid()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -76,7 +77,7 @@ pub(crate) fn chain_key(process: Option<ProcessId>) -> String {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = processes, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct ProcessRow {
-    pub id: String,
+    pub id: DbId,
     pub created_at: PrimitiveDateTime,
     pub status: String,
     pub completed_at: Option<PrimitiveDateTime>,
@@ -99,8 +100,8 @@ pub(crate) struct ProcessRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = steps, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct StepRow {
-    pub id: String,
-    pub process_id: String,
+    pub id: DbId,
+    pub process_id: DbId,
     pub process_order: i32,
     pub step_status: String,
     pub due_date: Option<PrimitiveDateTime>,
@@ -109,9 +110,9 @@ pub(crate) struct StepRow {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = entries, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub(crate) struct EntryRow {
-    pub id: String,
-    pub process_id: String,
-    pub step_id: String,
+    pub id: DbId,
+    pub process_id: DbId,
+    pub step_id: DbId,
     pub position: i32,
     pub signer_name: Option<String>,
     pub signer_country: Option<String>,
@@ -137,9 +138,9 @@ impl ProcessRows {
     /// The rows that store `p`.
     pub(crate) fn of(p: &ProcessData) -> Self {
         let h = &p.header;
-        let id = p.id.to_string();
+        let id = DbId::from(p.id);
         let process = ProcessRow {
-            id: id.clone(),
+            id,
             created_at: db_time(p.created_at),
             status: p.status.as_str().to_owned(),
             completed_at: p.completed_at.map(db_time),
@@ -172,10 +173,10 @@ impl ProcessRows {
         let mut steps = Vec::with_capacity(p.steps.len());
         let mut entries = Vec::new();
         for step in &p.steps {
-            let step_id = step.id.to_string();
+            let step_id = DbId::from(step.id);
             steps.push(StepRow {
-                id: step_id.clone(),
-                process_id: id.clone(),
+                id: step_id,
+                process_id: id,
                 process_order: step.process_order.get(),
                 step_status: step.step_status.as_str().to_owned(),
                 due_date: step.due_date.map(db_time),
@@ -183,9 +184,9 @@ impl ProcessRows {
             for (position, e) in step.entries.iter().enumerate() {
                 let (d, code) = (&e.details, e.details.signer_personal_code.as_ref());
                 entries.push(EntryRow {
-                    id: e.id.to_string(),
-                    process_id: id.clone(),
-                    step_id: step_id.clone(),
+                    id: e.id.into(),
+                    process_id: id,
+                    step_id,
                     position: i32::try_from(position).unwrap_or(i32::MAX),
                     signer_name: d.signer_name.clone(),
                     signer_country: d.signer_country.map(|c| c.as_str().to_owned()),
@@ -213,7 +214,7 @@ impl ProcessRow {
     /// The process without its steps.
     pub(crate) fn into_data(self) -> Result<ProcessData, Error> {
         Ok(ProcessData {
-            id: parse(&self.id, "processes.id")?,
+            id: self.id.to(),
             created_at: utc(self.created_at),
             header: ProcessHeader {
                 process_initiator_email: parse_opt(
@@ -241,7 +242,7 @@ impl StepRow {
     /// The step with `signers`.
     pub(crate) fn into_step(self, signers: Vec<Entry>) -> Result<ProcessStep, Error> {
         Ok(ProcessStep {
-            id: parse(&self.id, "steps.id")?,
+            id: self.id.to(),
             process_order: ProcessOrder::new(self.process_order)
                 .ok_or_else(|| corrupt("steps.process_order"))?,
             step_status: parse(&self.step_status, "steps.step_status")?,
@@ -255,7 +256,7 @@ impl EntryRow {
     /// The entry.
     pub(crate) fn into_entry(self) -> Result<Entry, Error> {
         Ok(Entry {
-            id: parse(&self.id, "entries.id")?,
+            id: self.id.to(),
             details: SignerDetails {
                 signer_name: self.signer_name,
                 signer_country: parse_opt(
@@ -285,14 +286,14 @@ pub(crate) fn assemble(
     steps: Vec<StepRow>,
     entries: Vec<EntryRow>,
 ) -> Result<Vec<SigningProcess>, Error> {
-    let mut entries_of: HashMap<String, Vec<Entry>> = HashMap::new();
+    let mut entries_of: HashMap<DbId, Vec<Entry>> = HashMap::new();
     for e in entries {
-        let step = e.step_id.clone();
+        let step = e.step_id;
         entries_of.entry(step).or_default().push(e.into_entry()?);
     }
-    let mut steps_of: HashMap<String, Vec<ProcessStep>> = HashMap::new();
+    let mut steps_of: HashMap<DbId, Vec<ProcessStep>> = HashMap::new();
     for s in steps {
-        let process = s.process_id.clone();
+        let process = s.process_id;
         let signers = entries_of.remove(&s.id).unwrap_or_default();
         steps_of
             .entry(process)
@@ -346,26 +347,26 @@ pub(crate) fn assemble_joined(
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub(crate) struct AuditRow {
-    pub id: String,
-    pub chain_key: String,
+    pub id: DbId,
+    pub chain_key: DbId,
     pub sequence: i64,
-    pub previous_hash: Option<String>,
-    pub hash: String,
+    pub previous_hash: Option<DbDigest>,
+    pub hash: DbDigest,
     pub created_at: PrimitiveDateTime,
     pub event_type: String,
     pub event_origin: Option<String>,
     pub creator: Option<String>,
     pub document_id: Option<String>,
-    pub signer_id: Option<String>,
+    pub signer_id: Option<DbId>,
     pub customer_personal_code: Option<String>,
     pub note: Option<String>,
-    pub process_id: Option<String>,
+    pub process_id: Option<DbId>,
     pub ip_address: Option<String>,
     pub container_id: Option<String>,
     pub method: Option<String>,
     pub client_app_name: Option<String>,
     pub key_id: Option<String>,
-    pub customer_pseudonym: Option<String>,
+    pub customer_pseudonym: Option<DbDigest>,
 }
 
 impl AuditRow {
@@ -373,53 +374,53 @@ impl AuditRow {
     pub(crate) fn of(e: &AuditingEvent) -> Self {
         let ev = &e.event;
         Self {
-            id: ev.id.to_string(),
+            id: ev.id.into(),
             chain_key: chain_key(ev.process_id),
             sequence: e.sequence,
-            previous_hash: e.previous_hash.clone(),
-            hash: e.hash.clone(),
+            previous_hash: e.previous_hash.clone().map(DbDigest),
+            hash: DbDigest(e.hash.clone()),
             created_at: db_time(ev.created_at),
             event_type: ev.event_type.as_str().to_owned(),
             event_origin: ev.event_origin.clone(),
             creator: ev.creator.clone(),
             document_id: ev.document_id.clone(),
-            signer_id: ev.signer_id.map(|s| s.to_string()),
+            signer_id: ev.signer_id.map(DbId::from),
             customer_personal_code: ev.customer_personal_code.clone(),
             note: ev.note.clone(),
-            process_id: ev.process_id.map(|p| p.to_string()),
+            process_id: ev.process_id.map(DbId::from),
             ip_address: ev.ip_address.clone(),
             container_id: ev.container_id.clone(),
             method: ev.method.clone(),
             client_app_name: ev.client_app_name.clone(),
             key_id: e.key_id.clone(),
-            customer_pseudonym: ev.customer_pseudonym.clone(),
+            customer_pseudonym: ev.customer_pseudonym.clone().map(DbDigest),
         }
     }
 
     /// The chained event.
     pub(crate) fn into_event(self) -> Result<AuditingEvent, Error> {
         let event = NewAuditEvent {
-            id: parse(&self.id, "audit_events.id")?,
+            id: self.id.to(),
             created_at: utc(self.created_at),
             event_type: parse(&self.event_type, "audit_events.event_type")?,
             event_origin: self.event_origin,
             creator: self.creator,
             document_id: self.document_id,
-            signer_id: parse_opt(self.signer_id.as_deref(), "audit_events.signer_id")?,
+            signer_id: self.signer_id.map(DbId::to),
             customer_personal_code: self.customer_personal_code,
             note: self.note,
-            process_id: parse_opt(self.process_id.as_deref(), "audit_events.process_id")?,
+            process_id: self.process_id.map(DbId::to),
             ip_address: self.ip_address,
             container_id: self.container_id,
             method: self.method,
             client_app_name: self.client_app_name,
-            customer_pseudonym: self.customer_pseudonym,
+            customer_pseudonym: self.customer_pseudonym.map(|d| d.0),
         };
         Ok(AuditingEvent {
             event,
             sequence: self.sequence,
-            previous_hash: self.previous_hash,
-            hash: self.hash,
+            previous_hash: self.previous_hash.map(|d| d.0),
+            hash: self.hash.0,
             key_id: self.key_id,
         })
     }
@@ -446,15 +447,15 @@ pub(crate) fn outbox_state(stored: &str) -> Result<OutboxState, Error> {
 #[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub(crate) struct OutboxRow {
-    pub id: String,
+    pub id: DbId,
     pub event_type: Option<String>,
     pub role: Option<String>,
     /// The recipient of an email (`None` for a webhook delivery).
     pub to_email: Option<String>,
     pub language: Option<String>,
-    pub process_id: Option<String>,
-    pub step_id: Option<String>,
-    pub signer_id: Option<String>,
+    pub process_id: Option<DbId>,
+    pub step_id: Option<DbId>,
+    pub signer_id: Option<DbId>,
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: PrimitiveDateTime,
@@ -483,9 +484,9 @@ impl OutboxRow {
             event_type: Some(intent.event_type.as_str().to_owned()),
             role: Some(intent.role.as_str().to_owned()),
             language: intent.language.as_ref().map(|l| l.as_str().to_owned()),
-            process_id: Some(intent.process_id.to_string()),
-            step_id: intent.step_id.map(|s| s.to_string()),
-            signer_id: intent.signer_id.map(|s| s.to_string()),
+            process_id: Some(intent.process_id.into()),
+            step_id: intent.step_id.map(DbId::from),
+            signer_id: intent.signer_id.map(DbId::from),
             ..Self::due(
                 Uuid::now_v7(),
                 OutboxKind::Notification,
@@ -501,7 +502,7 @@ impl OutboxRow {
     pub(crate) fn webhook(delivery: &WebhookDelivery, now: OffsetDateTime) -> Self {
         Self {
             event_type: Some(delivery.event_type.as_str().to_owned()),
-            process_id: Some(delivery.process_id.to_string()),
+            process_id: Some(delivery.process_id.into()),
             subscription_id: Some(delivery.subscription_id.to_string()),
             ..Self::due(
                 Uuid::now_v7(),
@@ -545,7 +546,7 @@ impl OutboxRow {
             OutboxKind::WebhookEvent => OutboxChannel::Webhook,
         };
         Self {
-            id: id.to_string(),
+            id: id.into(),
             event_type: None,
             role: None,
             to_email: to.map(|to| to.as_str().to_owned()),
@@ -574,7 +575,7 @@ impl OutboxRow {
     pub(crate) fn into_entry(self) -> Result<OutboxEntry, Error> {
         let state = outbox_state(&self.status)?;
         Ok(OutboxEntry {
-            id: parse(&self.id, "outbox.id")?,
+            id: self.id.0,
             channel: parse(&self.channel, "outbox.channel")?,
             state,
             kind: parse(&self.kind, "outbox.kind")?,
@@ -582,7 +583,7 @@ impl OutboxRow {
             role: parse_opt(self.role.as_deref(), "outbox.role")?,
             to: parse_opt(self.to_email.as_deref(), "outbox.to_email")?,
             subscription_id: parse_opt(self.subscription_id.as_deref(), "outbox.subscription_id")?,
-            process_id: parse_opt(self.process_id.as_deref(), "outbox.process_id")?,
+            process_id: self.process_id.map(DbId::to),
             attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
             created_at: utc(self.created_at),
             queued_at: utc(self.queued_at),
@@ -594,7 +595,7 @@ impl OutboxRow {
 
     /// The message handed to a dispatcher.
     pub(crate) fn into_message(self) -> Result<OutboxMessage, Error> {
-        fn required<'a>(value: Option<&'a str>, column: &'static str) -> Result<&'a str, Error> {
+        fn required<T>(value: Option<T>, column: &'static str) -> Result<T, Error> {
             value.ok_or_else(|| corrupt(column))
         }
         let payload = match parse(&self.kind, "outbox.kind")? {
@@ -612,12 +613,9 @@ impl OutboxRow {
                     "outbox.to_email",
                 )?,
                 language: parse_opt(self.language.as_deref(), "outbox.language")?,
-                process_id: parse(
-                    required(self.process_id.as_deref(), "outbox.process_id")?,
-                    "outbox.process_id",
-                )?,
-                step_id: parse_opt(self.step_id.as_deref(), "outbox.step_id")?,
-                signer_id: parse_opt(self.signer_id.as_deref(), "outbox.signer_id")?,
+                process_id: required(self.process_id, "outbox.process_id")?.to(),
+                step_id: self.step_id.map(DbId::to),
+                signer_id: self.signer_id.map(DbId::to),
             }),
             OutboxKind::AuditCheckpoint => OutboxPayload::AuditCheckpoint(CheckpointMail {
                 to: parse(
@@ -636,15 +634,12 @@ impl OutboxRow {
                     required(self.event_type.as_deref(), "outbox.event_type")?,
                     "outbox.event_type",
                 )?,
-                process_id: parse(
-                    required(self.process_id.as_deref(), "outbox.process_id")?,
-                    "outbox.process_id",
-                )?,
+                process_id: required(self.process_id, "outbox.process_id")?.to(),
                 body: required(self.body.as_deref(), "outbox.body")?.to_owned(),
             }),
         };
         Ok(OutboxMessage {
-            id: parse(&self.id, "outbox.id")?,
+            id: self.id.0,
             payload,
             attempts: u32::try_from(self.attempts).map_err(|_| corrupt("outbox.attempts"))?,
             created_at: utc(self.created_at),

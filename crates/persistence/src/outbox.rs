@@ -41,6 +41,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
 use crate::batch::insert_many;
+use crate::columns::DbId;
 use crate::db::{Concrete, Conn, Db, Sql};
 use crate::error::{Error, found};
 use crate::models::{FAILED, OutboxRow, PENDING, SENT, db_time};
@@ -80,7 +81,7 @@ pub(crate) async fn insert_outbox<C: Conn>(
 
 /// The row `id` while it is pending and carries the fencing token `token`.
 #[dsl::auto_type]
-fn leased(id: String, token: String) -> _ {
+fn leased(id: DbId, token: String) -> _ {
     let pending: &'static str = PENDING;
     outbox::table
         .filter(outbox::id.eq(id))
@@ -240,7 +241,7 @@ impl Outbox for Db {
     ) -> Result<(), RepoError> {
         let (now, lease_until) = (db_time(now), db_time(lease_until));
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased(id.to_string(), token.to_string()))
+            let updated = diesel::update(leased(DbId(id), token.to_string()))
                 .filter(outbox::lease_until.gt(now))
                 .set(outbox::lease_until.eq(Some(lease_until)))
                 .execute(conn)
@@ -252,7 +253,7 @@ impl Outbox for Db {
 
     async fn mark_sent(&self, id: Uuid, token: Uuid, now: OffsetDateTime) -> Result<(), RepoError> {
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased(id.to_string(), token.to_string()))
+            let updated = diesel::update(leased(DbId(id), token.to_string()))
                 .set((
                     outbox::status.eq(SENT),
                     outbox::sent_at.eq(Some(db_time(now))),
@@ -274,7 +275,7 @@ impl Outbox for Db {
         error: String,
     ) -> Result<(), RepoError> {
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(leased(id.to_string(), token.to_string()))
+            let updated = diesel::update(leased(DbId(id), token.to_string()))
                 .set((
                     outbox::next_attempt_at.eq(db_time(next_attempt_at)),
                     outbox::attempts.eq(outbox::attempts + 1),
@@ -297,7 +298,7 @@ impl Outbox for Db {
         now: OffsetDateTime,
     ) -> Result<(), RepoError> {
         with_db!(self, Write, async |conn| {
-            let updated = diesel::update(leased(id.to_string(), token.to_string()))
+            let updated = diesel::update(leased(DbId(id), token.to_string()))
                 .set((
                     outbox::status.eq(FAILED),
                     outbox::attempts.eq(outbox::attempts + 1),
@@ -358,7 +359,7 @@ impl Outbox for Db {
     async fn get(&self, id: Uuid) -> Result<Option<OutboxEntry>, RepoError> {
         with_db!(self, None, async |conn| {
             let row = outbox::table
-                .filter(outbox::id.eq(id.to_string()))
+                .filter(outbox::id.eq(DbId(id)))
                 .select(OutboxRow::as_select())
                 .first::<OutboxRow>(conn)
                 .await
@@ -374,7 +375,7 @@ impl Outbox for Db {
             let failed: &'static str = FAILED;
             let updated = diesel::update(
                 outbox::table
-                    .filter(outbox::id.eq(id.to_string()))
+                    .filter(outbox::id.eq(DbId(id)))
                     .filter(outbox::status.eq(failed)),
             )
             .set((

@@ -31,6 +31,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::audit::{LastRow, chain_audit, lock_chain};
 use crate::batch::{ROWS_PER_STATEMENT, chunked, insert_many};
+use crate::columns::DbId;
 use crate::db::{Concrete, Conn, Db, Prepared, Sql, Together, execute};
 use crate::error::{Classify, Error};
 use crate::models::{
@@ -48,7 +49,7 @@ const IN_CHUNK: usize = 500;
 /// The steps of `processes` with their entries (a step without entries once, with `None`),
 /// by process, step and entry.
 #[dsl::auto_type]
-fn children_of(processes: Vec<String>) -> _ {
+fn children_of(processes: Vec<DbId>) -> _ {
     steps::table
         .left_join(entries::table)
         .filter(steps::process_id.eq_any(processes))
@@ -85,7 +86,7 @@ where
     C: Conn,
     for<'q> ChildRows<C::Backend>: LoadQuery<'q, C, (StepRow, Option<EntryRow>)>,
 {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let ids: Vec<DbId> = rows.iter().map(|r| r.id).collect();
     let mut step_rows: Vec<StepRow> = Vec::new();
     let mut entry_rows: Vec<EntryRow> = Vec::new();
     // Each query owns its ids: a query borrowing them would need a bound for every lifetime
@@ -137,7 +138,7 @@ pub(crate) async fn replace_children<C: Conn>(
     conn: &mut C,
     rows: &ProcessRows,
 ) -> Result<(), Error> {
-    let id = rows.process.id.as_str();
+    let id = rows.process.id;
     execute(
         conn,
         diesel::delete(entries::table.filter(entries::process_id.eq(id))),
@@ -186,8 +187,8 @@ async fn write_children_diff<C: Conn>(
     before: &ProcessRows,
     after: &ProcessRows,
 ) -> Result<(), Error> {
-    let steps = diff(&before.steps, &after.steps, |s| &s.id);
-    let entries = diff(&before.entries, &after.entries, |e| &e.id);
+    let steps = diff(&before.steps, &after.steps, |s| s.id);
+    let entries = diff(&before.entries, &after.entries, |e| e.id);
     let reordered = steps
         .changed
         .iter()
@@ -230,7 +231,7 @@ async fn write_children_diff<C: Conn>(
 /// What differs between two sets of rows of one table, matched by id.
 struct Diff<'a, R> {
     /// The ids of the rows gone.
-    gone: Vec<String>,
+    gone: Vec<DbId>,
     /// The rows changed: as they were, as they are.
     changed: Vec<(&'a R, &'a R)>,
     /// The rows new.
@@ -242,20 +243,19 @@ struct Diff<'a, R> {
 fn diff<'a, R: PartialEq + Clone>(
     before: &'a [R],
     after: &'a [R],
-    id: impl Fn(&R) -> &String,
+    id: impl Fn(&R) -> DbId,
 ) -> Diff<'a, R> {
-    let old: HashMap<&String, &R> = before.iter().map(|r| (id(r), r)).collect();
-    let kept: HashSet<&String> = after.iter().map(&id).collect();
+    let old: HashMap<DbId, &R> = before.iter().map(|r| (id(r), r)).collect();
+    let kept: HashSet<DbId> = after.iter().map(&id).collect();
     let gone = before
         .iter()
         .map(&id)
         .filter(|i| !kept.contains(i))
-        .cloned()
         .collect();
     let mut changed = Vec::new();
     let mut new = Vec::new();
     for row in after {
-        match old.get(id(row)) {
+        match old.get(&id(row)) {
             Some(was) if *was == row => {}
             Some(was) => changed.push((*was, row)),
             None => new.push(row.clone()),
@@ -412,12 +412,12 @@ where
                 .filter(entries::personal_code_norm.eq(person.code.clone()))
                 .filter(entries::signer_country.eq(person.country.as_str().to_owned()));
             if let Some(signer) = signer {
-                q = q.filter(entries::id.eq(signer.to_string()));
+                q = q.filter(entries::id.eq(DbId::from(*signer)));
             }
         }
         TaskOwner::Anonymous(signer) => {
             q = q
-                .filter(entries::id.eq(signer.to_string()))
+                .filter(entries::id.eq(DbId::from(*signer)))
                 .filter(entries::personal_code_norm.is_null());
         }
     }
@@ -450,9 +450,9 @@ diesel::alias!(steps as by_step: ByStep, entries as by_entry: ByEntry);
 
 /// What a read of one process names it by.
 enum Lookup {
-    Process(String),
-    Step(String),
-    Entry(String),
+    Process(DbId),
+    Step(DbId),
+    Entry(DbId),
 }
 
 impl Db {
@@ -475,15 +475,12 @@ impl Db {
                 .order((steps::process_order, entries::position))
                 .into_boxed::<Backend>();
             let mut q = match &lookup {
-                Lookup::Process(id) => q.filter(processes::id.eq(id.clone())),
+                Lookup::Process(id) => q.filter(processes::id.eq(*id)),
                 // The joined tables cannot also name the one row looked up: aliases do.
                 Lookup::Step(id) => {
                     let (named, process_id) =
                         (by_step.field(steps::id), by_step.field(steps::process_id));
-                    q.filter(
-                        processes::id
-                            .eq_any(by_step.filter(named.eq(id.clone())).select(process_id)),
-                    )
+                    q.filter(processes::id.eq_any(by_step.filter(named.eq(*id)).select(process_id)))
                 }
                 Lookup::Entry(id) => {
                     let (named, process_id) = (
@@ -491,8 +488,7 @@ impl Db {
                         by_entry.field(entries::process_id),
                     );
                     q.filter(
-                        processes::id
-                            .eq_any(by_entry.filter(named.eq(id.clone())).select(process_id)),
+                        processes::id.eq_any(by_entry.filter(named.eq(*id)).select(process_id)),
                     )
                 }
             };
@@ -522,7 +518,7 @@ impl ProcessRepository for Db {
                 .unique_as("process")?;
             // Every process has a chain head from its creation, so a chain deleted whole
             // is seen even when it had no rows yet.
-            lock_chain(conn, &chain_key(Some(process.id))).await?;
+            lock_chain(conn, chain_key(Some(process.id))).await?;
             insert_children(conn, &rows).await?;
             let keys = self.audit_keys.as_deref();
             write_change(conn, keys, changes, Some(process), now).await?;
@@ -565,24 +561,22 @@ impl ProcessRepository for Db {
     }
 
     async fn get(&self, id: ProcessId) -> Result<Option<SigningProcess>, RepoError> {
-        self.process_by(Lookup::Process(id.to_string()), false)
-            .await
+        self.process_by(Lookup::Process(id.into()), false).await
     }
 
     async fn get_including_deleted(
         &self,
         id: ProcessId,
     ) -> Result<Option<SigningProcess>, RepoError> {
-        self.process_by(Lookup::Process(id.to_string()), true).await
+        self.process_by(Lookup::Process(id.into()), true).await
     }
 
     async fn get_by_step(&self, step: StepId) -> Result<Option<SigningProcess>, RepoError> {
-        self.process_by(Lookup::Step(step.to_string()), false).await
+        self.process_by(Lookup::Step(step.into()), false).await
     }
 
     async fn get_by_entry(&self, entry: EntryId) -> Result<Option<SigningProcess>, RepoError> {
-        self.process_by(Lookup::Entry(entry.to_string()), false)
-            .await
+        self.process_by(Lookup::Entry(entry.into()), false).await
     }
 
     async fn list(
@@ -795,11 +789,9 @@ mod tests {
         let scratch = ScratchDatabase::sqlite().await;
         let db = Db::connect(scratch.url(), 2).await.unwrap();
         db.migrate().await.unwrap();
-        let read = with_children().filter(processes::id.eq("p")).select((
-            processes::id,
-            steps::id.nullable(),
-            entries::id.nullable(),
-        ));
+        let read = with_children()
+            .filter(processes::id.eq(DbId(uuid::Uuid::nil())))
+            .select((processes::id, steps::id.nullable(), entries::id.nullable()));
         let sql = diesel::debug_query::<Sqlite, _>(&read).to_string();
         let sql = sql.split(" -- binds").next().unwrap_or_default().to_owned();
         let plan = with_db!(db, None, async |conn| {

@@ -1,11 +1,17 @@
-//! The tables, written by hand for both backends: only types PostgreSQL and SQLite share
-//! (`Text`, `BigInt`, `Integer`, `Bool`, `Timestamp`). Ids are UUID text; timestamps are UTC
+//! The tables, written by hand for both backends: types PostgreSQL and SQLite share (`Text`,
+//! `BigInt`, `Integer`, `Bool`, `Timestamp`), and two of ours whose storage differs
+//! (`crate::columns`): the ids of processes, steps, entries, audit events and outbox rows are
+//! `Id` (PostgreSQL `uuid`, SQLite UUID text) and the audit digests `Digest` (PostgreSQL
+//! `bytea`, SQLite hex text). Other ids are UUID text on both; timestamps are UTC
 //! (`PrimitiveDateTime`, converted with `assume_utc()` at the edge of this crate). The
 //! migrations in `migrations/postgres` and `migrations/sqlite` create exactly these columns.
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::columns::sql::{Digest, Id};
+
     processes (id) {
-        id -> Text,
+        id -> Id,
         created_at -> Timestamp,
         status -> Text,
         completed_at -> Nullable<Timestamp>,
@@ -27,9 +33,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::columns::sql::{Digest, Id};
+
     steps (id) {
-        id -> Text,
-        process_id -> Text,
+        id -> Id,
+        process_id -> Id,
         process_order -> Integer,
         step_status -> Text,
         due_date -> Nullable<Timestamp>,
@@ -37,10 +46,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::columns::sql::{Digest, Id};
+
     entries (id) {
-        id -> Text,
-        process_id -> Text,
-        step_id -> Text,
+        id -> Id,
+        process_id -> Id,
+        step_id -> Id,
         position -> Integer,
         signer_name -> Nullable<Text>,
         signer_country -> Nullable<Text>,
@@ -64,49 +76,58 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::columns::sql::{Digest, Id};
+
     audit_events (id) {
-        id -> Text,
-        chain_key -> Text,
+        id -> Id,
+        chain_key -> Id,
         sequence -> BigInt,
-        previous_hash -> Nullable<Text>,
-        hash -> Text,
+        previous_hash -> Nullable<Digest>,
+        hash -> Digest,
         created_at -> Timestamp,
         event_type -> Text,
         event_origin -> Nullable<Text>,
         creator -> Nullable<Text>,
         document_id -> Nullable<Text>,
-        signer_id -> Nullable<Text>,
+        signer_id -> Nullable<Id>,
         customer_personal_code -> Nullable<Text>,
         note -> Nullable<Text>,
-        process_id -> Nullable<Text>,
+        process_id -> Nullable<Id>,
         ip_address -> Nullable<Text>,
         container_id -> Nullable<Text>,
         method -> Nullable<Text>,
         client_app_name -> Nullable<Text>,
         key_id -> Nullable<Text>,
-        customer_pseudonym -> Nullable<Text>,
+        customer_pseudonym -> Nullable<Digest>,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::columns::sql::{Digest, Id};
+
     audit_chains (chain_key) {
-        chain_key -> Text,
+        chain_key -> Id,
         length -> BigInt,
-        head_hash -> Nullable<Text>,
+        head_hash -> Nullable<Digest>,
         unkeyed_length -> BigInt,
     }
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::columns::sql::{Digest, Id};
+
     outbox (id) {
-        id -> Text,
+        id -> Id,
         event_type -> Nullable<Text>,
         role -> Nullable<Text>,
         to_email -> Nullable<Text>,
         language -> Nullable<Text>,
-        process_id -> Nullable<Text>,
-        step_id -> Nullable<Text>,
-        signer_id -> Nullable<Text>,
+        process_id -> Nullable<Id>,
+        step_id -> Nullable<Id>,
+        signer_id -> Nullable<Id>,
         status -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,

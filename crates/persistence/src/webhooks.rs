@@ -37,6 +37,7 @@ use pas_domain::webhook::{
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
 
+use crate::columns::DbId;
 use crate::db::{Concrete, Conn, Db, Sql};
 use crate::error::{Classify, Error};
 use crate::models::{
@@ -211,11 +212,11 @@ async fn lock_subscription(conn: &mut impl Conn, id: &str) -> QueryResult<Option
 /// delivery.
 async fn lock_delivery(
     conn: &mut impl Conn,
-    delivery: &str,
+    delivery: DbId,
     subscription: &str,
 ) -> QueryResult<Option<String>> {
     let status = outbox::table
-        .filter(outbox::id.eq(delivery.to_owned()))
+        .filter(outbox::id.eq(delivery))
         .filter(outbox::subscription_id.eq(subscription.to_owned()))
         .select(outbox::status);
     match conn.concrete() {
@@ -399,15 +400,15 @@ impl WebhookStore for Db {
         delivery: Uuid,
         now: OffsetDateTime,
     ) -> Result<Option<OutboxState>, RepoError> {
-        let (id, delivery, now) = (id.to_string(), delivery.to_string(), db_time(now));
+        let (id, delivery, now) = (id.to_string(), DbId(delivery), db_time(now));
         with_db!(self, Write, async |conn| {
-            let Some(status) = lock_delivery(conn, &delivery, &id).await? else {
+            let Some(status) = lock_delivery(conn, delivery, &id).await? else {
                 return Ok(None);
             };
             let state = outbox_state(&status)?;
             // A pending delivery is on its way already: left as it is.
             if state != OutboxState::Pending {
-                diesel::update(outbox::table.find(&delivery))
+                diesel::update(outbox::table.find(delivery))
                     .set((
                         outbox::status.eq(PENDING),
                         outbox::next_attempt_at.eq(now),
