@@ -78,6 +78,13 @@ impl From<String> for DbDigest {
     }
 }
 
+/// The error of an id that does not read as a UUID. Like every error of this crate it
+/// carries no stored value (`crate::error`).
+const NOT_AN_ID: &str = "a stored id is not a UUID";
+
+/// The error of a digest to write that is not lower-case hex.
+const NOT_A_DIGEST: &str = "a digest to store is not lower-case hex";
+
 /// How a backend stores [`DbId`] and [`DbDigest`]. A trait of the backend, so that code
 /// written once for both (bounded by `db::Sql`, which requires it) can bind and load them.
 pub(crate) trait Stores: Backend + HasSqlType<sql::Id> + HasSqlType<sql::Digest> {
@@ -99,16 +106,27 @@ impl Stores for Pg {
     }
 
     fn id_from_sql(value: PgValue<'_>) -> deserialize::Result<DbId> {
-        Ok(DbId(Uuid::from_slice(value.as_bytes())?))
+        Ok(DbId(
+            Uuid::from_slice(value.as_bytes()).map_err(|_| NOT_AN_ID)?,
+        ))
     }
 
     fn digest_to_sql<'b>(
         digest: &'b DbDigest,
         out: &mut Output<'b, '_, Self>,
     ) -> serialize::Result {
-        // Only what the domain computed is written; hex that does not decode is refused, not
-        // stored as bytes that would read back as other hex.
-        out.write_all(&hex::decode(&digest.0)?)?;
+        // Only what the domain computes is written: lower-case hex, which reads back exactly.
+        // Anything else is refused rather than stored as bytes that would read back as
+        // other text (upper-case hex would come back lower-case).
+        let lower_hex = digest
+            .0
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        let bytes = hex::decode(&digest.0)
+            .ok()
+            .filter(|_| lower_hex)
+            .ok_or(NOT_A_DIGEST)?;
+        out.write_all(&bytes)?;
         Ok(IsNull::No)
     }
 
@@ -125,7 +143,7 @@ impl Stores for Sqlite {
 
     fn id_from_sql(value: <Self as Backend>::RawValue<'_>) -> deserialize::Result<DbId> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
-        Ok(DbId(Uuid::parse_str(&text)?))
+        Ok(DbId(Uuid::parse_str(&text).map_err(|_| NOT_AN_ID)?))
     }
 
     fn digest_to_sql<'b>(
@@ -167,7 +185,7 @@ impl<DB: Stores> FromSql<sql::Digest, DB> for DbDigest {
 
 /// Ids and digests go through each backend and come back as they were; SQL sees an id as
 /// its hyphenated text on both (what SQLite files and the API hold), and PostgreSQL refuses
-/// a digest that is not hex instead of storing other bytes.
+/// a digest that is not lower-case hex instead of storing bytes that read back otherwise.
 #[cfg(all(test, feature = "testing"))]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -186,6 +204,7 @@ mod tests {
         let id = DbId(Uuid::now_v7());
         let digest = DbDigest(hex::encode([0xa5_u8; 32]));
         let not_hex = DbDigest("not a digest".into());
+        let upper = DbDigest(hex::encode_upper([0xa5_u8; 32]));
         with_db!(db, None, async |conn| {
             let back: DbId = diesel::select(id.into_sql::<sql::Id>())
                 .get_result(conn)
@@ -201,6 +220,10 @@ mod tests {
                 .await?;
             assert_eq!(back, digest);
             let refused = diesel::select(not_hex.clone().into_sql::<sql::Digest>())
+                .get_result::<DbDigest>(conn)
+                .await;
+            assert_eq!(refused.is_err(), postgres, "{refused:?}");
+            let refused = diesel::select(upper.clone().into_sql::<sql::Digest>())
                 .get_result::<DbDigest>(conn)
                 .await;
             assert_eq!(refused.is_err(), postgres, "{refused:?}");
