@@ -279,12 +279,12 @@ fn no_keys() -> Error {
     ))
 }
 
-/// The processes of the owner groups `groups`, as nullable ids of audit rows.
+/// The processes of the owner groups `groups`, as the chain keys of their audit rows.
 #[dsl::auto_type]
 fn owned_by(groups: Vec<String>) -> _ {
     processes::table
         .filter(processes::owner_group.eq_any(groups))
-        .select(processes::id.nullable())
+        .select(processes::id)
 }
 
 /// `q` (`audit_events`, boxed) narrowed to the events of `GET /audit-events` that `f` asks
@@ -297,11 +297,16 @@ where
     DB: Sql,
     str: ToSql<Text, DB>,
     PrimitiveDateTime: ToSql<Timestamp, DB>,
-    dsl::EqAny<audit_events::process_id, owned_by>: QueryFragment<DB>,
+    dsl::EqAny<audit_events::chain_key, owned_by>: QueryFragment<DB>,
     dsl::EqAny<audit_events::customer_pseudonym, Vec<DbDigest>>: QueryFragment<DB>,
 {
+    // A process's events are its chain (`chain_key` is the process id of every row that has
+    // one), found through the chain's unique index; `process_id` has no index of its own.
+    // The nil key, the chain of events without a process, is no process's.
     if let Some(p) = f.process_id {
-        q = q.filter(audit_events::process_id.eq(DbId::from(p)));
+        q = q
+            .filter(audit_events::chain_key.eq(DbId::from(p)))
+            .filter(audit_events::process_id.is_not_null());
     }
     if let Some(d) = &f.document_id {
         q = q.filter(audit_events::document_id.eq(d.clone()));
@@ -324,7 +329,7 @@ where
     }
     if let Some(groups) = &f.owner_groups {
         // Deleted processes keep their trail, so their events stay listed too.
-        q = q.filter(audit_events::process_id.eq_any(owned_by(groups.clone())));
+        q = q.filter(audit_events::chain_key.eq_any(owned_by(groups.clone())));
     }
     q
 }

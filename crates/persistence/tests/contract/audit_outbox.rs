@@ -173,6 +173,10 @@ contract_tests! {
         let filter = AuditFilter { signer_id: first.signer_id, ..Default::default() };
         let listed = ctx.audit().list(&filter, &PageRequest::default()).await.unwrap();
         assert_eq!(listed.content, vec![stored]);
+        // Listing by process finds a process's chain; the nil key's chain is no process's.
+        let by_nil = AuditFilter { process_id: Some(ProcessId::from_uuid(Uuid::nil())), ..Default::default() };
+        let listed = ctx.audit().list(&by_nil, &PageRequest::default()).await.unwrap();
+        assert_eq!(listed.total_elements, 0, "{listed:?}");
 
         let again = ctx.audit().append(&first).await;
         assert_eq!(again, Err(RepoError::Duplicate("auditing event")));

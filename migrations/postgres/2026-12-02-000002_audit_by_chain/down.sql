@@ -1,0 +1,1 @@
+CREATE INDEX audit_events_process_id ON audit_events (process_id);
