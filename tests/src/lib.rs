@@ -251,14 +251,10 @@ impl TestApp {
         }
     }
 
-    /// The SQL literal of the digest `hex` (an audit hash or pseudonym) as this database
-    /// stores it: `bytea` on PostgreSQL, the hex text itself on SQLite.
+    /// The SQL literal of the digest `hex` as this database stores it
+    /// (`pas_persistence::testing::digest_literal`).
     pub fn digest_literal(&self, hex: &str) -> String {
-        if self.database_url().starts_with("sqlite://") {
-            format!("'{hex}'")
-        } else {
-            format!("'\\x{hex}'")
-        }
+        pas_persistence::testing::digest_literal(self.database_url(), hex)
     }
 
     /// Runs a `SELECT COUNT(*) AS n …` on a connection of its own (straight to the server).

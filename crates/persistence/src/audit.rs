@@ -386,7 +386,11 @@ impl AuditStore for Db {
             .audit_keys
             .clone()
             .ok_or_else(|| no_keys().into_repo())?;
-        let stored = self.stored_chain(&process.to_string()).await?;
+        let stored = self
+            .chains_by_key(vec![Some(chain_key(Some(process)))])
+            .await?
+            .pop()
+            .unwrap_or_else(StoredChain::none);
         Ok(AuditTrail::verify(
             &keys,
             process,
@@ -484,10 +488,15 @@ impl Db {
     /// queries and a transaction per chain made it round-trip bound on PostgreSQL).
     /// A key that is not a UUID names no chain: its chain is empty.
     pub async fn stored_chains(&self, keys: &[String]) -> Result<Vec<StoredChain>, RepoError> {
-        let keys: Vec<Option<DbId>> = keys
+        let keys = keys
             .iter()
             .map(|k| uuid::Uuid::parse_str(k).ok().map(DbId))
             .collect();
+        self.chains_by_key(keys).await
+    }
+
+    /// [`Db::stored_chains`] of parsed keys (`None`: a key that names no chain).
+    async fn chains_by_key(&self, keys: Vec<Option<DbId>>) -> Result<Vec<StoredChain>, RepoError> {
         let ids: Vec<DbId> = keys.iter().flatten().copied().collect();
         with_db!(self, Read, async |conn| {
             let rows = audit_events::table
@@ -549,7 +558,7 @@ mod keying_migration {
 
     use super::*;
     use crate::db::{PG_MIGRATIONS, Pools, SQLITE_MIGRATIONS};
-    use crate::testing::ScratchDatabase;
+    use crate::testing::{ScratchDatabase, digest_literal};
 
     const KEYING: &str = "2026-11-27-000001_keyed_audit";
 
@@ -622,15 +631,6 @@ mod keying_migration {
         .unwrap();
     }
 
-    /// The SQL literal of the digest `hex` as `db` stores it since the native types
-    /// (`bytea` on PostgreSQL).
-    fn digest_literal(db: &Db, hex: &str) -> String {
-        match db.pools {
-            Pools::Sqlite(_) => format!("'{hex}'"),
-            Pools::Postgres(_) => format!("'\\x{hex}'"),
-        }
-    }
-
     async fn legacy_rows_verify_as_the_unkeyed_prefix_only(scratch: ScratchDatabase) {
         let keys = AuditKeys::new(AuditKey::new(vec![5; 32]).unwrap(), vec![]);
         let db = Db::connect(scratch.url(), 2)
@@ -682,7 +682,7 @@ mod keying_migration {
             &db,
             format!(
                 "UPDATE audit_events SET hash = {}, key_id = NULL WHERE id = '{}'",
-                digest_literal(&db, &forged),
+                digest_literal(scratch.url(), &forged),
                 appended.event.id
             ),
         )
@@ -691,7 +691,7 @@ mod keying_migration {
             &db,
             format!(
                 "UPDATE audit_chains SET head_hash = {} WHERE chain_key = '{process}'",
-                digest_literal(&db, &forged)
+                digest_literal(scratch.url(), &forged)
             ),
         )
         .await;

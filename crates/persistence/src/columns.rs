@@ -72,12 +72,6 @@ from_domain_ids!(ProcessId, StepId, EntryId, AuditEventId);
 #[diesel(sql_type = sql::Digest)]
 pub(crate) struct DbDigest(pub String);
 
-impl From<String> for DbDigest {
-    fn from(hex: String) -> Self {
-        Self(hex)
-    }
-}
-
 /// The error of an id that does not read as a UUID. Like every error of this crate it
 /// carries no stored value (`crate::error`).
 const NOT_AN_ID: &str = "a stored id is not a UUID";

@@ -1,7 +1,8 @@
 //! Errors inside the adapter and their mapping to the domain's [`RepoError`].
 //!
 //! Texts never carry row data: Diesel's messages name constraints and columns, not values, and
-//! conversion failures name the column only, so a personal code cannot reach an error or a log.
+//! conversion failures name the column or the kind of value (`crate::columns`) only, so a
+//! personal code cannot reach an error or a log.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use pas_domain::error::Missing;

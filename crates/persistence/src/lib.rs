@@ -14,10 +14,11 @@
 //!
 //! Module map: `db` (pools, connect, migrate, the `with_db!` dispatch and `run`, the `Sql`
 //! and `Conn` traits the shared functions are generic over, transactions), `schema` (the
-//! tables), `columns` (the id and digest types each backend stores its own way), `models` (rows and their conversions to and from domain types), `batch`
-//! (multi-row inserts), `processes`, `audit`, `erasure`, `outbox`, `catalog`, `directory`
-//! (contacts and templates), `webhooks` (subscriptions, their attempts, and the deliveries
-//! a change writes), `instances` (what instances sharing a database coordinate through),
+//! tables), `columns` (the id and digest types each backend stores its own way), `models`
+//! (rows and their conversions to and from domain types), `batch` (multi-row inserts),
+//! `processes`, `audit`, `erasure`, `outbox`, `catalog`, `directory` (contacts and
+//! templates), `webhooks` (subscriptions, their attempts, and the deliveries a change
+//! writes), `instances` (what instances sharing a database coordinate through),
 //! `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
 //! `testing` (scratch databases, feature `testing`).
 //!

@@ -1,8 +1,8 @@
 //! Rows of the tables and their conversions to and from domain types. Writing converts the
 //! domain's values to text (`as_str`) and adds the lower-cased and normalised copies the
 //! queries search; reading trusts what was written (`PersonalCode::from_stored`) but still
-//! parses enums, ids, emails and countries, and a value that does not parse is a storage
-//! failure naming the column, never the value.
+//! parses enums, emails and countries, and a value that does not parse is a storage failure
+//! naming the column, never the value. Ids and digests come typed (`crate::columns`).
 
 use std::collections::HashMap;
 use std::str::FromStr;

@@ -6,6 +6,17 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
+/// The SQL literal of the digest `hex` (an audit hash or a pseudonym) as the database of
+/// `url` stores it, for tests that write rows with SQL of their own: `bytea` on PostgreSQL,
+/// the hex text itself on SQLite (`crate::columns`).
+pub fn digest_literal(url: &str, hex: &str) -> String {
+    if url.starts_with("sqlite://") {
+        format!("'{hex}'")
+    } else {
+        format!("'\\x{hex}'")
+    }
+}
+
 /// A database that exists as long as this value.
 #[derive(Debug)]
 pub struct ScratchDatabase {
