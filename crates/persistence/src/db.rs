@@ -1,11 +1,11 @@
 //! Pools, connecting, migrating, and running one diesel-async body on either backend.
 //!
 //! Both backends live in one binary: [`Db`] holds a deadpool pool of `AsyncPgConnection`s or
-//! of `SyncConnectionWrapper<SqliteConnection>`s. The [`with_db!`] macro is the one dispatch:
-//! it picks the pool and passes an async closure over the concrete connection to [`run`], so
-//! a method body is written once and compiled once per backend with concrete types. Code
-//! shared between bodies is plain functions, generic over [`Sql`] (query builders) or
-//! [`Conn`] (helpers that run statements).
+//! of `SyncConnectionWrapper<SqliteConnection>`s (their blocking calls on [`BlockingPool`]).
+//! The [`with_db!`] macro is the one dispatch: it picks the pool and passes an async closure
+//! over the concrete connection to [`run`], so a method body is written once and compiled
+//! once per backend with concrete types. Code shared between bodies is plain functions,
+//! generic over [`Sql`] (query builders) or [`Conn`] (helpers that run statements).
 //!
 //! Transactions ([`Tx`]):
 //! - `Write`: PostgreSQL `BEGIN` (READ COMMITTED; row locks and the version check serialise
@@ -179,8 +179,50 @@ fn timed_out(limit: Duration) -> RepoError {
     ))
 }
 
-/// The SQLite connection type of the pool.
-pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// The SQLite connection type of the pool: its blocking calls run on [`BlockingPool`].
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, BlockingPool>;
+
+/// Where SQLite connections make their blocking calls: the blocking pool of the runtime that
+/// opened the database, whichever thread borrows them.
+///
+/// diesel-async's default is the runtime that established the connection, which on first use
+/// is an HTTP worker's own: it ends when that worker stops in a graceful stop, while other
+/// workers may still borrow the connection, and each worker's runtime keeps blocking threads
+/// of its own. The default also waits with `block_in_place` for the call of a dropped future,
+/// which panics on a worker's current-thread runtime ([`BlockingCall`] waits without it).
+pub(crate) struct BlockingPool(tokio::runtime::Handle);
+
+impl diesel_async::sync_connection_wrapper::SpawnBlocking for BlockingPool {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<Output = Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>>
+                + Send
+                + 'a,
+        >,
+    >
+    where
+        R: Send + 'static,
+    {
+        let (ended, has_ended) = std::sync::mpsc::sync_channel(1);
+        let call = self.0.spawn_blocking(move || {
+            let result = task();
+            let _ = ended.send(());
+            result
+        });
+        let call = BlockingCall { call, has_ended };
+        Box::pin(async move { call.await.map_err(Box::from) })
+    }
+
+    /// The current runtime (used by diesel-async's own `establish`; [`establish_sqlite`]
+    /// names the runtime). Like `tokio::spawn`, it must be called inside one, as every
+    /// connection of this crate is.
+    fn get_runtime() -> Self {
+        Self(tokio::runtime::Handle::current())
+    }
+}
 
 /// What the query builders need of a backend besides `Backend`; PostgreSQL and SQLite have
 /// it. Rust implies only bounds on `Self` from a trait, so a builder still states what it
@@ -595,8 +637,17 @@ impl Db {
             config.recycling_method = RecyclingMethod::Fast;
             let busy_ms = timeout.as_millis();
             let cache_kib = sqlite_cache_kib(size);
-            config.custom_setup =
-                Box::new(move |url| Box::pin(establish_sqlite(url.to_owned(), busy_ms, cache_kib)));
+            // Blocking calls go to the runtime that opened the pool (`BlockingPool`).
+            let runtime = tokio::runtime::Handle::try_current().ok();
+            config.custom_setup = Box::new(move |url| {
+                let runtime = runtime.clone();
+                Box::pin(establish_sqlite(
+                    url.to_owned(),
+                    busy_ms,
+                    cache_kib,
+                    runtime,
+                ))
+            });
             let manager = AsyncDieselConnectionManager::new_with_config(path, config);
             Pools::Sqlite(build_pool(manager, size, timeout, "sqlite", None)?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -881,6 +932,37 @@ fn sqlite_cache_kib(size: usize) -> usize {
     (SQLITE_CACHE_BUDGET_KIB / size.max(1)).clamp(SQLITE_CACHE_MIN_KIB, SQLITE_CACHE_MAX_KIB)
 }
 
+/// One blocking call of a SQLite connection. Dropped before the call has ended (a request
+/// abandoned half-way), it waits for that end on the spot: the connection's statement is
+/// over when the drop returns (a commit in flight has landed or failed), so whatever the
+/// caller does next never races it. That is one SQLite statement, bounded by `busy_timeout`;
+/// the wait blocks the thread without `block_in_place`, which a current-thread runtime (an
+/// HTTP worker's) does not allow.
+struct BlockingCall<R> {
+    call: tokio::task::JoinHandle<R>,
+    /// Gets a message when the call has ended, and closes if it never ran.
+    has_ended: std::sync::mpsc::Receiver<()>,
+}
+
+impl<R> Future for BlockingCall<R> {
+    type Output = Result<R, tokio::task::JoinError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.get_mut().call).poll(cx)
+    }
+}
+
+impl<R> Drop for BlockingCall<R> {
+    fn drop(&mut self) {
+        if !self.call.is_finished() {
+            let _ = self.has_ended.recv();
+        }
+    }
+}
+
 /// Opens one SQLite connection and sets its pragmas; `busy_ms` is how long it waits for a
 /// lock held by another process before answering "database is locked"; `cache_kib` is the
 /// size of its page cache ([`sqlite_cache_kib`]).
@@ -888,8 +970,15 @@ async fn establish_sqlite(
     path: String,
     busy_ms: u128,
     cache_kib: usize,
+    runtime: Option<tokio::runtime::Handle>,
 ) -> diesel::ConnectionResult<SqliteConn> {
-    let mut conn = SqliteConn::establish(&path).await?;
+    let runtime = runtime.unwrap_or_else(tokio::runtime::Handle::current);
+    let open =
+        runtime.spawn_blocking(move || <SqliteConnection as diesel::Connection>::establish(&path));
+    let conn = open.await.map_err(|e| {
+        diesel::ConnectionError::BadConnection(format!("opening the SQLite file failed: {e}"))
+    })??;
+    let mut conn = SqliteConn::with_runtime(conn, BlockingPool(runtime));
     conn.batch_execute(&format!(
         "PRAGMA busy_timeout = {busy_ms}; PRAGMA cache_size = -{cache_kib}; {SQLITE_PRAGMAS}"
     ))
@@ -1281,6 +1370,50 @@ mod tests {
         .await
         .expect("PRAGMA cache_size");
         assert_eq!(size.cache_size, -819);
+    }
+
+    /// An HTTP worker's runtime is a current-thread one. A SQLite call whose future is dropped
+    /// there (a request abandoned half-way) has ended when the drop returns: another
+    /// connection sees what it wrote at once. diesel-async's default waited with
+    /// `block_in_place`, which panics on such a runtime; not waiting at all would let the
+    /// caller's next read race the abandoned write (the contract test
+    /// `abandoned_saves_leave_no_locks_behind` fails then).
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sqlite_call_dropped_half_way_on_a_current_thread_runtime_is_waited_for() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("dropped.db").display().to_string();
+        let open = || establish_sqlite(path.clone(), 1000, 512, None);
+        let mut writer = open().await.expect("a SQLite file");
+        let mut reader = open().await.expect("a second connection");
+        writer
+            .batch_execute("CREATE TABLE t (n INTEGER)")
+            .await
+            .expect("a table");
+        let slow = diesel::sql_query(
+            "INSERT INTO t WITH RECURSIVE c(n) AS \
+             (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 2000000) SELECT n FROM c",
+        );
+        let dropped =
+            tokio::time::timeout(Duration::from_millis(5), slow.execute(&mut writer)).await;
+        assert!(
+            dropped.is_err(),
+            "the insert was still running when dropped"
+        );
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let seen: Count = diesel_async::RunQueryDsl::get_result(
+            diesel::sql_query("SELECT count(*) AS n FROM t"),
+            &mut reader,
+        )
+        .await
+        .expect("a count");
+        assert_eq!(
+            seen.n, 2_000_000,
+            "the dropped insert had ended and committed"
+        );
     }
 
     /// The bundled SQLite is built with the query planner stability guarantee
