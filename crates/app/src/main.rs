@@ -9,6 +9,13 @@ use pas_app::{Signals, logging};
 
 const USAGE: &str = "usage: app [migrate | audit …]\n  (no argument)  serve the API\n  migrate        run the database migrations and exit";
 
+/// jemalloc for the whole process: unprefixed, so SQLite's page caches and statements
+/// allocate from it too, in two arenas by default (`.cargo/config.toml`; `MALLOC_CONF`
+/// overrides it at run time).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().cloned();
@@ -80,5 +87,24 @@ fn main() -> ExitCode {
             eprintln!("{e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(all(test, not(target_env = "msvc")))]
+mod tests {
+    /// `.cargo/config.toml`'s jemalloc configuration is compiled in: two arenas unless
+    /// `MALLOC_CONF` says otherwise at run time (the harness inherits the caller's
+    /// environment). Without it jemalloc would open four arenas per core.
+    #[test]
+    fn jemalloc_is_built_with_two_arenas() {
+        let expected = std::env::var("MALLOC_CONF")
+            .ok()
+            .and_then(|conf| {
+                conf.rsplit(',')
+                    .find_map(|opt| opt.strip_prefix("narenas:")?.parse::<u32>().ok())
+            })
+            .unwrap_or(2);
+        let configured = tikv_jemalloc_ctl::opt::narenas::read().expect("opt.narenas");
+        assert_eq!(configured, expected);
     }
 }
