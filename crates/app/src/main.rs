@@ -9,8 +9,9 @@ use pas_app::{Signals, logging};
 
 const USAGE: &str = "usage: app [migrate | audit …]\n  (no argument)  serve the API\n  migrate        run the database migrations and exit";
 
-/// jemalloc for the whole process: unprefixed, so SQLite's page caches and statements
-/// allocate from it too, in two arenas by default (`.cargo/config.toml`; `MALLOC_CONF`
+/// jemalloc for the whole process: unprefixed on Linux, so SQLite's page caches and
+/// statements allocate from it too (on macOS it is prefixed and serves Rust's allocations
+/// only), in two arenas by default (`.cargo/config.toml`; `MALLOC_CONF`
 /// overrides it at run time).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
@@ -92,19 +93,16 @@ fn main() -> ExitCode {
 
 #[cfg(all(test, not(target_env = "msvc")))]
 mod tests {
-    /// `.cargo/config.toml`'s jemalloc configuration is compiled in: two arenas unless
-    /// `MALLOC_CONF` says otherwise at run time (the harness inherits the caller's
-    /// environment). Without it jemalloc would open four arenas per core.
+    /// `.cargo/config.toml`'s jemalloc configuration is compiled in: two arenas, where
+    /// jemalloc's own default is four per core. `MALLOC_CONF` in the environment overrides
+    /// the compiled default at run time, so with it set there is nothing here to check.
     #[test]
     fn jemalloc_is_built_with_two_arenas() {
-        let expected = std::env::var("MALLOC_CONF")
-            .ok()
-            .and_then(|conf| {
-                conf.rsplit(',')
-                    .find_map(|opt| opt.strip_prefix("narenas:")?.parse::<u32>().ok())
-            })
-            .unwrap_or(2);
+        if std::env::var_os("MALLOC_CONF").is_some() {
+            eprintln!("MALLOC_CONF is set: the compiled-in arena count is overridden, not checked");
+            return;
+        }
         let configured = tikv_jemalloc_ctl::opt::narenas::read().expect("opt.narenas");
-        assert_eq!(configured, expected);
+        assert_eq!(configured, 2);
     }
 }
