@@ -18,8 +18,10 @@
 //! `webhooks.rs`), leased, retried, listed and purged alike.
 //!
 //! Retention (`OUTBOX_KEEP_SENT`): `purge_sent` deletes SENT rows by `sent_at` (set when a
-//! row is marked sent), a bounded batch per statement and transaction, along the index
-//! `outbox_sent (status, sent_at)`.
+//! row is marked sent), a bounded batch per statement and transaction, along the partial
+//! index `outbox_sent (sent_at) WHERE status = 'sent'`. The claim reads due rows along
+//! `outbox_due (next_attempt_at) WHERE status = 'pending'`; both name their status as a
+//! literal so that the databases can use those indexes.
 
 use std::num::NonZeroU32;
 
@@ -28,6 +30,7 @@ use pas_domain::error::Missing;
 use async_trait::async_trait;
 use diesel::QueryResult;
 use diesel::dsl;
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Text, Timestamp};
@@ -100,12 +103,17 @@ fn claimed(token: String) -> _ {
 
 diesel::alias!(outbox as old_sent: OldSent);
 
+/// The status of sent rows as SQL text, not a bound value: only a literal lets a database
+/// match a query to the partial index `outbox_sent (sent_at) WHERE status = 'sent'` (a
+/// generic PostgreSQL plan, and SQLite, never look at a bound value).
+const SENT_LITERAL: &str = "'sent'";
+
 /// Up to `limit` ids of SENT rows sent before `cut` (one batch of the retention purge),
 /// read through an alias: the DELETE it feeds is on the same table. Rows without
 /// `sent_at` never match: their age is unknown.
 #[dsl::auto_type]
 fn sent_before(cut: PrimitiveDateTime, limit: i64) -> _ {
-    let sent: &'static str = SENT;
+    let sent: SqlLiteral<Text> = dsl::sql(SENT_LITERAL);
     old_sent
         .filter(old_sent.field(outbox::status).eq(sent))
         .filter(old_sent.field(outbox::sent_at).lt(cut))
@@ -449,5 +457,165 @@ impl Db {
             Ok(u64::try_from(deleted).unwrap_or(0))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::pg::Pg;
+    use diesel::sqlite::{Sqlite, SqliteConnection};
+    use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::testing::ScratchDatabase;
+
+    /// 400 checkpoint mails, every other one sent, so that an index is worth a planner's
+    /// while; ids and times written as each database stores them.
+    const ROWS: &str = "INSERT INTO outbox (id, kind, channel, to_email, body, status, attempts, \
+         next_attempt_at, created_at, queued_at, sent_at) \
+         SELECT {id}, 'AUDIT_CHECKPOINT', 'EMAIL', 'audit@example.lv', '{}', \
+                CASE WHEN n % 2 = 0 THEN 'sent' ELSE 'pending' END, 0, \
+                {at}, {at}, {at}, CASE WHEN n % 2 = 0 THEN {at} END \
+           FROM {series}";
+
+    /// The SQL of `query` for `DB`, without the list of bound values.
+    fn sql_of<DB, Q>(query: &Q) -> String
+    where
+        DB: diesel::backend::Backend,
+        for<'q> diesel::query_builder::DebugQuery<'q, Q, DB>: std::fmt::Display,
+    {
+        let sql = diesel::debug_query::<DB, _>(query).to_string();
+        sql.split(" -- binds").next().unwrap_or_default().to_owned()
+    }
+
+    fn cut() -> PrimitiveDateTime {
+        let at = datetime!(2026-02-01 0:00 UTC);
+        PrimitiveDateTime::new(at.date(), at.time())
+    }
+
+    /// SQLite plans a claim, a purge and a lease lookup on the partial indexes cut for them
+    /// (SQLite decides before it sees a bound value, so only a literal status can match
+    /// `WHERE status = …`).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_claims_purges_and_leases_along_the_partial_indexes() {
+        #[derive(QueryableByName)]
+        struct Step {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        let scratch = ScratchDatabase::sqlite().await;
+        Db::connect(scratch.url(), 1)
+            .await
+            .unwrap()
+            .migrate()
+            .await
+            .unwrap();
+        let path = scratch.url().trim_start_matches("sqlite://").to_owned();
+        let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(&path)
+            .await
+            .unwrap();
+        let rows = ROWS
+            .replace("{id}", "lower(hex(randomblob(16)))")
+            .replace("{at}", "'2026-01-01 00:00:00'")
+            .replace(
+                "{series}",
+                "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 400) \
+                 SELECT n FROM s)",
+            );
+        conn.batch_execute(&format!("{rows}; ANALYZE;"))
+            .await
+            .unwrap();
+        for (what, sql, index) in [
+            ("claim", SQLITE_CLAIM.to_owned(), "outbox_due"),
+            (
+                "purge",
+                sql_of::<Sqlite, _>(&diesel::delete(
+                    outbox::table.filter(outbox::id.eq_any(sent_before(cut(), 100))),
+                )),
+                "outbox_sent",
+            ),
+            (
+                "lease",
+                sql_of::<Sqlite, _>(&claimed(Uuid::nil().to_string()).select(outbox::id)),
+                "outbox_lease_token",
+            ),
+        ] {
+            let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load::<Step>(&mut conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|step| step.detail)
+                .collect();
+            assert!(
+                plan.iter().any(|d| d.contains(&format!("INDEX {index} "))),
+                "{what}: {plan:?}"
+            );
+        }
+    }
+
+    /// PostgreSQL plans the same statements on the same partial indexes in a generic plan,
+    /// which is what a statement kept prepared runs after its first executions.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_claims_purges_and_leases_along_the_partial_indexes() {
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+            text: String,
+        }
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            eprintln!("TEST_DATABASE_URL unset: skipping the PostgreSQL half");
+            return;
+        };
+        let scratch = ScratchDatabase::postgres(&url).await;
+        Db::connect(scratch.url(), 1)
+            .await
+            .unwrap()
+            .migrate()
+            .await
+            .unwrap();
+        let mut conn = AsyncPgConnection::establish(scratch.url()).await.unwrap();
+        let rows = ROWS
+            .replace("{id}", "gen_random_uuid()")
+            .replace("{at}", "timestamp '2026-01-01 00:00:00'")
+            .replace("{series}", "generate_series(1, 400) AS n");
+        conn.batch_execute(&format!(
+            "{rows}; ANALYZE outbox; SET plan_cache_mode = force_generic_plan; \
+             SET enable_seqscan = off;"
+        ))
+        .await
+        .unwrap();
+        let purge = sql_of::<Pg, _>(&diesel::delete(
+            outbox::table
+                .filter(outbox::id.eq_any(sent_before(cut(), 100).for_update().skip_locked())),
+        ));
+        let lease = sql_of::<Pg, _>(&claimed(Uuid::nil().to_string()).select(outbox::id));
+        for (what, sql, arguments, index) in [
+            (
+                "claim",
+                format!("{PG_CLAIM}{RETURNING}"),
+                "('a', now(), now(), 10, 't')",
+                "outbox_due",
+            ),
+            ("purge", purge, "(now(), 100)", "outbox_sent"),
+            ("lease", lease, "('t', 'pending')", "outbox_lease_token"),
+        ] {
+            conn.batch_execute(&format!("DEALLOCATE ALL; PREPARE q AS {sql}"))
+                .await
+                .unwrap();
+            let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN EXECUTE q{arguments}"))
+                .load::<Line>(&mut conn)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|line| line.text)
+                .collect();
+            assert!(
+                plan.iter().any(|l| l.contains(&format!("using {index} "))),
+                "{what}: {plan:#?}"
+            );
+        }
     }
 }

@@ -1,0 +1,10 @@
+DROP INDEX audit_events_signer_id;
+CREATE INDEX audit_events_signer_id ON audit_events (signer_id);
+DROP INDEX outbox_lease_token;
+CREATE INDEX outbox_lease_token ON outbox (lease_token);
+DROP INDEX outbox_due;
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+DROP INDEX outbox_sent;
+CREATE INDEX outbox_sent ON outbox (status, sent_at);
+DROP INDEX processes_owner_group;
+CREATE INDEX processes_owner_group_created_at ON processes (owner_group, created_at);
