@@ -543,6 +543,107 @@ impl Db {
     }
 }
 
+/// The filters of `GET /audit-events` whose indexes are partial or narrow
+/// (`audit_events_signer_id` only for rows with a signer, `processes_owner_group` without
+/// `created_at`) still read along them, on both backends, without looking at bound values.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod filter_plans {
+    use diesel::pg::Pg;
+    use diesel::sqlite::{Sqlite, SqliteConnection};
+    use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    use pas_domain::ids::EntryId;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::plans::{pg_generic_plan, sql_of, sqlite_plan, uses};
+    use crate::testing::ScratchDatabase;
+
+    fn by_signer() -> AuditFilter {
+        AuditFilter {
+            signer_id: Some(EntryId::from_uuid(Uuid::nil())),
+            ..AuditFilter::default()
+        }
+    }
+
+    fn by_groups() -> AuditFilter {
+        AuditFilter {
+            owner_groups: Some(vec!["group-1".into()]),
+            ..AuditFilter::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_reads_a_signers_and_a_groups_events_by_index() {
+        let scratch = ScratchDatabase::sqlite().await;
+        Db::connect(scratch.url(), 1)
+            .await
+            .unwrap()
+            .migrate()
+            .await
+            .unwrap();
+        let path = scratch.url().trim_start_matches("sqlite://").to_owned();
+        let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(&path)
+            .await
+            .unwrap();
+        let all = || audit_events::table.into_boxed::<Sqlite>();
+        for (what, filter, index) in [
+            ("signer", by_signer(), "audit_events_signer_id"),
+            ("groups", by_groups(), "processes_owner_group"),
+        ] {
+            let sql = sql_of::<Sqlite, _>(&filtered_events(all(), &filter).count());
+            let plan = sqlite_plan(&mut conn, &sql).await.unwrap();
+            assert!(uses(&plan, index), "{what}: {plan:?}");
+        }
+    }
+
+    /// In a generic plan; `enable_seqscan = off` keeps the planner off the empty tables'
+    /// scans, so what is shown is that the index is usable.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_reads_a_signers_and_a_groups_events_by_index() {
+        let url = match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                eprintln!("TEST_DATABASE_URL unset: skipping the PostgreSQL half");
+                return;
+            }
+        };
+        let scratch = ScratchDatabase::postgres(&url).await;
+        Db::connect(scratch.url(), 1)
+            .await
+            .unwrap()
+            .migrate()
+            .await
+            .unwrap();
+        let mut conn = AsyncPgConnection::establish(scratch.url()).await.unwrap();
+        conn.batch_execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off;")
+            .await
+            .unwrap();
+        let all = || audit_events::table.into_boxed::<Pg>();
+        for (what, filter, arguments, index) in [
+            (
+                "signer",
+                by_signer(),
+                format!("('{}')", Uuid::nil()),
+                "audit_events_signer_id",
+            ),
+            (
+                "groups",
+                by_groups(),
+                "(ARRAY['group-1'])".to_owned(),
+                "processes_owner_group",
+            ),
+        ] {
+            let sql = sql_of::<Pg, _>(&filtered_events(all(), &filter).count());
+            let plan = pg_generic_plan(&mut conn, what, &sql, &arguments)
+                .await
+                .unwrap();
+            assert!(uses(&plan, index), "{what}: {plan:#?}");
+        }
+    }
+}
+
 /// The keying migration on a database with rows from before it (SQLite always, PostgreSQL
 /// when `TEST_DATABASE_URL` is set).
 #[cfg(all(test, feature = "testing"))]

@@ -20,7 +20,8 @@
 //! templates), `webhooks` (subscriptions, their attempts, and the deliveries a change
 //! writes), `instances` (what instances sharing a database coordinate through),
 //! `paging` (sorts and pages), `search` (LIKE patterns and lowered copies),
-//! `testing` (scratch databases, feature `testing`).
+//! `testing` (scratch databases, feature `testing`), `plans` (tests only: the plan each
+//! backend makes of a query, for tests that pin a query to an index).
 //!
 //! SQLite is the bundled one, built with `SQLITE_ENABLE_QPSG` by the workspace's
 //! `.cargo/config.toml` (`LIBSQLITE3_FLAGS`). A build outside this workspace should set
@@ -43,6 +44,8 @@ mod metrics;
 mod models;
 mod outbox;
 mod paging;
+#[cfg(test)]
+mod plans;
 mod processes;
 mod schema;
 mod search;

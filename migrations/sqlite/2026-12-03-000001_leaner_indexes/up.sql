@@ -1,13 +1,14 @@
 -- Index entries only for the rows a query can ask for (issue 15: storage, and fewer index
 -- writes per row):
--- * half the audit rows name no signer;
+-- * the audit rows of a process's own events name no signer (half of them at the
+--   benchmark's shape);
 -- * an outbox row holds a lease token only while a dispatcher holds it, is due only while
 --   pending and is purged by its age only once sent; the claim and the purge name their
 --   status as a literal, which lets both databases match them to these partial indexes
---   (a bound status would not);
+--   (SQLite as built here, with SQLITE_ENABLE_QPSG, never matches a bound value);
 -- * a group's processes are listed along processes_live_group; the audit events of a
 --   group (deleted processes' too) need only its process ids, so the other group index
---   keeps the group alone, which PostgreSQL stores once per value (deduplication).
+--   keeps the group alone.
 DROP INDEX audit_events_signer_id;
 CREATE INDEX audit_events_signer_id ON audit_events (signer_id) WHERE signer_id IS NOT NULL;
 DROP INDEX outbox_lease_token;
