@@ -550,15 +550,12 @@ impl Db {
 #[allow(clippy::unwrap_used)]
 mod filter_plans {
     use diesel::pg::Pg;
-    use diesel::sqlite::{Sqlite, SqliteConnection};
-    use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    use diesel::sqlite::Sqlite;
     use pas_domain::ids::EntryId;
     use uuid::Uuid;
 
     use super::*;
-    use crate::plans::{pg_generic_plan, sql_of, sqlite_plan, uses};
-    use crate::testing::ScratchDatabase;
+    use crate::plans::{pg_generic_plan, pg_scratch, sql_of, sqlite_plan, sqlite_scratch, uses};
 
     fn by_signer() -> AuditFilter {
         AuditFilter {
@@ -576,17 +573,7 @@ mod filter_plans {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_reads_a_signers_and_a_groups_events_by_index() {
-        let scratch = ScratchDatabase::sqlite().await;
-        Db::connect(scratch.url(), 1)
-            .await
-            .unwrap()
-            .migrate()
-            .await
-            .unwrap();
-        let path = scratch.url().trim_start_matches("sqlite://").to_owned();
-        let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(&path)
-            .await
-            .unwrap();
+        let (_scratch, mut conn) = sqlite_scratch().await;
         let all = || audit_events::table.into_boxed::<Sqlite>();
         for (what, filter, index) in [
             ("signer", by_signer(), "audit_events_signer_id"),
@@ -598,28 +585,12 @@ mod filter_plans {
         }
     }
 
-    /// In a generic plan; `enable_seqscan = off` keeps the planner off the empty tables'
-    /// scans, so what is shown is that the index is usable.
+    /// In a generic plan, on a connection of `pg_scratch`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_reads_a_signers_and_a_groups_events_by_index() {
-        let url = match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                eprintln!("TEST_DATABASE_URL unset: skipping the PostgreSQL half");
-                return;
-            }
+        let Some((_scratch, mut conn)) = pg_scratch().await else {
+            return;
         };
-        let scratch = ScratchDatabase::postgres(&url).await;
-        Db::connect(scratch.url(), 1)
-            .await
-            .unwrap()
-            .migrate()
-            .await
-            .unwrap();
-        let mut conn = AsyncPgConnection::establish(scratch.url()).await.unwrap();
-        conn.batch_execute("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off;")
-            .await
-            .unwrap();
         let all = || audit_events::table.into_boxed::<Pg>();
         for (what, filter, arguments, index) in [
             (

@@ -464,14 +464,12 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use diesel::pg::Pg;
-    use diesel::sqlite::{Sqlite, SqliteConnection};
-    use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    use diesel::sqlite::Sqlite;
+    use diesel_async::SimpleAsyncConnection;
     use time::macros::datetime;
 
     use super::*;
-    use crate::plans::{pg_generic_plan, sql_of, sqlite_plan, uses};
-    use crate::testing::ScratchDatabase;
+    use crate::plans::{pg_generic_plan, pg_scratch, sql_of, sqlite_plan, sqlite_scratch, uses};
 
     /// 400 checkpoint mails, every other one sent, so that an index is worth a planner's
     /// while; ids and times of each database's column types.
@@ -495,17 +493,7 @@ mod tests {
             format!("'{SENT}'"),
             "the literal is the stored status"
         );
-        let scratch = ScratchDatabase::sqlite().await;
-        Db::connect(scratch.url(), 1)
-            .await
-            .unwrap()
-            .migrate()
-            .await
-            .unwrap();
-        let path = scratch.url().trim_start_matches("sqlite://").to_owned();
-        let mut conn = SyncConnectionWrapper::<SqliteConnection>::establish(&path)
-            .await
-            .unwrap();
+        let (_scratch, mut conn) = sqlite_scratch().await;
         let rows = ROWS
             .replace("{id}", "lower(hex(randomblob(16)))")
             .replace("{at}", "'2026-01-01 00:00:00'")
@@ -539,36 +527,19 @@ mod tests {
 
     /// PostgreSQL can run the same statements on the same partial indexes in a generic plan
     /// (what a statement kept prepared runs after its first executions), which sees no
-    /// bound value either. `enable_seqscan = off` keeps the planner off the small test
-    /// table's scan: the test shows an index is usable; the planner's choice on real tables
-    /// is in docs/PERFORMANCE.md.
+    /// bound value either; on a connection of `pg_scratch`.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_claims_purges_and_leases_along_the_partial_indexes() {
-        let url = match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                eprintln!("TEST_DATABASE_URL unset: skipping the PostgreSQL half");
-                return;
-            }
+        let Some((_scratch, mut conn)) = pg_scratch().await else {
+            return;
         };
-        let scratch = ScratchDatabase::postgres(&url).await;
-        Db::connect(scratch.url(), 1)
-            .await
-            .unwrap()
-            .migrate()
-            .await
-            .unwrap();
-        let mut conn = AsyncPgConnection::establish(scratch.url()).await.unwrap();
         let rows = ROWS
             .replace("{id}", "gen_random_uuid()")
             .replace("{at}", "timestamp '2026-01-01 00:00:00'")
             .replace("{series}", "generate_series(1, 400) AS n");
-        conn.batch_execute(&format!(
-            "{rows}; ANALYZE outbox; SET plan_cache_mode = force_generic_plan; \
-             SET enable_seqscan = off;"
-        ))
-        .await
-        .unwrap();
+        conn.batch_execute(&format!("{rows}; ANALYZE outbox;"))
+            .await
+            .unwrap();
         let purge = sql_of::<Pg, _>(&diesel::delete(
             outbox::table
                 .filter(outbox::id.eq_any(sent_before(CUT, 100).for_update().skip_locked())),
