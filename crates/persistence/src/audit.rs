@@ -543,9 +543,9 @@ impl Db {
     }
 }
 
-/// The filters of `GET /audit-events` whose indexes are partial or narrow
+/// The count of `GET /audit-events` with a filter whose index is partial or narrow
 /// (`audit_events_signer_id` only for rows with a signer, `processes_owner_group` without
-/// `created_at`) still read along them, on both backends, without looking at bound values.
+/// `created_at`) reads along that index on both backends, without looking at bound values.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod filter_plans {

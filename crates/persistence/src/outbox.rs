@@ -485,7 +485,7 @@ mod tests {
     /// SQLite plans a claim, a purge and a lease lookup on the partial indexes cut for them
     /// (built with `SQLITE_ENABLE_QPSG`, SQLite plans before it sees a bound value, so only
     /// a literal status can match `WHERE status = …`; with the purge's status bound it
-    /// scanned the table).
+    /// scanned the table here, after the `ANALYZE`).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_claims_purges_and_leases_along_the_partial_indexes() {
         assert_eq!(

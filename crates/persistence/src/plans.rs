@@ -99,18 +99,18 @@ pub(crate) async fn pg_generic_plan(
         #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
         text: String,
     }
-    conn.batch_execute(&format!("PREPARE {name} AS {sql}"))
+    conn.batch_execute(&format!("PREPARE plan_{name} AS {sql}"))
         .await?;
-    let lines = diesel::sql_query(format!("EXPLAIN EXECUTE {name}{arguments}"))
+    let lines = diesel::sql_query(format!("EXPLAIN EXECUTE plan_{name}{arguments}"))
         .load::<Line>(conn)
         .await?;
     Ok(lines.into_iter().map(|line| line.text).collect())
 }
 
-/// Whether a plan of either backend reads along `index`: SQLite's "… USING INDEX outbox_due
-/// (…", PostgreSQL's "Index Scan using outbox_due on …" or "Bitmap Index Scan on
-/// outbox_due  (…".
+/// Whether a plan of either backend reads along `index`, named as a word of a line:
+/// SQLite's "… USING INDEX outbox_due (…", PostgreSQL's "Index Scan using outbox_due on …"
+/// or "Bitmap Index Scan on outbox_due".
 pub(crate) fn uses(plan: &[String], index: &str) -> bool {
-    let word = format!(" {index} ");
-    plan.iter().any(|line| line.contains(&word))
+    plan.iter()
+        .any(|line| line.split_whitespace().any(|word| word == index))
 }
