@@ -420,14 +420,15 @@ pub trait Outbox: Send + Sync {
         lease_until: OffsetDateTime,
     ) -> Result<Vec<OutboxMessage>, RepoError>;
     /// Extends to `lease_until` every unsettled row of the claim `token` whose lease is still
-    /// live at `now`; answers how many. A row whose lease ran out is not renewed (another
-    /// claim may hold it by now).
+    /// live at `now`; answers their ids. A row whose lease ran out is not renewed (another
+    /// claim may hold it by now), and the claim's rows missing from the answer are no
+    /// longer its to send: a send of one still in flight must be cut off.
     async fn renew(
         &self,
         token: Uuid,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
-    ) -> Result<u64, RepoError>;
+    ) -> Result<Vec<Uuid>, RepoError>;
     /// Right before a send: the row is still pending and leased to `token` with a live lease
     /// at `now`; its lease is extended to `lease_until`. `NotFound(OutboxLease)` otherwise.
     async fn hold(

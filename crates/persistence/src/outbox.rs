@@ -228,15 +228,16 @@ impl Outbox for Db {
         token: Uuid,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
-    ) -> Result<u64, RepoError> {
+    ) -> Result<Vec<Uuid>, RepoError> {
         let (now, lease_until) = (db_time(now), db_time(lease_until));
         with_db!(self, None, async |conn| {
-            let updated = diesel::update(claimed(token.to_string()))
+            let renewed: Vec<DbId> = diesel::update(claimed(token.to_string()))
                 .filter(outbox::lease_until.gt(now))
                 .set(outbox::lease_until.eq(Some(lease_until)))
-                .execute(conn)
+                .returning(outbox::id)
+                .get_results(conn)
                 .await?;
-            Ok(u64::try_from(updated).unwrap_or(0))
+            Ok(renewed.into_iter().map(|id| id.0).collect())
         })
         .await
     }

@@ -8,6 +8,7 @@
 //! them, at most [`DispatchSettings::concurrency`] at a time, so a slow webhook target holds
 //! up only the webhook rows in flight with it, never an email.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -177,8 +178,9 @@ enum Outcome {
     /// The process is gone: give up without a FAILURE notice (it could not be rendered
     /// either).
     NoProcess,
-    /// The lease could not be renewed before it ran out: the send was cut off and the row
-    /// is left to whoever claims it next.
+    /// The lease could not be renewed before it ran out, or a renewal found that another
+    /// claim holds the row: the send was cut off and the row is left to that claim, or to
+    /// whoever claims it next.
     LeaseLost,
 }
 
@@ -206,27 +208,53 @@ impl std::fmt::Debug for Dispatcher {
     }
 }
 
-/// The claim a round works under: its token and until when its leases are known to be
-/// live (moved on by each successful renewal).
+/// The claim a round works under: its token, until when its leases are known to be live
+/// (moved on by each renewal) and which of its rows the last renewal no longer found leased
+/// to it (another claim took them after a stall, so their sends must stop).
 struct Claim {
     lease: OutboxLease,
-    held_until: Mutex<OffsetDateTime>,
+    held: Mutex<Held>,
+}
+
+struct Held {
+    until: OffsetDateTime,
+    /// The rows the last renewal renewed; `None` until the first renewal, when every row is
+    /// still the claim's. A row once missing never comes back: a later claim replaced the
+    /// token.
+    rows: Option<HashSet<Uuid>>,
 }
 
 impl Claim {
-    fn held_until(&self) -> OffsetDateTime {
-        *self
-            .held_until
+    fn new(lease: OutboxLease, until: OffsetDateTime) -> Self {
+        Self {
+            lease,
+            held: Mutex::new(Held { until, rows: None }),
+        }
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn renewed(&self, until: OffsetDateTime) {
-        let mut held = self
-            .held_until
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *held = (*held).max(until);
+    fn held_until(&self) -> OffsetDateTime {
+        self.held().until
+    }
+
+    /// Whether the claim still holds row `id` as of the last renewal.
+    fn holds(&self, id: Uuid) -> bool {
+        self.held()
+            .rows
+            .as_ref()
+            .is_none_or(|rows| rows.contains(&id))
+    }
+
+    /// A renewal until `until` renewed exactly `rows`.
+    fn renewed(&self, until: OffsetDateTime, rows: Vec<Uuid>) {
+        let mut held = self.held();
+        held.until = held.until.max(until);
+        held.rows = Some(rows.into_iter().collect());
     }
 }
 
@@ -342,13 +370,11 @@ impl Dispatcher {
     ) -> Result<DispatchReport, DispatchError> {
         let now = self.clock.now();
         let lease_until = after(now, self.settings.lease);
-        let claim = Claim {
-            lease: OutboxLease {
-                owner: self.settings.owner.clone(),
-                token: Uuid::now_v7(),
-            },
-            held_until: Mutex::new(lease_until),
+        let lease = OutboxLease {
+            owner: self.settings.owner.clone(),
+            token: Uuid::now_v7(),
         };
+        let claim = Claim::new(lease, lease_until);
         let rows = self
             .outbox
             .claim(claim.lease.clone(), self.settings.batch, now, lease_until)
@@ -416,6 +442,9 @@ impl Dispatcher {
         if stopping || self.clock.now() >= claim.held_until() {
             return Settled::Skipped;
         }
+        if !claim.holds(row.id) {
+            return Settled::Lost;
+        }
         let now = self.clock.now();
         match self
             .outbox
@@ -439,13 +468,15 @@ impl Dispatcher {
         }
         let outcome = tokio::select! {
             outcome = self.attempt(row) => outcome,
-            () = self.lease_runs_out(claim) => Outcome::LeaseLost,
+            () = self.lease_runs_out(claim, row.id) => Outcome::LeaseLost,
         };
         self.settle(row, claim.lease.token, outcome).await
     }
 
     /// Renews the claim's leases every third of the lease, for as long as the round works
-    /// (it never ends by itself: the round drops it).
+    /// (it never ends by itself: the round drops it). Each renewal says which rows are still
+    /// the claim's: after a stall past the lease, another claim may have taken some, and a
+    /// renewal that moves the lease on must not let their sends go on.
     async fn keep_renewed(&self, claim: &Claim) -> Infallible {
         let every = (self.settings.lease / 3).max(Duration::from_millis(10));
         loop {
@@ -453,20 +484,21 @@ impl Dispatcher {
             let now = self.clock.now();
             let until = after(now, self.settings.lease);
             match self.outbox.renew(claim.lease.token, now, until).await {
-                Ok(_) => claim.renewed(until),
+                Ok(rows) => claim.renewed(until, rows),
                 Err(e) => tracing::warn!(error = %e, "cannot renew the outbox lease"),
             }
         }
     }
 
     /// Completes shortly before the claim's lease runs out unrenewed (a tenth of the lease
-    /// early): a send still running then is cut off, since another instance may take the
-    /// row as soon as the lease has expired.
-    async fn lease_runs_out(&self, claim: &Claim) {
+    /// early), or once a renewal no longer found row `id` leased to the claim: a send still
+    /// running then is cut off, since another instance may take the row as soon as the
+    /// lease has expired, or has taken it already.
+    async fn lease_runs_out(&self, claim: &Claim, id: Uuid) {
         let margin = self.settings.lease / 10;
         let tick = margin.clamp(Duration::from_millis(5), Duration::from_millis(250));
         loop {
-            if after(self.clock.now(), margin) >= claim.held_until() {
+            if after(self.clock.now(), margin) >= claim.held_until() || !claim.holds(id) {
                 return;
             }
             tokio::time::sleep(tick).await;
@@ -601,7 +633,7 @@ impl Dispatcher {
             Outcome::LeaseLost => {
                 tracing::warn!(
                     outbox_id = %id, %what, attempt,
-                    "outbox lease could not be renewed; send cut off, row left to the next claim"
+                    "outbox lease ran out or another claim took the row; send cut off, row left to it"
                 );
                 return Settled::Lost;
             }

@@ -424,8 +424,8 @@ contract_tests! {
 
     /// Fencing (section 14): once a lease ran out and another claim took the row, the first
     /// claim can neither renew, hold, settle nor release it; the holder's renewals keep it
-    /// from every other claimer past the original lease; a release frees unsettled rows at
-    /// once.
+    /// from every other claimer past the original lease and name the rows they renewed; a
+    /// release frees unsettled rows at once.
     async fn outbox_leases_are_fenced_by_the_claim_token(ctx: Ctx) {
         let process = ProcessId::from_uuid(Uuid::now_v7());
         let outbox = ctx.outbox();
@@ -437,17 +437,22 @@ contract_tests! {
         let a = lease("a");
         let rows = outbox.claim(a.clone(), 10, T0, T0 + s * 30).await.unwrap();
         assert_eq!(rows.len(), 3);
-        assert_eq!(outbox.renew(a.token, T0 + s * 20, T0 + s * 50).await.unwrap(), 3);
+        let all: HashSet<Uuid> = rows.iter().map(|m| m.id).collect();
+        let renewed = outbox.renew(a.token, T0 + s * 20, T0 + s * 50).await.unwrap();
+        assert_eq!(renewed.into_iter().collect::<HashSet<_>>(), all);
         assert!(outbox.claim(lease("b"), 10, T0 + s * 40, T0 + s * 70).await.unwrap().is_empty());
         outbox.hold(rows[0].id, a.token, T0 + s * 45, T0 + s * 75).await.unwrap();
         outbox.mark_sent(rows[0].id, a.token, T0 + s * 46).await.unwrap();
+        // A renewal answers the rows it renewed: a settled row is no longer the claim's.
+        let renewed = outbox.renew(a.token, T0 + s * 47, T0 + s * 50).await.unwrap();
+        assert_eq!(renewed.into_iter().collect::<HashSet<_>>(), HashSet::from([rows[1].id, rows[2].id]));
 
         // A stalls: its lease runs out at 50 s; B takes the rest at 60 s.
         let b = lease("b");
         let taken = outbox.claim(b.clone(), 10, T0 + s * 60, T0 + s * 90).await.unwrap();
         let taken: HashSet<Uuid> = taken.iter().map(|m| m.id).collect();
         assert_eq!(taken, HashSet::from([rows[1].id, rows[2].id]));
-        assert_eq!(outbox.renew(a.token, T0 + s * 61, T0 + s * 91).await.unwrap(), 0);
+        assert_eq!(outbox.renew(a.token, T0 + s * 61, T0 + s * 91).await.unwrap(), Vec::<Uuid>::new());
         let stale = outbox.hold(rows[1].id, a.token, T0 + s * 61, T0 + s * 91).await;
         assert_eq!(stale, Err(RepoError::NotFound(Missing::OutboxLease)));
         let stale = outbox.mark_failed(rows[1].id, a.token, "late".into(), Some(intent("admin@example.lv", process, false)), T0 + s * 61).await;
@@ -461,7 +466,7 @@ contract_tests! {
         let freed = outbox.claim(d.clone(), 10, T0 + s * 63, T0 + s * 93).await.unwrap();
         assert_eq!(freed.iter().map(|m| m.id).collect::<Vec<_>>(), vec![rows[2].id]);
         // A renewal after the lease ran out does not revive it.
-        assert_eq!(outbox.renew(d.token, T0 + s * 94, T0 + s * 124).await.unwrap(), 0);
+        assert_eq!(outbox.renew(d.token, T0 + s * 94, T0 + s * 124).await.unwrap(), Vec::<Uuid>::new());
         let hold = outbox.hold(rows[2].id, d.token, T0 + s * 94, T0 + s * 124).await;
         assert_eq!(hold, Err(RepoError::NotFound(Missing::OutboxLease)));
         // Its token still settles it while nobody else claimed it (fencing is by token).

@@ -132,6 +132,21 @@ impl MemoryOutbox {
             .clone()
     }
 
+    /// Leases row `id` to a new claim, as another dispatcher does once the holder's lease
+    /// ran out during a stall; the new claim's token.
+    pub fn take_over(&self, id: Uuid, until: OffsetDateTime) -> Uuid {
+        let token = Uuid::now_v7();
+        let mut rows = self.rows.lock().unwrap();
+        let row = rows
+            .iter_mut()
+            .find(|r| r.message.id == id)
+            .expect("row exists");
+        row.lease_owner = Some("another instance".into());
+        row.lease_token = Some(token);
+        row.lease_until = Some(until);
+        token
+    }
+
     pub fn rows(&self) -> Vec<Row> {
         self.rows.lock().unwrap().clone()
     }
@@ -253,17 +268,17 @@ impl Outbox for MemoryOutbox {
         token: Uuid,
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
-    ) -> Result<u64, RepoError> {
+    ) -> Result<Vec<Uuid>, RepoError> {
         let mut rows = self.rows.lock().unwrap();
-        let mut n = 0;
+        let mut renewed = Vec::new();
         for row in rows.iter_mut() {
             let live = row.lease_until.is_some_and(|until| until > now);
             if row.lease_token == Some(token) && row.status == RowStatus::Pending && live {
                 row.lease_until = Some(lease_until);
-                n += 1;
+                renewed.push(row.message.id);
             }
         }
-        Ok(n)
+        Ok(renewed)
     }
 
     async fn hold(

@@ -467,6 +467,66 @@ async fn an_email_is_sent_while_a_webhook_row_of_the_same_round_is_still_blocked
     assert!(outbox.rows().iter().all(|r| r.lease_token.is_none()));
 }
 
+/// The finding this guards against (a row sent twice): a dispatcher stalled past its lease,
+/// another claim took a row whose send was still in flight, and the stalled one's next
+/// renewal (which renewed nothing of that row) still moved its lease on, so the send went
+/// on. Now a renewal names the rows still the claim's: the send of a row missing from it is
+/// cut off at once, while the claim's other rows go on. The clock stands still, so only the
+/// renewal can tell.
+#[tokio::test]
+async fn a_send_whose_row_another_claim_took_is_cut_off_at_the_next_renewal() {
+    let server = SmtpServer::start();
+    let process = started(standard_input());
+    let (outbox, hook, email) = hook_then_email(&process);
+    let deliverer = Arc::new(Blocked::default());
+    let mut settings = dispatch_settings("a");
+    settings.lease = Duration::from_millis(300);
+    let d = dispatcher(
+        outbox.clone(),
+        repo(vec![process]),
+        smtp(&server.url()),
+        TestClock::at(T0),
+        settings,
+    )
+    .with_deliverer(deliverer.clone());
+
+    let take_over = async {
+        deliverer.began().await;
+        let waited = std::time::Instant::now();
+        while outbox.row(email).status != RowStatus::Sent {
+            assert!(
+                waited.elapsed() < Duration::from_secs(5),
+                "the email was sent"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        outbox.take_over(hook, T0 + secs(3600))
+    };
+    let round = async { tokio::time::timeout(Duration::from_secs(5), d.run_once()).await };
+    let (report, taker) = tokio::join!(round, take_over);
+
+    let report = report.expect("the taken row's send was cut off before the deliverer returned");
+    assert_eq!(
+        report.unwrap(),
+        DispatchReport {
+            claimed: 2,
+            sent: 1,
+            lost: 1,
+            ..Default::default()
+        }
+    );
+    assert!(!deliverer.returned(), "the send was dropped mid-flight");
+    let row = outbox.row(hook);
+    assert_eq!(row.status, RowStatus::Pending);
+    assert_eq!(
+        row.lease_token,
+        Some(taker),
+        "left to the claim that took it"
+    );
+    assert_eq!(outbox.row(email).status, RowStatus::Sent);
+    assert_eq!(server.received().len(), 1, "the email arrived once");
+}
+
 /// `outbox_failed_total{channel}` counts given-up webhook rows under `webhook`;
 /// `webhook_deliveries_total{result}` counts the attempts (a dropped row had none); a
 /// delivered row is no email sent.
