@@ -769,41 +769,23 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use diesel::sql_types::Text;
     use diesel::sqlite::Sqlite;
 
     use super::*;
-    use crate::testing::ScratchDatabase;
-
-    #[derive(QueryableByName)]
-    struct PlanStep {
-        #[diesel(sql_type = Text)]
-        detail: String,
-    }
+    use crate::plans::{sql_of, sqlite_plan, sqlite_scratch};
 
     /// A process read with its steps and entries reaches that process's rows only: SQLite
     /// searches each table by an index and neither scans nor materialises one (a read of
     /// one process once scanned every step and entry of the database).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_reads_one_process_and_its_children_by_index() {
-        let scratch = ScratchDatabase::sqlite().await;
-        let db = Db::connect(scratch.url(), 2).await.unwrap();
-        db.migrate().await.unwrap();
+        let (_scratch, mut conn) = sqlite_scratch().await;
         let read = with_children()
             .filter(processes::id.eq(DbId(uuid::Uuid::nil())))
             .select((processes::id, steps::id.nullable(), entries::id.nullable()));
-        let sql = diesel::debug_query::<Sqlite, _>(&read).to_string();
-        let sql = sql.split(" -- binds").next().unwrap_or_default().to_owned();
-        let plan = with_db!(db, None, async |conn| {
-            let plan = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-                .bind::<Text, _>("p")
-                .load::<PlanStep>(conn)
-                .await?;
-            Ok(plan)
-        })
-        .await
-        .unwrap();
-        let details: Vec<&str> = plan.iter().map(|step| step.detail.as_str()).collect();
+        let details = sqlite_plan(&mut conn, &sql_of::<Sqlite, _>(&read))
+            .await
+            .unwrap();
         assert_eq!(details.len(), 3, "{details:?}");
         assert!(
             details.iter().all(|d| d.starts_with("SEARCH")),
