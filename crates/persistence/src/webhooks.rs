@@ -342,8 +342,9 @@ impl WebhookStore for Db {
             diesel::delete(webhook_subscriptions::table.find(&id))
                 .execute(conn)
                 .await?;
-            // Nowhere to deliver them any more. A dispatcher holding one of them finds its
-            // lease gone when it settles it.
+            // Nowhere to deliver them any more. A dispatcher holding one of them cuts its
+            // delivery off when its next renewal no longer names the row, or finds its lease
+            // gone when it settles it.
             let pending: &'static str = PENDING;
             diesel::update(
                 outbox::table

@@ -25,7 +25,7 @@ use pas_domain::ports::{
 use pas_domain::status::{EventType, OutboxChannel, OutboxKind};
 use pas_domain::values::Email;
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 use crate::render::{Rendered, Renderer};
@@ -178,9 +178,9 @@ enum Outcome {
     /// The process is gone: give up without a FAILURE notice (it could not be rendered
     /// either).
     NoProcess,
-    /// The lease could not be renewed before it ran out, or a renewal found that another
-    /// claim holds the row: the send was cut off and the row is left to that claim, or to
-    /// whoever claims it next.
+    /// The lease could not be renewed before it ran out, or a renewal no longer named the
+    /// row (another claim holds it, or it was settled elsewhere): the send was cut off and
+    /// the row is left as it is, to whoever holds it or claims it next.
     LeaseLost,
 }
 
@@ -209,18 +209,22 @@ impl std::fmt::Debug for Dispatcher {
 }
 
 /// The claim a round works under: its token, until when its leases are known to be live
-/// (moved on by each renewal) and which of its rows the last renewal no longer found leased
-/// to it (another claim took them after a stall, so their sends must stop).
+/// (moved on by each renewal) and which of its rows the last renewal still found leased to
+/// it (a row missing there ran out of lease, was taken by another claim after a stall, or
+/// was settled elsewhere: its send must stop).
 struct Claim {
     lease: OutboxLease,
     held: Mutex<Held>,
+    /// Woken by each renewal, so that a send whose row it no longer names stops then, not
+    /// at the next tick of `lease_runs_out`.
+    renewal: Notify,
 }
 
 struct Held {
     until: OffsetDateTime,
     /// The rows the last renewal renewed; `None` until the first renewal, when every row is
-    /// still the claim's. A row once missing never comes back: a later claim replaced the
-    /// token.
+    /// still the claim's. A row once missing never comes back: a renewal extends only live
+    /// leases of the claim's token, and neither comes back to a row that lost it.
     rows: Option<HashSet<Uuid>>,
 }
 
@@ -229,6 +233,7 @@ impl Claim {
         Self {
             lease,
             held: Mutex::new(Held { until, rows: None }),
+            renewal: Notify::new(),
         }
     }
 
@@ -252,9 +257,12 @@ impl Claim {
 
     /// A renewal until `until` renewed exactly `rows`.
     fn renewed(&self, until: OffsetDateTime, rows: Vec<Uuid>) {
-        let mut held = self.held();
-        held.until = held.until.max(until);
-        held.rows = Some(rows.into_iter().collect());
+        {
+            let mut held = self.held();
+            held.until = held.until.max(until);
+            held.rows = Some(rows.into_iter().collect());
+        }
+        self.renewal.notify_waiters();
     }
 }
 
@@ -442,9 +450,6 @@ impl Dispatcher {
         if stopping || self.clock.now() >= claim.held_until() {
             return Settled::Skipped;
         }
-        if !claim.holds(row.id) {
-            return Settled::Lost;
-        }
         let now = self.clock.now();
         match self
             .outbox
@@ -498,10 +503,15 @@ impl Dispatcher {
         let margin = self.settings.lease / 10;
         let tick = margin.clamp(Duration::from_millis(5), Duration::from_millis(250));
         loop {
+            // Made before the check, so that a renewal between the check and the wait wakes it.
+            let renewal = claim.renewal.notified();
             if after(self.clock.now(), margin) >= claim.held_until() || !claim.holds(id) {
                 return;
             }
-            tokio::time::sleep(tick).await;
+            tokio::select! {
+                () = renewal => {}
+                () = tokio::time::sleep(tick) => {}
+            }
         }
     }
 
@@ -633,7 +643,7 @@ impl Dispatcher {
             Outcome::LeaseLost => {
                 tracing::warn!(
                     outbox_id = %id, %what, attempt,
-                    "outbox lease ran out or another claim took the row; send cut off, row left to it"
+                    "outbox row no longer leased to this claim; send cut off, row left as it is"
                 );
                 return Settled::Lost;
             }

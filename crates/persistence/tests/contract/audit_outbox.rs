@@ -439,12 +439,14 @@ contract_tests! {
         assert_eq!(rows.len(), 3);
         let all: HashSet<Uuid> = rows.iter().map(|m| m.id).collect();
         let renewed = outbox.renew(a.token, T0 + s * 20, T0 + s * 50).await.unwrap();
+        assert_eq!(renewed.len(), 3);
         assert_eq!(renewed.into_iter().collect::<HashSet<_>>(), all);
         assert!(outbox.claim(lease("b"), 10, T0 + s * 40, T0 + s * 70).await.unwrap().is_empty());
         outbox.hold(rows[0].id, a.token, T0 + s * 45, T0 + s * 75).await.unwrap();
         outbox.mark_sent(rows[0].id, a.token, T0 + s * 46).await.unwrap();
         // A renewal answers the rows it renewed: a settled row is no longer the claim's.
         let renewed = outbox.renew(a.token, T0 + s * 47, T0 + s * 50).await.unwrap();
+        assert_eq!(renewed.len(), 2);
         assert_eq!(renewed.into_iter().collect::<HashSet<_>>(), HashSet::from([rows[1].id, rows[2].id]));
 
         // A stalls: its lease runs out at 50 s; B takes the rest at 60 s.

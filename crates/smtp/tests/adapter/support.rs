@@ -132,8 +132,9 @@ impl MemoryOutbox {
             .clone()
     }
 
-    /// Leases row `id` to a new claim, as another dispatcher does once the holder's lease
-    /// ran out during a stall; the new claim's token.
+    /// Leases row `id` to a new claim whatever its lease, as another dispatcher does once
+    /// the holder's lease ran out during a stall (the test's clock need not move); the new
+    /// claim's token.
     pub fn take_over(&self, id: Uuid, until: OffsetDateTime) -> Uuid {
         let token = Uuid::now_v7();
         let mut rows = self.rows.lock().unwrap();

@@ -471,8 +471,8 @@ async fn an_email_is_sent_while_a_webhook_row_of_the_same_round_is_still_blocked
 /// another claim took a row whose send was still in flight, and the stalled one's next
 /// renewal (which renewed nothing of that row) still moved its lease on, so the send went
 /// on. Now a renewal names the rows still the claim's: the send of a row missing from it is
-/// cut off at once, while the claim's other rows go on. The clock stands still, so only the
-/// renewal can tell.
+/// cut off as soon as the renewal answers, while the claim's other rows go on. The clock
+/// stands still, so only the renewal can tell.
 #[tokio::test]
 async fn a_send_whose_row_another_claim_took_is_cut_off_at_the_next_renewal() {
     let server = SmtpServer::start();
@@ -496,7 +496,7 @@ async fn a_send_whose_row_another_claim_took_is_cut_off_at_the_next_renewal() {
         while outbox.row(email).status != RowStatus::Sent {
             assert!(
                 waited.elapsed() < Duration::from_secs(5),
-                "the email was sent"
+                "the email was not sent within 5 s"
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
