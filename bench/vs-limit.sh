@@ -28,7 +28,8 @@
 #    both, statements per call of both, and for sign the WAL bytes and full-page images per
 #    call; and the storage per process.
 #
-# Settings: N (20000), DURATION (30s), WARMUP (5s), OUT (target/bench-vs-limit), PORT (first
+# Settings: N (20000), DURATION (30s; sign's run is shortened when fewer unsigned entries are
+# left than it would use: it says so), WARMUP (5s), OUT (target/bench-vs-limit), PORT (first
 # free from 5470). Needs root (pg_createcluster); installs wrk and PostgreSQL's contrib when
 # missing. Everything listens on 127.0.0.1.
 set -euo pipefail
@@ -142,6 +143,9 @@ wal_lsn() { sql "SELECT pg_current_wal_lsn()"; }
 wal_fpi() { sql "SELECT wal_fpi FROM pg_stat_wal"; }
 wal_bytes_since() { sql "SELECT pg_current_wal_lsn() - '$1'::pg_lsn"; }
 
+# field NAME LINE: the value of NAME=… in a RESULT line.
+field() { sed -E "s/.* $1=([0-9.]+).*/\\1/" <<<"$2"; }
+
 # service NAME LUA: wrk's RESULT line for a measured run (after a warm-up), with statements
 # per request and, as WAL_BYTES/WAL_FPI, the WAL written during it.
 service() {
@@ -154,15 +158,24 @@ service() {
     warm=$((total / 10))
     head -n "$warm" "$SCRATCH/signers-all.txt" >"$OUT/seed/signers.txt"
   fi
-  SEED_DIR="$OUT/seed" WRK_THREADS=2 wrk -t2 -c8 -d"$WARMUP" -s "$script" "$BASE" >/dev/null
+  local warmed seconds=${DURATION%s}
+  warmed=$(SEED_DIR="$OUT/seed" WRK_THREADS=2 wrk -t2 -c8 -d"$WARMUP" -s "$script" "$BASE" | grep '^RESULT')
   if [ "$name" = sign ]; then
     tail -n +"$((warm + 1))" "$SCRATCH/signers-all.txt" >"$OUT/seed/signers.txt"
+    # Each entry signs once: the measured run lasts at most as long as three quarters of
+    # the entries left would last at the warm-up's rate (over-estimated if the warm-up ran
+    # out, since its 409s are cheap; the margin covers a warm service being faster), so it
+    # never counts 409s. The limit's sign runs as long (file sign-seconds).
+    seconds=$(awk -v left="$((total - warm))" -v rps="$(field rps "$warmed")" -v most="$seconds" \
+      'BEGIN { s = int(0.75 * left / rps); if (s > most) s = most; if (s < 1) s = 1; print s }')
+    echo "$seconds" >"$OUT/sign-seconds"
+    [ "${seconds}s" = "$DURATION" ] || echo "sign measured for ${seconds} s: $((total - warm)) entries left" >&2
   fi
   local lsn fpi result
   lsn=$(wal_lsn)
   fpi=$(wal_fpi)
   reset_stats
-  result=$(SEED_DIR="$OUT/seed" WRK_THREADS=2 wrk -t2 -c8 -d"$DURATION" --timeout 10s -s "$script" "$BASE" |
+  result=$(SEED_DIR="$OUT/seed" WRK_THREADS=2 wrk -t2 -c8 -d"${seconds}s" --timeout 10s -s "$script" "$BASE" |
     tee "$OUT/service-$name.txt" | grep '^RESULT')
   local calls requests
   calls=$(statements "$OUT/statements-service-$name.txt")
@@ -178,15 +191,16 @@ service() {
 
 # limit NAME SQL: the same for pgbench running bench/limit/SQL.
 limit() {
-  local name=$1 file=$2 lo=1 hi=$targets
+  local name=$1 file=$2 lo=1 hi=$targets seconds=${DURATION%s}
   local args=(-n -M prepared -c8 -j2 -D lo="$lo" -D hi="$hi" -D groups="$groups" -f "$ROOT/bench/limit/$file")
+  if [ "$name" = sign ]; then seconds=$(cat "$OUT/sign-seconds"); fi
   pgbench "${args[@]}" -T "${WARMUP%s}" "$DB" >/dev/null 2>&1
   local lsn fpi logdir
   lsn=$(wal_lsn)
   fpi=$(wal_fpi)
   reset_stats
   logdir=$(mktemp -d)
-  (cd "$logdir" && pgbench "${args[@]}" -T "${DURATION%s}" -l "$DB" \
+  (cd "$logdir" && pgbench "${args[@]}" -T "$seconds" -l "$DB" \
     >"$OUT/limit-$name.txt" 2>&1)
   local calls tx tps p99
   calls=$(statements "$OUT/statements-limit-$name.txt")
@@ -201,7 +215,6 @@ limit() {
     "wal_fpi=$(awk -v f="$(( $(wal_fpi) - fpi ))" -v t="$tx" 'BEGIN { printf "%.2f", f / t }')"
 }
 
-field() { sed -E "s/.* $1=([0-9.]+).*/\\1/" <<<"$2"; }
 
 rows=()
 run_pair() {
@@ -229,7 +242,7 @@ run_pair tasks tasks.lua tasks.sql
 stop_app
 
 {
-  echo "N = $N processes ($(awk -v b="$bytes" -v n="$N" 'BEGIN { printf "%.1f", b / n / 1024 }') KiB per process in the database after seeding), $(nproc) cores, wrk -t2 -c8 vs pgbench -M prepared -c8 -j2, $DURATION each after $WARMUP"
+  echo "N = $N processes ($(awk -v b="$bytes" -v n="$N" 'BEGIN { printf "%.1f", b / n / 1024 }') KiB per process in the database after seeding), $(nproc) cores, wrk -t2 -c8 vs pgbench -M prepared -c8 -j2, $DURATION each after $WARMUP (sign: $(cat "$OUT/sign-seconds") s)"
   echo
   echo "| call | service req/s | limit tx/s | ratio | p99 ms service / limit | statements per call service / limit (no BEGIN/COMMIT) | service non-2xx | WAL per sign service / limit |"
   echo "|---|---:|---:|---:|---:|---:|---:|---|"
