@@ -398,6 +398,15 @@ impl Deliverer for Blocked {
     }
 }
 
+/// Waits until row `id` is marked sent, failing with `otherwise` after 5 s.
+async fn sent_within_5_s(outbox: &MemoryOutbox, id: Uuid, otherwise: &str) {
+    let waited = std::time::Instant::now();
+    while outbox.row(id).status != RowStatus::Sent {
+        assert!(waited.elapsed() < Duration::from_secs(5), "{otherwise}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// An outbox holding a webhook row and, claimed after it, a signer's TASK_STARTED email;
 /// their ids.
 fn hook_then_email(process: &SigningProcess) -> (Arc<MemoryOutbox>, Uuid, Uuid) {
@@ -434,14 +443,12 @@ async fn an_email_is_sent_while_a_webhook_row_of_the_same_round_is_still_blocked
 
     let watch = async {
         deliverer.began().await;
-        let waited = std::time::Instant::now();
-        while outbox.row(email).status != RowStatus::Sent {
-            assert!(
-                waited.elapsed() < Duration::from_secs(5),
-                "the email waited for the blocked webhook delivery"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        sent_within_5_s(
+            &outbox,
+            email,
+            "the email waited for the blocked webhook delivery",
+        )
+        .await;
         assert!(
             !deliverer.returned(),
             "the email's row was marked sent while the webhook delivery was blocked"
@@ -492,14 +499,7 @@ async fn a_send_whose_row_another_claim_took_is_cut_off_at_the_next_renewal() {
 
     let take_over = async {
         deliverer.began().await;
-        let waited = std::time::Instant::now();
-        while outbox.row(email).status != RowStatus::Sent {
-            assert!(
-                waited.elapsed() < Duration::from_secs(5),
-                "the email was not sent within 5 s"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        sent_within_5_s(&outbox, email, "the email was not sent").await;
         outbox.take_over(hook, T0 + secs(3600))
     };
     let round = async { tokio::time::timeout(Duration::from_secs(5), d.run_once()).await };
