@@ -367,10 +367,11 @@ impl Running {
         let (in_flight, grace) = (self.in_flight, self.grace);
         let drain = async move {
             // actix's own graceful stop (`stop(true)`) is not used while requests run: its
-            // accept thread ends first and drops the workers' connection channels, and a
-            // worker that sees its channel closed before the stop message ends at once with
-            // its requests (actix-server 2.6 on a tokio runtime). So: stop accepting, wait
-            // for the requests this service counts, then stop the idle server.
+            // accept thread ended first and dropped the workers' connection channels, and a
+            // worker that saw its channel closed before the stop message ended at once with
+            // its requests (actix-server 2.6 on a tokio runtime; 2.9.1 and 2.10.0 fixed
+            // races of that kind, and this does not depend on them). So: stop accepting,
+            // wait for the requests this service counts, then stop the idle server.
             handle.pause().await;
             if !in_flight.settled(grace).await {
                 tracing::warn!(
