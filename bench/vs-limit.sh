@@ -167,9 +167,10 @@ service() {
     # out, since its 409s are cheap; the margin covers a warm service being faster), so it
     # never counts 409s. The limit's sign runs as long (file sign-seconds).
     seconds=$(awk -v left="$((total - warm))" -v rps="$(field rps "$warmed")" -v most="$seconds" \
-      'BEGIN { s = int(0.75 * left / rps); if (s > most) s = most; if (s < 1) s = 1; print s }')
+      'BEGIN { if (rps <= 0) { print "the sign warm-up answered nothing" > "/dev/stderr"; exit 1 }
+               s = int(0.75 * left / rps); if (s > most) s = most; if (s < 1) s = 1; print s }')
     echo "$seconds" >"$OUT/sign-seconds"
-    [ "${seconds}s" = "$DURATION" ] || echo "sign measured for ${seconds} s: $((total - warm)) entries left" >&2
+    [ "$seconds" = "${DURATION%s}" ] || echo "sign measured for ${seconds} s: $((total - warm)) entries left" >&2
   fi
   local lsn fpi result
   lsn=$(wal_lsn)
@@ -214,7 +215,6 @@ limit() {
     "wal_bytes=$(( $(wal_bytes_since "$lsn") / tx ))" \
     "wal_fpi=$(awk -v f="$(( $(wal_fpi) - fpi ))" -v t="$tx" 'BEGIN { printf "%.2f", f / t }')"
 }
-
 
 rows=()
 run_pair() {

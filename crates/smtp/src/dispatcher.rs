@@ -463,7 +463,7 @@ impl Dispatcher {
         {
             Ok(()) => {}
             Err(RepoError::NotFound(_)) => {
-                tracing::warn!(outbox_id = %row.id, "outbox lease lost before the send; another dispatcher has the row");
+                tracing::warn!(outbox_id = %row.id, "outbox row no longer leased to this claim before its send; row left as it is");
                 return Settled::Lost;
             }
             Err(e) => {
