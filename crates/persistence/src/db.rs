@@ -1422,12 +1422,8 @@ mod tests {
         );
     }
 
-    /// The bundled SQLite is built with the query planner stability guarantee
-    /// (`.cargo/config.toml`: `LIBSQLITE3_FLAGS`). Without it SQLite 3.53 reads a bound
-    /// LIMIT as a constant and re-prepares the statement on every execution, so
-    /// every page query was parsed and planned anew (half of a task page's CPU).
-    #[tokio::test(flavor = "multi_thread")]
-    async fn the_bundled_sqlite_keeps_paged_statements_prepared() {
+    /// The options the bundled SQLite was compiled with.
+    async fn sqlite_compile_options() -> Vec<String> {
         #[derive(diesel::QueryableByName)]
         struct CompileOption {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -1442,9 +1438,41 @@ mod tests {
         )
         .await
         .expect("the compile options");
+        options.into_iter().map(|o| o.compile_options).collect()
+    }
+
+    /// The bundled SQLite is built with the query planner stability guarantee
+    /// (`.cargo/config.toml`: `LIBSQLITE3_FLAGS`). Without it SQLite 3.53 reads a bound
+    /// LIMIT as a constant and re-prepares the statement on every execution, so
+    /// every page query was parsed and planned anew (half of a task page's CPU).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_bundled_sqlite_keeps_paged_statements_prepared() {
+        let options = sqlite_compile_options().await;
         assert!(
-            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            options.iter().any(|o| o == "ENABLE_QPSG"),
             "SQLite built without SQLITE_ENABLE_QPSG"
+        );
+    }
+
+    /// The bundled SQLite takes no process-wide lock per allocation or per cached page
+    /// (`.cargo/config.toml`: `LIBSQLITE3_FLAGS`). With its memory statistics on, every
+    /// `sqlite3_malloc` and `sqlite3_free` takes one global mutex, and with
+    /// `SQLITE_ENABLE_MEMORY_MANAGEMENT` (libsqlite3-sys's default) the page caches of all
+    /// connections are one group behind one mutex. The blocking threads running statements
+    /// and the HTTP workers freeing the rows they returned queued on those two locks: a
+    /// third of the samples of a task page under load, and 1.6 x the task pages per second
+    /// without them (issue 15, docs/PERFORMANCE.md).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_bundled_sqlite_takes_no_global_lock_per_allocation_or_page() {
+        let options = sqlite_compile_options().await;
+        let has = |name: &str| options.iter().any(|o| o == name);
+        assert!(
+            has("DEFAULT_MEMSTATUS=0"),
+            "SQLite built with its memory statistics on"
+        );
+        assert!(
+            !has("ENABLE_MEMORY_MANAGEMENT"),
+            "SQLite built with SQLITE_ENABLE_MEMORY_MANAGEMENT: one page cache group for all"
         );
     }
 }
