@@ -401,7 +401,7 @@ impl AuditStore for Db {
     }
 
     async fn chain_heads(&self) -> Result<Vec<CheckpointChain>, RepoError> {
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let rows: Vec<(DbId, i64, Option<DbDigest>)> = audit_chains::table
                 .filter(audit_chains::length.gt(0_i64))
                 .order(audit_chains::chain_key.asc())

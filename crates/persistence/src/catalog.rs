@@ -233,7 +233,7 @@ impl CatalogStore for Db {
 
     async fn get_attribute(&self, id: AttributeId) -> Result<Option<DocumentAttribute>, RepoError> {
         let id = id.to_string();
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let rows = document_attributes::table
                 .find(&id)
                 .select(AttributeRow::as_select())
@@ -245,7 +245,7 @@ impl CatalogStore for Db {
     }
 
     async fn list_attributes(&self) -> Result<Vec<DocumentAttribute>, RepoError> {
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let rows = document_attributes::table
                 .order((
                     document_attributes::name.asc(),

@@ -17,6 +17,11 @@
 //!   `BEGIN` (a WAL read transaction).
 //! - `None`: single statements; behind a transaction pooler ([`DbOptions::statement_cache`]
 //!   off) a plain `BEGIN` as well, see [`begin`].
+//! - `ReadOne`: a single statement that only reads; behind a transaction pooler a read
+//!   snapshot.
+//!
+//! On SQLite, a read (`ReadOne`, `Read`) makes its blocking calls on the thread that polls
+//! it, writes on [`BlockingPool`] ([`on_this_thread`]).
 //!
 //! An operation whose future is dropped half-way (a client went away) closes its connection
 //! instead of returning it to the pool ([`Leased`]), so an open transaction and its locks end
@@ -111,7 +116,12 @@ macro_rules! with_db {
                         _ => None,
                     };
                     let body = async |$conn: &mut $crate::db::SqliteConn| $body;
-                    $crate::db::run(pool, tx, false, body).await
+                    let run = $crate::db::run(pool, tx, false, body);
+                    if tx.only_reads() {
+                        $crate::db::on_this_thread(run).await
+                    } else {
+                        run.await
+                    }
                 }
                 $crate::db::Pools::Postgres(pool) => {
                     #[allow(dead_code)]
@@ -143,6 +153,7 @@ where
     // A single statement outside a transaction is not one unit to a transaction pooler.
     let tx = match tx {
         Tx::None if pooled => Tx::Write,
+        Tx::ReadOne if pooled => Tx::Read,
         tx => tx,
     };
     let mut leased = Leased::checkout(pool).await.map_err(Error::into_repo)?;
@@ -192,6 +203,22 @@ pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, BlockingPoo
 /// which panics on a worker's current-thread runtime ([`BlockingCall`] waits without it).
 pub(crate) struct BlockingPool(tokio::runtime::Handle);
 
+tokio::task_local! {
+    /// Set while a SQLite read runs ([`on_this_thread`]).
+    static ON_THIS_THREAD: ();
+}
+
+/// Runs the SQLite calls of `read` on the thread that polls it, not on [`BlockingPool`].
+///
+/// A read in WAL mode waits for no lock, and its statements take microseconds to a few
+/// milliseconds of CPU, which a blocking thread would spend on the same two cores after
+/// two hand-offs between threads per call (a wake-up there and one back). Writes stay on
+/// the blocking pool: they may wait for another process's write lock (`busy_timeout`),
+/// which would hold up every request of the HTTP worker they ran on.
+pub(crate) async fn on_this_thread<F: Future>(read: F) -> F::Output {
+    ON_THIS_THREAD.scope((), read).await
+}
+
 impl diesel_async::sync_connection_wrapper::SpawnBlocking for BlockingPool {
     fn spawn_blocking<'a, R>(
         &mut self,
@@ -206,6 +233,9 @@ impl diesel_async::sync_connection_wrapper::SpawnBlocking for BlockingPool {
     where
         R: Send + 'static,
     {
+        if ON_THIS_THREAD.try_with(|_| ()).is_ok() {
+            return Box::pin(std::future::ready(Ok(task())));
+        }
         let (ended, has_ended) = std::sync::mpsc::sync_channel(1);
         let call = self.0.spawn_blocking(move || {
             let result = task();
@@ -395,7 +425,7 @@ impl QueryId for Together<'_> {
 /// server connection it got still holds, in the same round trip as its `BEGIN`.
 async fn begin(conn: &mut impl Conn, tx: Tx, pooled: bool) -> Result<(), Error> {
     match (conn.concrete(), tx) {
-        (_, Tx::None) => {}
+        (_, Tx::None | Tx::ReadOne) => {}
         (Concrete::Sqlite(c), tx) => {
             let sql = if tx == Tx::Read {
                 "BEGIN DEFERRED"
@@ -828,7 +858,7 @@ impl Db {
 
     /// One round trip to the database (`GET /ready`), within the timeout.
     pub async fn ping(&self) -> Result<(), RepoError> {
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             diesel::sql_query("SELECT 1").execute(conn).await?;
             Ok(())
         })
@@ -1097,8 +1127,11 @@ impl<M: Manager> Drop for Leased<M> {
 /// The transaction a body of [`with_db!`] runs in ([`begin`], [`Tx::finish`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tx {
-    /// No transaction: a single statement.
+    /// No transaction: a single statement, which may write.
     None,
+    /// No transaction: a single statement that only reads. On SQLite it runs on the
+    /// calling thread ([`on_this_thread`]), so a statement that writes does not belong here.
+    ReadOne,
     /// A consistent read snapshot.
     Read,
     /// A write transaction; serialised on SQLite (`BEGIN IMMEDIATE`).
@@ -1106,6 +1139,18 @@ pub(crate) enum Tx {
 }
 
 impl Tx {
+    /// The body only reads: on SQLite it runs on the calling thread ([`on_this_thread`]).
+    /// PostgreSQL refuses a write in a `Read` snapshot (`READ ONLY`), which tests on
+    /// PostgreSQL would show.
+    pub(crate) fn only_reads(self) -> bool {
+        matches!(self, Tx::ReadOne | Tx::Read)
+    }
+
+    /// No transaction around the body.
+    fn is_single(self) -> bool {
+        matches!(self, Tx::None | Tx::ReadOne)
+    }
+
     /// Commits after a successful body, rolls back after a failed one.
     pub(crate) async fn finish<C, T>(
         self,
@@ -1115,7 +1160,7 @@ impl Tx {
     where
         C: AsyncConnection,
     {
-        if self == Tx::None {
+        if self.is_single() {
             return result;
         }
         match result {
@@ -1420,6 +1465,37 @@ mod tests {
             seen.n, 300_000,
             "the dropped insert had ended and committed"
         );
+    }
+
+    /// On SQLite, reads ([`Tx::ReadOne`], [`Tx::Read`]) make their calls on the thread that
+    /// polls them; single statements that may write ([`Tx::None`]) and write transactions
+    /// make them on the blocking pool, where a wait for another process's write lock holds
+    /// up no HTTP worker.
+    #[tokio::test(flavor = "current_thread")]
+    async fn sqlite_reads_run_on_the_calling_thread_and_writes_on_the_blocking_pool() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("threads.db").display());
+        let db = Db::connect(&url, 2).await.expect("a SQLite file");
+        let here = std::thread::current().id();
+        // The body is compiled for both backends; this database is SQLite.
+        async fn thread_of(conn: &mut impl Conn) -> Result<Option<std::thread::ThreadId>, Error> {
+            match conn.concrete() {
+                Concrete::Sqlite(c) => Ok(Some(
+                    c.spawn_blocking(|_| Ok(std::thread::current().id()))
+                        .await?,
+                )),
+                Concrete::Postgres(_) => Ok(None),
+            }
+        }
+        let read_one = with_db!(db, ReadOne, async |conn| { thread_of(conn).await }).await;
+        let read = with_db!(db, Read, async |conn| { thread_of(conn).await }).await;
+        let single = with_db!(db, None, async |conn| { thread_of(conn).await }).await;
+        let write = with_db!(db, Write, async |conn| { thread_of(conn).await }).await;
+        let here = Some(here);
+        assert_eq!(read_one.expect("a one-statement read"), here);
+        assert_eq!(read.expect("a read snapshot"), here);
+        assert_ne!(single.expect("a single statement"), here);
+        assert_ne!(write.expect("a write transaction"), here);
     }
 
     /// The options the bundled SQLite was compiled with.

@@ -143,7 +143,7 @@ impl ContactStore for Db {
 
     async fn get(&self, id: ContactId) -> Result<Option<Contact>, RepoError> {
         let id = id.to_string();
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let row = contacts::table
                 .find(&id)
                 .select(ContactRow::as_select())
@@ -215,7 +215,7 @@ impl TemplateStore for Db {
 
     async fn get(&self, id: TemplateId) -> Result<Option<Template>, RepoError> {
         let id = id.to_string();
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let row = templates::table
                 .find(&id)
                 .select(TemplateRow::as_select())

@@ -367,7 +367,7 @@ impl Outbox for Db {
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<OutboxEntry>, RepoError> {
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let row = outbox::table
                 .filter(outbox::id.eq(DbId(id)))
                 .select(OutboxRow::as_select())

@@ -465,7 +465,7 @@ impl Db {
         lookup: Lookup,
         include_deleted: bool,
     ) -> Result<Option<SigningProcess>, RepoError> {
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let q = with_children()
                 .select((
                     ProcessRow::as_select(),
@@ -649,7 +649,7 @@ impl ProcessRepository for Db {
         // One statement, so one snapshot without a transaction: the page with the count of
         // all its rows beside each. A person's tasks are few, so counting them in the page's
         // plan costs no more than a count of its own.
-        with_db!(self, ReplicaIf(true, None), async |conn| {
+        with_db!(self, ReplicaIf(true, ReadOne), async |conn| {
             let all = || {
                 entries::table
                     .inner_join(steps::table.inner_join(processes::table))

@@ -263,7 +263,7 @@ impl WebhookStore for Db {
 
     async fn get(&self, id: SubscriptionId) -> Result<Option<Subscription>, RepoError> {
         let id = id.to_string();
-        with_db!(self, None, async |conn| {
+        with_db!(self, ReadOne, async |conn| {
             let row = webhook_subscriptions::table
                 .find(&id)
                 .select(SubscriptionRow::as_select())
