@@ -194,7 +194,8 @@ fn timed_out(limit: Duration) -> RepoError {
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, BlockingPool>;
 
 /// Where SQLite connections make their blocking calls: the blocking pool of the runtime that
-/// opened the database, whichever thread borrows them.
+/// opened the database, whichever thread borrows them; inside [`on_this_thread`] (reads),
+/// the thread that polls the call.
 ///
 /// diesel-async's default is the runtime that established the connection, which on first use
 /// is an HTTP worker's own: it ends when that worker stops in a graceful stop, while other
