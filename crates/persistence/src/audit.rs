@@ -357,7 +357,7 @@ impl AuditStore for Db {
         filter: &AuditFilter,
         page: &PageRequest<AuditSort>,
     ) -> Result<Page<AuditingEvent>, RepoError> {
-        with_db!(self, Replica, async |conn| {
+        with_db!(self, ReplicaIf(true, Scan), async |conn| {
             let all = || audit_events::table.into_boxed::<Backend>();
             let count: i64 = filtered_events(all(), filter)
                 .count()
@@ -401,7 +401,7 @@ impl AuditStore for Db {
     }
 
     async fn chain_heads(&self) -> Result<Vec<CheckpointChain>, RepoError> {
-        with_db!(self, ReadOne, async |conn| {
+        with_db!(self, Scan, async |conn| {
             let rows: Vec<(DbId, i64, Option<DbDigest>)> = audit_chains::table
                 .filter(audit_chains::length.gt(0_i64))
                 .order(audit_chains::chain_key.asc())
@@ -452,7 +452,7 @@ impl Db {
     /// The keys of every chain there is or should be: every head row, every chain with
     /// rows, and every process; sorted.
     pub async fn all_chain_keys(&self) -> Result<Vec<String>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Scan, async |conn| {
             let mut keys: Vec<DbId> = audit_chains::table
                 .select(audit_chains::chain_key)
                 .load(conn)
@@ -498,7 +498,7 @@ impl Db {
     /// [`Db::stored_chains`] of parsed keys (`None`: a key that names no chain).
     async fn chains_by_key(&self, keys: Vec<Option<DbId>>) -> Result<Vec<StoredChain>, RepoError> {
         let ids: Vec<DbId> = keys.iter().flatten().copied().collect();
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Scan, async |conn| {
             let rows = audit_events::table
                 .filter(audit_events::chain_key.eq_any(&ids))
                 .order((audit_events::chain_key.asc(), audit_events::sequence.asc()))

@@ -73,9 +73,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// `Replica` is a read snapshot on the read replica (`DATABASE_READ_URL`) when there is one
 /// and it answers, else on the primary (PRODUCT.md section 13): for reads that may lag by the
 /// replication delay (lists, portal lookups, audit reads), never for reads of one process by
-/// id; `ReplicaIf(cond)` when that depends on the call, `ReplicaIf(cond, None)` for a read of
-/// one statement (no transaction around it). The body is compiled for the replica and again
-/// for the primary.
+/// id; `ReplicaIf(cond)` when that depends on the call, `ReplicaIf(cond, ReadOne)` for a
+/// read of one statement (no transaction around it), `ReplicaIf(cond, Scan)` for a read whose
+/// cost grows with the database ([`Tx`]). The body is compiled for the replica and again for
+/// the primary.
 macro_rules! with_db {
     ($db:expr, Replica, async |$conn:ident| $body:block) => {
         with_db!($db, ReplicaIf(true, Read), async |$conn| $body)
@@ -117,7 +118,7 @@ macro_rules! with_db {
                     };
                     let body = async |$conn: &mut $crate::db::SqliteConn| $body;
                     let run = $crate::db::run(pool, tx, false, body);
-                    if tx.only_reads() {
+                    if tx.runs_on_caller() {
                         $crate::db::on_this_thread(run).await
                     } else {
                         run.await
@@ -159,13 +160,35 @@ where
     let mut leased = Leased::checkout(pool).await.map_err(Error::into_repo)?;
     let result = async {
         let conn = leased.conn()?;
+        reads_only(conn, tx, true).await?;
         begin(conn, tx, pooled).await?;
         let result = body(&mut *conn).await;
-        tx.finish(conn, result).await
+        let result = tx.finish(conn, result).await;
+        reads_only(conn, tx, false).await?;
+        result
     }
     .await;
     leased.release();
     result.map_err(Error::into_repo)
+}
+
+/// In debug builds, every test among them, a SQLite body that runs on the calling thread
+/// ([`Tx::runs_on_caller`]) may not write (`PRAGMA query_only`, set with `on` and cleared
+/// after): such a write would wait for SQLite's write lock on an HTTP worker. Release
+/// builds skip the two statements.
+async fn reads_only(conn: &mut impl Conn, tx: Tx, on: bool) -> Result<(), Error> {
+    if !cfg!(debug_assertions) || !tx.runs_on_caller() {
+        return Ok(());
+    }
+    if let Concrete::Sqlite(c) = conn.concrete() {
+        let pragma = if on {
+            "PRAGMA query_only = 1"
+        } else {
+            "PRAGMA query_only = 0"
+        };
+        c.batch_execute(pragma).await?;
+    }
+    Ok(())
 }
 
 /// `operation`, or `RepoError::Unavailable` once `limit` has passed (the operation is
@@ -428,7 +451,7 @@ async fn begin(conn: &mut impl Conn, tx: Tx, pooled: bool) -> Result<(), Error> 
     match (conn.concrete(), tx) {
         (_, Tx::None | Tx::ReadOne) => {}
         (Concrete::Sqlite(c), tx) => {
-            let sql = if tx == Tx::Read {
+            let sql = if tx.is_snapshot() {
                 "BEGIN DEFERRED"
             } else {
                 "BEGIN IMMEDIATE"
@@ -438,8 +461,10 @@ async fn begin(conn: &mut impl Conn, tx: Tx, pooled: bool) -> Result<(), Error> 
         }
         (Concrete::Postgres(c), tx) => {
             let sql = match (tx, pooled) {
-                (Tx::Read, false) => "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                (Tx::Read, true) => {
+                (Tx::Read | Tx::Scan, false) => {
+                    "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                }
+                (Tx::Read | Tx::Scan, true) => {
                     "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; DEALLOCATE ALL"
                 }
                 (_, false) => "BEGIN",
@@ -1010,18 +1035,24 @@ async fn establish_sqlite(
     runtime: Option<tokio::runtime::Handle>,
 ) -> diesel::ConnectionResult<SqliteConn> {
     let runtime = runtime.unwrap_or_else(tokio::runtime::Handle::current);
-    let open =
-        runtime.spawn_blocking(move || <SqliteConnection as diesel::Connection>::establish(&path));
+    // On a blocking thread, pragmas included: a read that needs a new connection opens it
+    // inside `on_this_thread`, and `journal_mode` may wait for another process's lock.
+    let open = runtime.spawn_blocking(move || {
+        let mut conn = <SqliteConnection as diesel::Connection>::establish(&path)?;
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut conn,
+            &format!(
+                "PRAGMA busy_timeout = {busy_ms}; PRAGMA cache_size = -{cache_kib}; \
+                 {SQLITE_PRAGMAS}"
+            ),
+        )
+        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        Ok::<_, diesel::ConnectionError>(conn)
+    });
     let conn = open.await.map_err(|e| {
         diesel::ConnectionError::BadConnection(format!("opening the SQLite file failed: {e}"))
     })??;
-    let mut conn = SqliteConn::with_runtime(conn, BlockingPool(runtime));
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout = {busy_ms}; PRAGMA cache_size = -{cache_kib}; {SQLITE_PRAGMAS}"
-    ))
-    .await
-    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-    Ok(conn)
+    Ok(SqliteConn::with_runtime(conn, BlockingPool(runtime)))
 }
 
 /// The file of a `sqlite://PATH` (or `sqlite:PATH`) URL, without a query string.
@@ -1130,21 +1161,31 @@ impl<M: Manager> Drop for Leased<M> {
 pub(crate) enum Tx {
     /// No transaction: a single statement, which may write.
     None,
-    /// No transaction: a single statement that only reads. On SQLite it runs on the
-    /// calling thread ([`on_this_thread`]), so a statement that writes does not belong here.
+    /// No transaction: a single statement that only reads, at a cost that does not grow
+    /// with the database. On SQLite it runs on the calling thread ([`on_this_thread`]).
     ReadOne,
-    /// A consistent read snapshot.
+    /// A consistent read snapshot, at a cost that does not grow with the database (a page
+    /// of one group, one process's rows). On SQLite it runs on the calling thread.
     Read,
+    /// A consistent read snapshot whose cost grows with the database (every chain head, an
+    /// unpaged search, a count of every audit row): on SQLite on the blocking pool, so that
+    /// it holds up no HTTP worker.
+    Scan,
     /// A write transaction; serialised on SQLite (`BEGIN IMMEDIATE`).
     Write,
 }
 
 impl Tx {
-    /// The body only reads: on SQLite it runs on the calling thread ([`on_this_thread`]).
-    /// PostgreSQL refuses a write in a `Read` snapshot (`READ ONLY`), which tests on
-    /// PostgreSQL would show.
-    pub(crate) fn only_reads(self) -> bool {
+    /// On SQLite the body runs on the calling thread ([`on_this_thread`]). Debug builds,
+    /// every test among them, refuse a write there ([`reads_only`]); PostgreSQL refuses
+    /// one in a `Read` snapshot (`READ ONLY`).
+    pub(crate) fn runs_on_caller(self) -> bool {
         matches!(self, Tx::ReadOne | Tx::Read)
+    }
+
+    /// A read snapshot.
+    fn is_snapshot(self) -> bool {
+        matches!(self, Tx::Read | Tx::Scan)
     }
 
     /// No transaction around the body.
@@ -1468,10 +1509,10 @@ mod tests {
         );
     }
 
-    /// On SQLite, reads ([`Tx::ReadOne`], [`Tx::Read`]) make their calls on the thread that
-    /// polls them; single statements that may write ([`Tx::None`]) and write transactions
-    /// make them on the blocking pool, where a wait for another process's write lock holds
-    /// up no HTTP worker.
+    /// On SQLite, reads whose cost does not grow with the database ([`Tx::ReadOne`],
+    /// [`Tx::Read`]) make their calls on the thread that polls them; reads that may take
+    /// long ([`Tx::Scan`]), single statements that may write ([`Tx::None`]) and write
+    /// transactions make them on the blocking pool, where they hold up no HTTP worker.
     #[tokio::test(flavor = "current_thread")]
     async fn sqlite_reads_run_on_the_calling_thread_and_writes_on_the_blocking_pool() {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -1492,11 +1533,50 @@ mod tests {
         let read = with_db!(db, Read, async |conn| { thread_of(conn).await }).await;
         let single = with_db!(db, None, async |conn| { thread_of(conn).await }).await;
         let write = with_db!(db, Write, async |conn| { thread_of(conn).await }).await;
+        let scan = with_db!(db, Scan, async |conn| { thread_of(conn).await }).await;
         let here = Some(here);
         assert_eq!(read_one.expect("a one-statement read"), here);
         assert_eq!(read.expect("a read snapshot"), here);
         assert_ne!(single.expect("a single statement"), here);
         assert_ne!(write.expect("a write transaction"), here);
+        assert_ne!(scan.expect("a long read"), here);
+    }
+
+    /// A body that runs on the calling thread may not write, in the debug builds tests run
+    /// ([`reads_only`]): the write fails at once instead of waiting for SQLite's write lock
+    /// on an HTTP worker, and the connection writes again afterwards.
+    #[cfg(debug_assertions)]
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_sqlite_read_on_the_calling_thread_may_not_write() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("query_only.db").display());
+        // One connection, so the write after the refused one reuses it.
+        let db = Db::connect(&url, 1).await.expect("a SQLite file");
+        let create = || diesel::sql_query("CREATE TABLE IF NOT EXISTS t (n INTEGER)");
+        let refused = with_db!(db, ReadOne, async |conn| {
+            create().execute(conn).await?;
+            Ok(())
+        })
+        .await;
+        let Err(RepoError::Storage(reason)) = refused else {
+            panic!("a write in a one-statement read was not refused: {refused:?}");
+        };
+        assert!(reason.contains("readonly"), "{reason}");
+        let refused = with_db!(db, Read, async |conn| {
+            create().execute(conn).await?;
+            Ok(())
+        })
+        .await;
+        assert!(
+            refused.is_err(),
+            "a write in a read snapshot was not refused"
+        );
+        with_db!(db, Write, async |conn| {
+            create().execute(conn).await?;
+            Ok(())
+        })
+        .await
+        .expect("the same connection writes in a write transaction");
     }
 
     /// The options the bundled SQLite was compiled with.
@@ -1531,14 +1611,15 @@ mod tests {
         );
     }
 
-    /// The bundled SQLite takes no process-wide lock per allocation or per cached page
-    /// (`.cargo/config.toml`: `LIBSQLITE3_FLAGS`). With its memory statistics on, every
-    /// `sqlite3_malloc` and `sqlite3_free` takes one global mutex, and with
+    /// The bundled SQLite takes no process-wide lock per allocation, per page-cache lookup
+    /// or per page buffer (`.cargo/config.toml`: `LIBSQLITE3_FLAGS`). With its memory
+    /// statistics on, every `sqlite3_malloc` and `sqlite3_free` takes one global mutex; with
     /// `SQLITE_ENABLE_MEMORY_MANAGEMENT` (libsqlite3-sys's default) the page caches of all
-    /// connections are one group behind one mutex. The blocking threads running statements
-    /// and the HTTP workers freeing the rows they returned queued on those two locks: a
-    /// third of the samples of a task page under load, and 1.6 x the task pages per second
-    /// without them (issue 15, docs/PERFORMANCE.md).
+    /// connections are one group behind one mutex; the page cache's overflow statistic takes
+    /// a third. The blocking threads running statements and the HTTP workers freeing the rows
+    /// they returned queued on the first two: a third of the samples of a task page under
+    /// load, and 1.6 x the task pages per second without them (issue 15,
+    /// docs/PERFORMANCE.md).
     #[tokio::test(flavor = "multi_thread")]
     async fn the_bundled_sqlite_takes_no_global_lock_per_allocation_or_page() {
         let options = sqlite_compile_options().await;
@@ -1550,6 +1631,10 @@ mod tests {
         assert!(
             !has("ENABLE_MEMORY_MANAGEMENT"),
             "SQLite built with SQLITE_ENABLE_MEMORY_MANAGEMENT: one page cache group for all"
+        );
+        assert!(
+            has("DISABLE_PAGECACHE_OVERFLOW_STATS"),
+            "SQLite built with the page cache's overflow statistic"
         );
     }
 }

@@ -24,12 +24,13 @@
 //! backend makes of a query, for tests that pin a query to an index).
 //!
 //! SQLite is the bundled one, built by the workspace's `.cargo/config.toml`
-//! (`LIBSQLITE3_FLAGS`) with `SQLITE_ENABLE_QPSG`, `SQLITE_DEFAULT_MEMSTATUS=0` and
-//! `-USQLITE_ENABLE_MEMORY_MANAGEMENT`. A build outside this workspace should set the same
-//! flags: without the first every paged query is parsed and planned again on each call
-//! (SQLite reads a bound LIMIT as a constant), about twice the CPU of a page of signer
-//! tasks; without the other two every allocation and cached page takes a process-wide
-//! mutex, which the pool's threads queue on (1.6 × the task pages per second without).
+//! (`LIBSQLITE3_FLAGS`) with `SQLITE_ENABLE_QPSG`, `SQLITE_DEFAULT_MEMSTATUS=0`,
+//! `-USQLITE_ENABLE_MEMORY_MANAGEMENT` and `SQLITE_DISABLE_PAGECACHE_OVERFLOW_STATS`. A build
+//! outside this workspace should set the same flags: without the first every paged query is
+//! parsed and planned again on each call (SQLite reads a bound LIMIT as a constant), about
+//! twice the CPU of a page of signer tasks; without the others every allocation and cached
+//! page takes a process-wide mutex, which the pool's threads queue on (1.6 × the task pages
+//! per second without).
 //! Either way the answers are the same.
 #![warn(missing_docs)]
 

@@ -66,7 +66,7 @@ impl Db {
         now: OffsetDateTime,
     ) -> Result<Vec<ChannelBacklog>, RepoError> {
         let rows: Vec<(String, i64, Option<PrimitiveDateTime>)> =
-            with_db!(self, Read, async |conn| {
+            with_db!(self, Scan, async |conn| {
                 let pending: &'static str = PENDING;
                 Ok(outbox::table
                     .filter(outbox::status.eq(pending))

@@ -342,7 +342,7 @@ impl Outbox for Db {
         filter: &OutboxFilter,
         page: &PageRequest<OutboxSort>,
     ) -> Result<Page<OutboxEntry>, RepoError> {
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Scan, async |conn| {
             let all = || outbox::table.into_boxed::<Backend>();
             let count: i64 = filtered_outbox(all(), filter)
                 .count()

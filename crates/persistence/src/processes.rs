@@ -617,7 +617,7 @@ impl ProcessRepository for Db {
     }
 
     async fn search(&self, search: &ProcessSearch) -> Result<Vec<SigningProcess>, RepoError> {
-        with_db!(self, Replica, async |conn| {
+        with_db!(self, ReplicaIf(true, Scan), async |conn| {
             let mut q = processes::table
                 .filter(processes::deleted_at.is_null())
                 .select(ProcessRow::as_select())
@@ -648,7 +648,8 @@ impl ProcessRepository for Db {
     ) -> Result<Page<SignerTask>, RepoError> {
         // One statement, so one snapshot without a transaction: the page with the count of
         // all its rows beside each. A person's tasks are few, so counting them in the page's
-        // plan costs no more than a count of its own.
+        // plan costs no more than a count of its own. (A page past the last row counts them
+        // in a second statement, another read.)
         with_db!(self, ReplicaIf(true, ReadOne), async |conn| {
             let all = || {
                 entries::table
@@ -705,7 +706,7 @@ impl ProcessRepository for Db {
         let (from, to) = (db_time(from), db_time(to));
         let roles = [SignerRole::Signer.as_str(), SignerRole::Approver.as_str()];
         let open = open_statuses();
-        with_db!(self, Read, async |conn| {
+        with_db!(self, Scan, async |conn| {
             let rows = processes::table
                 .filter(processes::deleted_at.is_null())
                 .filter(processes::status.eq(ProcessStatus::Started.as_str()))
