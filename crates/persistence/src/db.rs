@@ -15,13 +15,15 @@
 //! - `Read`: one consistent snapshot for reads of several statements (a page and its count, a
 //!   process and its steps): PostgreSQL `REPEATABLE READ READ ONLY`, SQLite a deferred
 //!   `BEGIN` (a WAL read transaction).
+//! - `Scan`: a read snapshot like `Read`, for reads whose cost grows with the database.
 //! - `None`: single statements; behind a transaction pooler ([`DbOptions::statement_cache`]
 //!   off) a plain `BEGIN` as well, see [`begin`].
 //! - `ReadOne`: a single statement that only reads; behind a transaction pooler a read
 //!   snapshot.
 //!
-//! On SQLite, a read (`ReadOne`, `Read`) makes its blocking calls on the thread that polls
-//! it, writes on [`BlockingPool`] ([`on_this_thread`]).
+//! On SQLite, a short read (`ReadOne`, `Read`) makes its blocking calls on the thread that
+//! polls it ([`on_this_thread`]); long reads (`Scan`) and writes make them on
+//! [`BlockingPool`].
 //!
 //! An operation whose future is dropped half-way (a client went away) closes its connection
 //! instead of returning it to the pool ([`Leased`]), so an open transaction and its locks end
@@ -158,17 +160,28 @@ where
         tx => tx,
     };
     let mut leased = Leased::checkout(pool).await.map_err(Error::into_repo)?;
+    let mut reusable = true;
     let result = async {
         let conn = leased.conn()?;
         reads_only(conn, tx, true).await?;
-        begin(conn, tx, pooled).await?;
-        let result = body(&mut *conn).await;
-        let result = tx.finish(conn, result).await;
-        reads_only(conn, tx, false).await?;
+        let result = async {
+            begin(conn, tx, pooled).await?;
+            let result = body(&mut *conn).await;
+            tx.finish(conn, result).await
+        }
+        .await;
+        // Whatever happened, the guard comes off; a connection it cannot come off is
+        // closed, never handed to a writer.
+        if let Err(e) = reads_only(conn, tx, false).await {
+            reusable = false;
+            return Err(e);
+        }
         result
     }
     .await;
-    leased.release();
+    if reusable {
+        leased.release();
+    }
     result.map_err(Error::into_repo)
 }
 
@@ -217,8 +230,8 @@ fn timed_out(limit: Duration) -> RepoError {
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, BlockingPool>;
 
 /// Where SQLite connections make their blocking calls: the blocking pool of the runtime that
-/// opened the database, whichever thread borrows them; inside [`on_this_thread`] (reads),
-/// the thread that polls the call.
+/// opened the database, whichever thread borrows them; inside [`on_this_thread`] (short
+/// reads), the thread that polls the call.
 ///
 /// diesel-async's default is the runtime that established the connection, which on first use
 /// is an HTTP worker's own: it ends when that worker stops in a graceful stop, while other
@@ -228,7 +241,7 @@ pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, BlockingPoo
 pub(crate) struct BlockingPool(tokio::runtime::Handle);
 
 tokio::task_local! {
-    /// Set while a SQLite read runs ([`on_this_thread`]).
+    /// Set while a short SQLite read runs ([`on_this_thread`]).
     static ON_THIS_THREAD: ();
 }
 
@@ -238,7 +251,8 @@ tokio::task_local! {
 /// milliseconds of CPU, which a blocking thread would spend on the same two cores after
 /// two hand-offs between threads per call (a wake-up there and one back). Writes stay on
 /// the blocking pool: they may wait for another process's write lock (`busy_timeout`),
-/// which would hold up every request of the HTTP worker they ran on.
+/// which would hold up every request of the HTTP worker they ran on; so do reads whose cost
+/// grows with the database ([`Tx::Scan`]).
 pub(crate) async fn on_this_thread<F: Future>(read: F) -> F::Output {
     ON_THIS_THREAD.scope((), read).await
 }
@@ -1165,7 +1179,10 @@ pub(crate) enum Tx {
     /// with the database. On SQLite it runs on the calling thread ([`on_this_thread`]).
     ReadOne,
     /// A consistent read snapshot, at a cost that does not grow with the database (a page
-    /// of one group, one process's rows). On SQLite it runs on the calling thread.
+    /// of one group, one process's rows). On SQLite it runs on the calling thread. One
+    /// exception, by choice: a list of processes without a group (an administrator's) is
+    /// the same call as a group's page and counts every live process (DECISIONS
+    /// "Concurrency").
     Read,
     /// A consistent read snapshot whose cost grows with the database (every chain head, an
     /// unpaged search, a count of every audit row): on SQLite on the blocking pool, so that
@@ -1567,10 +1584,10 @@ mod tests {
             Ok(())
         })
         .await;
-        assert!(
-            refused.is_err(),
-            "a write in a read snapshot was not refused"
-        );
+        let Err(RepoError::Storage(reason)) = refused else {
+            panic!("a write in a read snapshot was not refused: {refused:?}");
+        };
+        assert!(reason.contains("readonly"), "{reason}");
         with_db!(db, Write, async |conn| {
             create().execute(conn).await?;
             Ok(())

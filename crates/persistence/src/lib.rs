@@ -29,8 +29,8 @@
 //! outside this workspace should set the same flags: without the first every paged query is
 //! parsed and planned again on each call (SQLite reads a bound LIMIT as a constant), about
 //! twice the CPU of a page of signer tasks; without the others every allocation and cached
-//! page takes a process-wide mutex, which the pool's threads queue on (1.6 × the task pages
-//! per second without).
+//! page takes a process-wide mutex, which the threads running statements queue on (without
+//! the first two of them, 1.6 × the task pages per second).
 //! Either way the answers are the same.
 #![warn(missing_docs)]
 
